@@ -1,0 +1,37 @@
+# The two quick-start commands (make demo, make test) set themselves up:
+# a .venv with the pinned dependency set from constraints.txt.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint dev emulator bench clean lock
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip>=24"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m dot_orchestration.demo
+
+test: $(STAMP)
+	$(PY) -m ruff check dot_orchestration tests bench
+	$(PY) -m pytest
+
+dev: $(STAMP)
+	$(PY) -m dot_orchestration.cli dev
+
+emulator: $(STAMP)
+	$(VENV)/bin/dot-orchestration emulator --port 8765
+
+bench: $(STAMP)
+	for script in bench/bench_*.py; do $(PY) $$script || exit 1; done
+
+# Regenerate the pinned set after changing pyproject.toml's dependencies.
+lock: $(STAMP)
+	$(PY) -m pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
+
+clean:
+	rm -rf $(VENV) .pytest_cache .dagster_home build *.egg-info
