@@ -1,0 +1,1 @@
+"""Pure transforms: plain data in, plain data out; no HTTP, no Dagster."""

@@ -1,0 +1,534 @@
+"""Confluence pages as Dot notes, in both of Dot's note dialects: pure text transforms.
+
+**Brief's dialect: one org note with managed blocks** (``GET /api/org``, ``POST
+/api/save_note``). Each synced page lives in the note as a block
+``<faq confluence_page_url="URL">\\n\\n{markdown}\\n\\n</faq>``. Dot's example script replaces
+*every* ``<faq>`` block with one page's block, so a second page overwrites the first.
+`merge_managed_blocks` touches only the blocks it is asked about, and humans edit that note
+too, so everything else is kept byte for byte. Its rules:
+
+* *Parsing* is lenient because humans edit notes: tag and attribute names in any case,
+  single, double or no quotes, extra attributes, whitespace inside the tag. The URL is
+  written HTML-escaped; reading decodes complete character references (``&amp;``,
+  ``&#38;``) and strips it, so a raw ``&`` left by a tool that does not escape stays ``&``.
+  A ``<faq>`` without a non-empty ``confluence_page_url`` is hand-written and is never
+  touched; a ``</faq>`` with no opening tag is plain text.
+* An opening tag *with* a URL and no ``</faq>`` before the next ``<faq`` or the end of the
+  note raises `MalformedNoteError`: where the block ends cannot be known, and a guess would either
+  delete human text or leave a stale copy of the page in the note for good.
+* *Duplicates* (a human copied a block): `parse_managed_blocks` reads the first. Merging
+  that URL updates the first in place and removes the later copies; leaving the URL out
+  leaves all of them alone.
+* *Updating* replaces only the text between the tags, so the position and any attributes a
+  human added to the tag survive. A block whose Markdown is already the wanted Markdown is
+  left byte for byte as it is, even if a human reformatted its tag.
+* *Adding*: new blocks go into the managed tail (the run of managed blocks, separated only by
+  whitespace, that ends the note) in URL order, or after the last non-whitespace character of
+  the note when it does not end with one; a blank line separates them from what is before.
+  The note's trailing whitespace stays at the very end of the note: nothing is stripped.
+  What this module writes uses ``\n`` line breaks, whatever the rest of the note uses.
+* *Removing* a block removes the whitespace between it and whatever is before it (its
+  separator); a block with nothing but whitespace before it takes the whitespace after it
+  instead, unless it is the only thing in the note. No other byte changes.
+* *Escaping*: inside a block, ``<`` before ``faq`` or ``/faq`` is written ``&lt;``, and
+  ``&lt;`` (or ``&amp;…lt;``) already there gets one more ``amp;``. Reading undoes exactly
+  that, so any Markdown, even Markdown quoting these tags, comes back unchanged.
+* *Normalising*: a page's Markdown is compared and stored without leading or trailing line
+  breaks (``\\r``, ``\\n``); the tags carry their own blank lines.
+* *Whitespace* means ASCII whitespace (space, tab, CR, LF, FF, VT); Unicode spaces such as
+  NBSP are content.
+
+Merging is idempotent. It does not depend on order either: the same pages applied one at a
+time in any order, or all at once, give the same note, as long as the managed tail is in URL
+order and blocks are separated from their neighbours by one blank line. Every note this
+module writes meets both conditions. A human who reorders blocks or mangles separators still
+gets a deterministic result, and a different order then changes only whitespace.
+
+Tags are recognised anywhere in the note, code fences included, as Dot's own script does.
+
+**Current dialect: many atomic notes** (``/api/org_notes``). Dot advises keeping a note
+under about 50,000 characters. `split_at_headings` cuts a page's Markdown at the highest
+heading level that works, and the parts joined with ``""`` give back the input exactly.
+`render_owned_note` ends each note with a marker line::
+
+    <!-- dot-orchestration:confluence page=123456 part=2/3 -->
+
+`owned_note_key` reads that marker back. A title is no proof of ownership, because a human
+may well create "[Confluence] Revenue" by hand. So only the marker counts, in exactly the
+form written, on the last non-blank line of the note. An HTML comment is invisible when
+Markdown is rendered, and a human does not type it by accident. `render_owned_notes` does
+the split and the marking in one call and leaves room for the marker, so every note it
+returns fits the limit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import re
+from bisect import bisect_left, bisect_right
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from itertools import pairwise
+from typing import Literal
+
+__all__ = [
+    "NOTE_CHAR_LIMIT",
+    "MalformedNoteError",
+    "MergeResult",
+    "OwnedNoteKey",
+    "content_hash",
+    "merge_managed_blocks",
+    "note_title",
+    "owned_note_key",
+    "parse_managed_blocks",
+    "render_owned_note",
+    "render_owned_notes",
+    "split_at_headings",
+]
+
+NOTE_CHAR_LIMIT = 50_000
+"""Dot's guidance for the size of one atomic note, in characters."""
+
+_WHITESPACE = " \t\r\n\f\v"
+_BLANK_LINE = "\n\n"
+
+# --------------------------------------------------------------------------------------
+# Brief's dialect: managed <faq> blocks in one org note
+# --------------------------------------------------------------------------------------
+
+_URL_ATTRIBUTE = "confluence_page_url"
+_FAQ_TAG = re.compile(
+    r"""<faq(?P<attrs>(?:\s+[^\s"'=<>/]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]+))?)*)\s*>"""
+    r"""|(?P<close></faq\s*>)""",
+    re.IGNORECASE,
+)
+_ATTRIBUTE = re.compile(
+    r"""(?P<name>[^\s"'=<>/]+)(?:\s*=\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<bare>[^\s"'>]+)))?"""
+)
+# Only complete references (with ";") are decoded: Dot's own script writes URLs unescaped,
+# and html.unescape alone would turn the "&copy" of "?a=1&copy=2" into "©".
+_CHARACTER_REFERENCE = re.compile(r"&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
+# A superset of what _FAQ_TAG can start with; escaping it makes a tag in content impossible.
+_TAG_START_IN_CONTENT = re.compile(r"(?:<|&(?:amp;)*lt;)(?=/?(?i:faq)(?![\w-]))")
+_ESCAPED_TAG_START = re.compile(r"&(?P<amps>(?:amp;)*)lt;(?=/?(?i:faq)(?![\w-]))")
+
+_Outcome = Literal["added", "updated", "removed", "unchanged"]
+
+
+class MalformedNoteError(ValueError):
+    """A managed block in the note has no closing tag, so it cannot be merged safely."""
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    """The merged note and what happened to each URL the merge was asked about.
+
+    Each URL asked about is in exactly one list, and each list is sorted. ``unchanged`` also
+    holds URLs that were to be removed but had no block.
+    """
+
+    note: str
+    changed: bool
+    added: list[str]
+    updated: list[str]
+    removed: list[str]
+    unchanged: list[str]
+
+
+def merge_managed_blocks(
+    note: str,
+    blocks: Mapping[str, str | None],
+    *,
+    managed_urls: Collection[str] | None = None,
+) -> MergeResult:
+    """Insert, replace or remove the managed blocks of the given pages; keep everything else.
+
+    ``blocks[url] = markdown`` writes that page's block and ``blocks[url] = None`` removes
+    it. ``managed_urls`` lists every page the caller owns: a URL in it that is missing from
+    ``blocks`` is removed as if it were mapped to ``None``, so a page dropped from the sync
+    also leaves the note. Blocks of other URLs and hand-written ``<faq>`` blocks are not
+    touched. The rules are in the module docstring.
+    """
+    wanted = _wanted_blocks(blocks, managed_urls)
+    layout = _Layout.parse(note)
+    outcomes = {url: layout.apply(url, markdown) for url, markdown in sorted(wanted.items())}
+    merged = layout.render()
+
+    def urls(outcome: _Outcome) -> list[str]:
+        return [url for url, found in outcomes.items() if found == outcome]
+
+    return MergeResult(
+        note=merged,
+        changed=merged != note,
+        added=urls("added"),
+        updated=urls("updated"),
+        removed=urls("removed"),
+        unchanged=urls("unchanged"),
+    )
+
+
+def parse_managed_blocks(note: str) -> dict[str, str]:
+    """Each managed block's page URL mapped to its Markdown, in note order; the first copy wins."""
+    found: dict[str, str] = {}
+    for block in _Layout.parse(note).blocks:
+        found.setdefault(block.url, block.markdown)
+    return found
+
+
+def _wanted_blocks(
+    blocks: Mapping[str, str | None], managed_urls: Collection[str] | None
+) -> dict[str, str | None]:
+    """Check the URLs and normalise the Markdown, so that comparing with the note is exact.
+
+    A URL with surrounding whitespace could never match the stripped URL read from a tag,
+    so it would be added again on every run; it is refused instead.
+    """
+    if isinstance(managed_urls, str):
+        raise TypeError("managed_urls must be a collection of URLs, not one string")
+    wanted: dict[str, str | None] = dict.fromkeys(managed_urls or ())
+    wanted.update(blocks)
+    for url in wanted:
+        if not url or url != url.strip(_WHITESPACE):
+            raise ValueError(f"page URL {url!r} must be non-empty, without surrounding space")
+    return {
+        url: None if markdown is None else _normalise(markdown) for url, markdown in wanted.items()
+    }
+
+
+@dataclass(frozen=True)
+class _Block:
+    """One managed block, kept as its original text so unchanged blocks stay byte for byte."""
+
+    url: str
+    open_tag: str
+    content: str
+    close_tag: str
+
+    @classmethod
+    def new(cls, url: str, markdown: str) -> _Block:
+        tag = f'<faq {_URL_ATTRIBUTE}="{html.escape(url, quote=True)}">'
+        return cls(url, tag, _frame(markdown), "</faq>")
+
+    @property
+    def markdown(self) -> str:
+        return _normalise(_unescape_content(self.content))
+
+    def with_markdown(self, markdown: str) -> _Block:
+        return replace(self, content=_frame(markdown))
+
+    def render(self) -> str:
+        return f"{self.open_tag}{self.content}{self.close_tag}"
+
+
+@dataclass
+class _Layout:
+    """A note as text, block, text, block, …, text: ``len(texts) == len(blocks) + 1``.
+
+    Hand-written ``<faq>`` blocks and stray tags stay inside the texts, so rendering an
+    untouched layout gives back the note exactly.
+    """
+
+    texts: list[str] = field(default_factory=list)
+    blocks: list[_Block] = field(default_factory=list)
+
+    @classmethod
+    def parse(cls, note: str) -> _Layout:
+        layout = cls()
+        text_start = 0
+        opening: re.Match[str] | None = None
+        for tag in _FAQ_TAG.finditer(note):
+            if tag["close"] is None:
+                _reject_unclosed(note, opening)
+                opening = tag
+                continue
+            if opening is not None and (url := _page_url(opening["attrs"])) is not None:
+                layout.texts.append(note[text_start : opening.start()])
+                content = note[opening.end() : tag.start()]
+                layout.blocks.append(_Block(url, opening[0], content, tag[0]))
+                text_start = tag.end()
+            opening = None
+        _reject_unclosed(note, opening)
+        layout.texts.append(note[text_start:])
+        return layout
+
+    def render(self) -> str:
+        rendered = [self.texts[0]]
+        for block, text in zip(self.blocks, self.texts[1:], strict=True):
+            rendered += [block.render(), text]
+        return "".join(rendered)
+
+    def apply(self, url: str, markdown: str | None) -> _Outcome:
+        """Bring one page's block(s) to the wanted state; say what that took."""
+        indexes = [i for i, block in enumerate(self.blocks) if block.url == url]
+        if not indexes:
+            if markdown is None:
+                return "unchanged"
+            self.insert(_Block.new(url, markdown))
+            return "added"
+        first, duplicates = indexes[0], indexes[1:]
+        for index in reversed(duplicates):
+            self.remove(index)
+        if markdown is None:
+            self.remove(first)
+            return "removed"
+        if self.blocks[first].markdown == markdown:
+            return "updated" if duplicates else "unchanged"
+        self.blocks[first] = self.blocks[first].with_markdown(markdown)
+        return "updated"
+
+    def insert(self, block: _Block) -> None:
+        """Put a new block after the content before its place, a blank line between them."""
+        index = self._insertion_index(block.url)
+        before = self.texts[index]
+        body = before.rstrip(_WHITESPACE)
+        if body or index > 0:
+            self.texts[index : index + 1] = [body + _BLANK_LINE, before[len(body) :]]
+        elif index < len(self.blocks):  # first thing in the note, blocks after it
+            self.texts[index : index + 1] = [before, _BLANK_LINE]
+        else:  # the note is whitespace only
+            self.texts[index : index + 1] = ["", before]
+        self.blocks.insert(index, block)
+
+    def remove(self, index: int) -> None:
+        """Delete a block with its separator: the exact inverse of `insert`."""
+        before, after = self.texts[index], self.texts[index + 1]
+        if before.strip(_WHITESPACE) or index > 0:
+            joined = before.rstrip(_WHITESPACE) + after
+        elif after.strip(_WHITESPACE) or index < len(self.blocks) - 1:
+            joined = before + after.lstrip(_WHITESPACE)
+        else:  # the only thing in the note
+            joined = before + after
+        self.texts[index : index + 2] = [joined]
+        del self.blocks[index]
+
+    def _insertion_index(self, url: str) -> int:
+        """Keep the managed tail in URL order, so the order pages arrive in does not matter."""
+        tail_start = len(self.blocks)
+        while tail_start > 0 and not self.texts[tail_start].strip(_WHITESPACE):
+            tail_start -= 1
+        later = (i for i in range(tail_start, len(self.blocks)) if self.blocks[i].url > url)
+        return next(later, len(self.blocks))
+
+
+def _page_url(attrs: str) -> str | None:
+    """The tag's page URL, or None for a hand-written ``<faq>``."""
+    for attribute in _ATTRIBUTE.finditer(attrs):
+        if attribute["name"].lower() == _URL_ATTRIBUTE:
+            value = attribute["dq"] or attribute["sq"] or attribute["bare"] or ""
+            return _CHARACTER_REFERENCE.sub(_unescape, value).strip(_WHITESPACE) or None
+    return None
+
+
+def _unescape(reference: re.Match[str]) -> str:
+    return html.unescape(reference[0])
+
+
+def _reject_unclosed(note: str, opening: re.Match[str] | None) -> None:
+    if opening is None or (url := _page_url(opening["attrs"])) is None:
+        return
+    line = note.count("\n", 0, opening.start()) + 1
+    raise MalformedNoteError(
+        f"line {line}: the <faq> block for {url!r} is not closed before the next <faq> or the "
+        "end of the note; add its </faq> by hand"
+    )
+
+
+def _normalise(markdown: str) -> str:
+    return markdown.strip("\r\n")
+
+
+def _frame(markdown: str) -> str:
+    return f"{_BLANK_LINE}{_escape_content(markdown)}{_BLANK_LINE}"
+
+
+def _escape_content(markdown: str) -> str:
+    return _TAG_START_IN_CONTENT.sub(
+        lambda found: "&lt;" if found[0] == "<" else "&amp;" + found[0][1:], markdown
+    )
+
+
+def _unescape_content(content: str) -> str:
+    return _ESCAPED_TAG_START.sub(
+        lambda found: f"&{found['amps'][4:]}lt;" if found["amps"] else "<", content
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Current dialect: atomic notes, split and marked
+# --------------------------------------------------------------------------------------
+
+_ATX_HEADING = re.compile(r" {0,3}(#{1,6})(?=[ \t\r]|$)")
+_FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
+_PARAGRAPH_LEVEL = 7  # cut before a non-blank line that follows a blank line
+_LINE_LEVEL = 8  # cut before any non-blank line; the last resort before a hard cut
+_PAGE_ID = r"[A-Za-z0-9._-]{1,64}"
+_MARKER = re.compile(
+    rf"<!-- dot-orchestration:confluence page=(?P<page_id>{_PAGE_ID})"
+    r" part=(?P<part>[1-9][0-9]*)/(?P<parts>[1-9][0-9]*) -->"
+)
+
+
+def split_at_headings(markdown: str, *, limit: int = NOTE_CHAR_LIMIT) -> list[str]:
+    """Cut Markdown into parts of at most ``limit`` characters; ``"".join(parts) == markdown``.
+
+    The Markdown is first cut into pieces that fit: whole H1 sections where they fit; a
+    section that does not fit is cut before its H2 headings, then H3 and so on down to H6,
+    then after blank lines (paragraphs), then before any non-blank line, and as a last
+    resort every ``limit`` characters. Pieces are then packed in order, as many to a part as
+    fit. So a part starts before a heading wherever sections fit, and deeper cuts happen
+    only inside a section that is too big for one part.
+
+    Headings are ATX (``#`` … ``######``), which is what markdownify writes with
+    ``heading_style="ATX"``. Inside fenced code blocks no heading or blank line is a cut
+    point. Only the line and hard cuts can fall inside a fence, and only when the fence
+    alone is over the limit. Blank lines stay with the text above them, and a heading with
+    the line below it (short of a hard cut). Markdown within the limit comes back as one
+    part, even when it is empty.
+    """
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit}")
+    pieces = _pieces(_cut_points(markdown), 0, len(markdown), 1, limit)
+    return [markdown[start:end] for start, end in _pack(pieces, limit)]
+
+
+def _cut_points(markdown: str) -> dict[int, list[int]]:
+    """Line-start offsets where a cut may go, by level: 1-6 headings, paragraph, line.
+
+    No cut goes right after a heading line, so a heading stays with what it heads.
+    """
+    cuts: dict[int, list[int]] = {level: [] for level in range(1, _LINE_LEVEL + 1)}
+    fence = ""  # the opening fence while inside a fenced code block
+    blank_before = after_heading = False
+    for start, line in _lines(markdown):
+        blank = not line.strip(_WHITESPACE)
+        heading = None if fence else _ATX_HEADING.match(line)
+        if not blank and not after_heading:
+            cuts[_LINE_LEVEL].append(start)
+            if heading:
+                cuts[len(heading[1])].append(start)
+            elif blank_before and not fence:
+                cuts[_PARAGRAPH_LEVEL].append(start)
+        if fence:
+            fence = "" if _closes_fence(line, fence) else fence
+        elif opening := _FENCE.match(line):
+            fence = opening[1]
+        after_heading = heading is not None or (blank and after_heading)
+        blank_before = blank
+    return cuts
+
+
+def _lines(text: str) -> Iterator[tuple[int, str]]:
+    start = 0
+    for line in text.split("\n"):
+        yield start, line
+        start += len(line) + 1
+
+
+def _closes_fence(line: str, fence: str) -> bool:
+    closing = _FENCE.fullmatch(line.rstrip(_WHITESPACE))
+    return closing is not None and closing[1][0] == fence[0] and len(closing[1]) >= len(fence)
+
+
+def _pieces(
+    cuts: dict[int, list[int]], start: int, end: int, level: int, limit: int
+) -> list[tuple[int, int]]:
+    """``start:end`` as spans that fit, each cut at the highest level that makes it fit."""
+    if end - start <= limit:
+        return [(start, end)]
+    if level > _LINE_LEVEL:
+        return [(at, min(at + limit, end)) for at in range(start, end, limit)]
+    points = cuts[level]
+    bounds = [start, *points[bisect_right(points, start) : bisect_left(points, end)], end]
+    return [
+        piece
+        for section_start, section_end in pairwise(bounds)
+        for piece in _pieces(cuts, section_start, section_end, level + 1, limit)
+    ]
+
+
+def _pack(pieces: list[tuple[int, int]], limit: int) -> list[tuple[int, int]]:
+    """Join consecutive pieces while they fit, so a heading is not left alone in a part."""
+    parts: list[tuple[int, int]] = []
+    for start, end in pieces:
+        if parts and end - parts[-1][0] <= limit:
+            parts[-1] = (parts[-1][0], end)
+        else:
+            parts.append((start, end))
+    return parts
+
+
+def note_title(page_title: str, prefix: str, part: int, parts: int) -> str:
+    """The note's title, e.g. ``"[Confluence] Revenue (2/3)"``; one part gets no counter."""
+    _check_part(part, parts)
+    title = f"{prefix} {page_title}".strip(_WHITESPACE)
+    return title if parts == 1 else f"{title} ({part}/{parts})"
+
+
+def content_hash(title: str, note: str) -> str:
+    """A sha256 hex digest of a note's title and text, to skip writes that change nothing.
+
+    Both fields go through JSON, so no title/text pair can collide with another by moving
+    characters across the boundary between them.
+    """
+    return hashlib.sha256(json.dumps([title, note]).encode("ascii")).hexdigest()
+
+
+@dataclass(frozen=True)
+class OwnedNoteKey:
+    """Which page, and which part of it, a note written by this package holds."""
+
+    page_id: str
+    part: int
+    parts: int
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(_PAGE_ID, self.page_id):
+            raise ValueError(f"page id {self.page_id!r} must match {_PAGE_ID}")
+        _check_part(self.part, self.parts)
+
+
+def render_owned_note(markdown: str, page_id: str, part: int, parts: int) -> str:
+    """The note text: the Markdown without trailing whitespace, a blank line, the marker."""
+    key = OwnedNoteKey(page_id, part, parts)
+    marker = f"<!-- dot-orchestration:confluence page={key.page_id} part={part}/{parts} -->"
+    body = markdown.rstrip(_WHITESPACE)
+    return f"{body}{_BLANK_LINE}{marker}" if body else marker
+
+
+def owned_note_key(note_text: str) -> OwnedNoteKey | None:
+    """The key in the note's marker, or None for a note this package did not write.
+
+    Only an exact marker on the last non-blank line counts. A lookalike title, or a marker
+    quoted somewhere in the middle of a note, claims nothing.
+    """
+    last_line = note_text.rstrip(_WHITESPACE).rpartition("\n")[2].strip(_WHITESPACE)
+    found = _MARKER.fullmatch(last_line)
+    if found is None or int(found["part"]) > int(found["parts"]):
+        return None
+    return OwnedNoteKey(found["page_id"], int(found["part"]), int(found["parts"]))
+
+
+def render_owned_notes(markdown: str, page_id: str, *, limit: int = NOTE_CHAR_LIMIT) -> list[str]:
+    """A page as marked notes of at most ``limit`` characters each, marker included.
+
+    The marker's length depends on how many parts there are, and that depends on the room
+    left after the marker, so the split is redone when the part count gains a digit.
+    """
+    digits = 1
+    while True:
+        widest = 10**digits - 1
+        room = limit - len(render_owned_note("", page_id, widest, widest)) - len(_BLANK_LINE)
+        if room < 1:
+            raise ValueError(f"limit {limit} leaves no room beside the marker")
+        parts = split_at_headings(markdown, limit=room)
+        if len(str(len(parts))) <= digits:
+            break
+        digits += 1
+    return [render_owned_note(text, page_id, i, len(parts)) for i, text in enumerate(parts, 1)]
+
+
+def _check_part(part: int, parts: int) -> None:
+    if not 1 <= part <= parts:
+        raise ValueError(f"part {part} of {parts} is out of range")
