@@ -1,0 +1,188 @@
+"""`EmulatorConfig`: everything that makes one emulated Dot organisation differ from another.
+
+The config is the seeded start: `POST /_emulator/reset` (and `EmulatorState.reset()`) return
+the state to exactly what this config describes. Defaults give a small but realistic org;
+the history knobs scale the generated conversation history up to bench sizes (a year with
+`history_conversations_per_day=330` holds over 500,000 messages).
+"""
+
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from dot_orchestration.emulator.faults import FaultRule
+from dot_orchestration.emulator.models import ConnectionType, ExternalAsset, Role
+
+
+class TokenSpec(BaseModel):
+    """An API token and the user it belongs to; the user's role is the token's permission."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    token: str
+    email: str
+    role: Role
+    realname: str | None = None
+    expired: bool = False
+
+
+# None of these looks like a real `dot-<hex>` token, so a leaked test log alarms nobody.
+DEFAULT_TOKENS: tuple[TokenSpec, ...] = (
+    TokenSpec(token="dot-emulator-admin", email="admin@example.com", role=Role.admin),
+    TokenSpec(token="dot-emulator-modeler", email="modeler@example.com", role=Role.modeler),
+    TokenSpec(token="dot-emulator-viewer", email="viewer@example.com", role=Role.viewer),
+    TokenSpec(
+        token="dot-emulator-expired", email="expired@example.com", role=Role.admin, expired=True
+    ),
+)
+ADMIN_TOKEN, MODELER_TOKEN, VIEWER_TOKEN, EXPIRED_TOKEN = (spec.token for spec in DEFAULT_TOKENS)
+
+
+class ConnectionRef(BaseModel):
+    """A connection Dot knows, as it appears in a sync URL: `/api/sync/{type}/{id}`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: ConnectionType
+    id: str
+
+
+class SeededExternalAsset(ExternalAsset):
+    """An external asset that exists before anyone calls the API.
+
+    `source` records who owns it (for the default assets: Dot's own Looker connector), so
+    tests can prove that an asset sync never overwrote or deleted what it does not own.
+    """
+
+    source: str = "looker"
+
+
+class SeededDashboard(BaseModel):
+    """A dashboard built in Dot; shared ones become dbt exposures of the models they use."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    name: str
+    models: list[str] = Field(default_factory=list)
+    owner_email: str = "analyst@example.com"
+    owner_name: str = "Ada Analyst"
+    description: str = ""
+    url: str | None = None
+    shared: bool = True
+
+
+def _default_external_assets() -> list[SeededExternalAsset]:
+    """Two Looker dashboards imported by Dot's Looker connector."""
+    return [
+        SeededExternalAsset(
+            id="looker-dashboard-12",
+            subtype="looker_dashboard",
+            folder="Shared/Sales",
+            name="Sales overview",
+            description="Weekly revenue and orders by region.",
+            url="https://looker.example.com/dashboards/12",
+            view_count=412,
+            last_accessed_at="2025-01-06T08:30:00Z",
+        ),
+        SeededExternalAsset(
+            id="looker-dashboard-31",
+            subtype="looker_dashboard",
+            folder="Shared/Marketing",
+            name="Marketing funnel",
+            description="Visits, signups and conversion by campaign.",
+            url="https://looker.example.com/dashboards/31",
+            view_count=97,
+            last_accessed_at="2025-01-03T14:05:00Z",
+        ),
+    ]
+
+
+def _default_dashboards() -> list[SeededDashboard]:
+    """Dot dashboards over the default dbt models, plus one without models and one private."""
+    return [
+        SeededDashboard(
+            id="dash-revenue",
+            name="Revenue overview",
+            models=["orders", "daily_revenue"],
+            description="Daily revenue and order volume.",
+        ),
+        SeededDashboard(
+            id="dash-customers",
+            name="Customer health",
+            models=["customers", "orders"],
+            owner_email="modeler@example.com",
+            owner_name="Mo Modeler",
+            description="Active customers, churn and repeat orders.",
+        ),
+        SeededDashboard(
+            id="dash-kpi-notes", name="Weekly KPI notes", description="Hand-written KPI notes."
+        ),
+        SeededDashboard(
+            id="dash-churn-draft",
+            name="Churn deep dive (draft)",
+            models=["customers"],
+            shared=False,
+        ),
+    ]
+
+
+class EmulatorConfig(BaseModel):
+    """The seeded start of an emulated Dot organisation.
+
+    - `seed`: drives every generated value (history, note ids, embedded tokens, fault RNG).
+    - `tokens`: API tokens and their users (default `DEFAULT_TOKENS`).
+    - `answer_delay_s`: how long Dot "thinks": `ask` answers appear on `GET /api/c2/{id}`
+      this long after the question; `agentic` blocks this long.
+    - `environments`: ids accepted in `X-Dot-Environment` (absent header = production).
+    - `history_*`, `workspaces`: the generated conversation history covers the
+      `history_days` days before `history_end` (exclusive; default today, UTC), about
+      `history_conversations_per_day` conversations a day, by `history_authors` people.
+    - `known_connections`: None accepts any connection id of a known type; a list makes
+      syncs of other connections answer 404.
+    - `external_assets`: assets that exist before the first call (Dot-owned by default).
+    - `dashboards`, `dbt_models`: Dot dashboards and the dbt models Dot's model uses; they
+      feed `GET /api/dbt/exposures`.
+    - `faults`: fault rules active from the start (and again after each reset).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    seed: int = 0
+    tokens: list[TokenSpec] = Field(default_factory=lambda: list(DEFAULT_TOKENS))
+    answer_delay_s: float = Field(0.5, ge=0.0)
+    environments: list[str] = Field(default_factory=lambda: ["staging"])
+    org_id: str = "org-emulator"
+    org_name: str = "Example Analytics"
+    org_note: str = ""
+    workspaces: list[str] = Field(
+        default_factory=lambda: ["default", "finance", "marketing"], min_length=1
+    )
+    history_days: int = Field(365, ge=0)
+    history_conversations_per_day: float = Field(20.0, ge=0.0)
+    history_end: date | None = None
+    history_authors: int = Field(40, ge=1)
+    known_connections: list[ConnectionRef] | None = None
+    external_assets: list[SeededExternalAsset] = Field(default_factory=_default_external_assets)
+    dashboards: list[SeededDashboard] = Field(default_factory=_default_dashboards)
+    dbt_models: list[str] = Field(default_factory=lambda: ["customers", "orders", "daily_revenue"])
+    allow_embedded_login: bool = True
+    journal_limit: int = Field(10_000, ge=1)
+    faults: list[FaultRule] = Field(default_factory=list)
+
+    @field_validator("environments")
+    @classmethod
+    def _production_is_implicit(cls, environments: list[str]) -> list[str]:
+        """Production is the model without `X-Dot-Environment`, not an environment id."""
+        if "production" in environments:
+            raise ValueError("'production' is the default model; do not list it")
+        return environments
+
+    @model_validator(mode="after")
+    def _one_role_per_user(self) -> "EmulatorConfig":
+        """A role belongs to the user, not the token: two tokens of one user must agree."""
+        roles: dict[str, Role] = {}
+        for spec in self.tokens:
+            if roles.setdefault(spec.email.lower(), spec.role) != spec.role:
+                raise ValueError(f"tokens give {spec.email} two different roles")
+        return self

@@ -1,0 +1,97 @@
+"""Data quality and dbt lineage: dbt run results, incidents from any tool, dbt exposures.
+
+Roles: reporting (`run_results`, `incidents`) needs an admin, as Dot's docs say; reading
+exposures needs a modeler (it is model metadata for the dbt project).
+"""
+
+from dataclasses import asdict
+from typing import Annotated, Any, Literal
+
+import yaml
+from fastapi import Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from dot_orchestration.emulator.auth import AdminCaller, ModelerCaller, StateDep
+from dot_orchestration.emulator.config import ConnectionRef
+from dot_orchestration.emulator.directory import User
+from dot_orchestration.emulator.errors import NotFound
+from dot_orchestration.emulator.exposures import build_exposures
+from dot_orchestration.emulator.incidents import (
+    DbtManifest,
+    DbtRunResults,
+    IncidentItem,
+    dbt_findings,
+)
+from dot_orchestration.emulator.models import ConnectionType, Role
+from dot_orchestration.emulator.routers.base import dot_router
+from dot_orchestration.emulator.state import EmulatorState
+
+router = dot_router("quality")
+
+
+class RunResultsBody(BaseModel):
+    """Body of `POST /api/dbt/run_results`: dbt's own artifacts, as dbt wrote them."""
+
+    run_results: DbtRunResults
+    manifest: DbtManifest
+
+
+class IncidentReport(BaseModel):
+    """Body of `POST /api/quality/incidents`: one tool's findings."""
+
+    source: str
+    items: list[IncidentItem]
+
+
+@router.post("/dbt/run_results", summary="Dbt Run Results")
+async def dbt_run_results(body: RunResultsBody, caller: AdminCaller) -> dict[str, Any]:
+    """Open incidents for failing models, tests and sources; resolve the ones that pass."""
+    findings = dbt_findings(body.run_results, body.manifest)
+    summary = caller.space.incidents.report("dbt", findings, record_unknown_resolved=False)
+    return asdict(summary)
+
+
+@router.post("/quality/incidents", summary="Report Quality Incidents")
+async def report_incidents(body: IncidentReport, caller: AdminCaller) -> dict[str, Any]:
+    """Upsert incidents keyed by (source, table, check)."""
+    summary = caller.space.incidents.report(body.source, body.items, record_unknown_resolved=True)
+    return asdict(summary)
+
+
+@router.get("/dbt/exposures", summary="Dbt Exposures", response_model=None)
+async def dbt_exposures(
+    caller: ModelerCaller,
+    state: StateDep,
+    request: Request,
+    output_format: Annotated[Literal["yaml", "json"], Query(alias="format")] = "yaml",
+    connection_id: str | None = None,
+) -> dict[str, Any] | Response:
+    """dbt exposures for Dot's dashboards and model; YAML (a dbt properties file) or JSON."""
+    _check_dbt_connection(state, connection_id)
+    document = build_exposures(
+        dashboards=state.config.dashboards,
+        dbt_models=state.config.dbt_models,
+        owner=_model_owner(state),
+        base_url=str(request.base_url).rstrip("/"),
+        connection_id=connection_id,
+    )
+    if output_format == "json":
+        return document
+    properties = {"version": document["version"], "exposures": document["exposures"]}
+    return Response(yaml.safe_dump(properties, sort_keys=False), media_type="application/yaml")
+
+
+def _check_dbt_connection(state: EmulatorState, connection_id: str | None) -> None:
+    """404 for a dbt connection the emulator was told it does not have."""
+    known = state.config.known_connections
+    if connection_id is None or known is None:
+        return
+    if ConnectionRef(type=ConnectionType.dbt, id=connection_id) not in known:
+        raise NotFound(f"Connection dbt/{connection_id} not found")
+
+
+def _model_owner(state: EmulatorState) -> User:
+    """Who owns Dot's model: the first admin of the organisation."""
+    users = state.directory.users()
+    return next((user for user in users if user.role is Role.admin), users[0])

@@ -1,0 +1,27 @@
+"""Shared fixtures: one Dot API emulator for the whole session, fresh for every test.
+
+`dot_emulator_server` is a real uvicorn server on a free loopback port, started once per
+session (starting one takes a fraction of a second, but hundreds of tests add up).
+`dot_emulator` hands the same server to a test after putting it back to its seeded start:
+state, journal and fault rules, so no test sees another test's traffic.
+"""
+
+from collections.abc import Iterator
+
+import pytest
+
+from dot_orchestration.emulator import EmulatorConfig, EmulatorServer
+
+
+@pytest.fixture(scope="session")
+def dot_emulator_server() -> Iterator[EmulatorServer]:
+    """The session's Dot emulator (seed 42, default tokens, answers after 0.5 s)."""
+    with EmulatorServer(EmulatorConfig(seed=42), port=0) as server:
+        yield server
+
+
+@pytest.fixture
+def dot_emulator(dot_emulator_server: EmulatorServer) -> EmulatorServer:
+    """The session's Dot emulator, reset to its seeded start for this test."""
+    dot_emulator_server.state.reset()
+    return dot_emulator_server

@@ -1,0 +1,85 @@
+"""Dot's own example scripts (from the brief's copy of Dot's API docs) run unmodified
+against the emulator: only their constants (base URL, token, chat id) are replaced."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from dot_orchestration.emulator import EmulatorServer
+
+BRIEF = Path(__file__).parents[2] / ".." / "shared" / "reference" / "dot-api-docs-page-brief.txt"
+LABEL_HEADING = "Example of Python script to add labels to a conversation\n"
+ASK_HEADING = "Example of Python script to ask a question to Dot and follow up\n"
+CONFLUENCE_HEADING = "Example of Python script to sync a confluence page to the note\n"
+
+
+@pytest.fixture(scope="module")
+def brief() -> str:
+    if not BRIEF.exists():
+        pytest.skip(f"The brief's copy of Dot's docs is not next to the repo ({BRIEF})")
+    return BRIEF.read_text()
+
+
+def script_between(text: str, heading: str, next_heading: str) -> str:
+    return text.split(heading, 1)[1].split(next_heading, 1)[0]
+
+
+def with_constants(script: str, **constants: str) -> str:
+    """The script with each `NAME = ...` line replaced; nothing else changes."""
+    for name, value in constants.items():
+        script, count = re.subn(rf"^{name} = .*$", f"{name} = {value!r}", script, flags=re.M)
+        assert count == 1, name
+    return script
+
+
+def run(script: str, tmp_path: Path, name: str) -> subprocess.Popen[str]:
+    path = tmp_path / f"{name}.py"
+    path.write_text(script)
+    env = os.environ | {"NO_PROXY": "127.0.0.1,localhost"}
+    return subprocess.Popen(
+        [sys.executable, str(path)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+
+
+def test_dots_example_scripts_work_against_the_emulator(
+    dot_emulator: EmulatorServer, api: httpx.Client, brief: str, tmp_path: Path
+) -> None:
+    api.post("/api/ask", json={"messages": [{"role": "user", "content": "q"}], "chat_id": "c-9"})
+    label = with_constants(
+        script_between(brief, LABEL_HEADING, ASK_HEADING),
+        BASE_URL=dot_emulator.url,
+        API_TOKEN="dot-emulator-viewer",
+        CHAT_ID="c-9",
+    )
+    ask = with_constants(
+        script_between(brief, ASK_HEADING, CONFLUENCE_HEADING),
+        BASE_URL=f"{dot_emulator.url}/api",
+        API_KEY="dot-emulator-viewer",
+    )
+    label_run, ask_run = run(label, tmp_path, "label"), run(ask, tmp_path, "ask")
+    label_output, _ = label_run.communicate(timeout=60)
+    ask_output, _ = ask_run.communicate(timeout=60)
+
+    assert label_run.returncode == 0, label_output
+    assert "Successfully added labels to chat." in label_output
+    assert dot_emulator.state.chats.get("c-9").labels == ["your_label"]
+
+    assert ask_run.returncode == 0, ask_output
+    assert "Error" not in ask_output, ask_output
+    chat_id = re.search(r"Chat ID: (\S+)", ask_output).group(1)  # type: ignore[union-attr]
+    chat = dot_emulator.state.chats.get(chat_id)
+    answers = [m["explanation"] for m in chat.messages if m["role"] == "assistant"]
+    assert len(answers) == 2
+    assert ask_output.count("=== ANSWER ===") == 2
+    assert all(answer in ask_output for answer in answers)
+    assert "Conversation complete!" in ask_output
