@@ -1,0 +1,75 @@
+"""The Dot (getdot.ai) API client: plain Python, no Dagster.
+
+from dot_orchestration.client import DotClient
+with DotClient(api_token=token, region="eu") as dot:
+    dot.sync_connection("snowflake", "prod")
+"""
+
+from dot_orchestration._http import RetryPolicy, Timeouts
+from dot_orchestration.client._answers import answer_text
+from dot_orchestration.client._client import DotClient
+from dot_orchestration.client._config import REGION_URLS
+from dot_orchestration.client._models import (
+    AGENTIC_MODES,
+    CONNECTION_TYPES,
+    AgenticMode,
+    Answer,
+    AnswerPart,
+    AskAccepted,
+    Chat,
+    ChatMessage,
+    ExternalAsset,
+    Org,
+    OrgNote,
+    QualityIncident,
+    SyncAccepted,
+)
+from dot_orchestration.client.errors import (
+    DotAnswerTimeoutError,
+    DotAPIError,
+    DotAuthError,
+    DotConfigError,
+    DotError,
+    DotNotFoundError,
+    DotPermissionError,
+    DotRateLimitError,
+    DotResponseError,
+    DotServerError,
+    DotTimeoutError,
+    DotTransportError,
+    DotValidationError,
+)
+
+__all__ = [
+    "AGENTIC_MODES",
+    "CONNECTION_TYPES",
+    "REGION_URLS",
+    "AgenticMode",
+    "Answer",
+    "AnswerPart",
+    "AskAccepted",
+    "Chat",
+    "ChatMessage",
+    "DotAPIError",
+    "DotAnswerTimeoutError",
+    "DotAuthError",
+    "DotClient",
+    "DotConfigError",
+    "DotError",
+    "DotNotFoundError",
+    "DotPermissionError",
+    "DotRateLimitError",
+    "DotResponseError",
+    "DotServerError",
+    "DotTimeoutError",
+    "DotTransportError",
+    "DotValidationError",
+    "ExternalAsset",
+    "Org",
+    "OrgNote",
+    "QualityIncident",
+    "RetryPolicy",
+    "SyncAccepted",
+    "Timeouts",
+    "answer_text",
+]

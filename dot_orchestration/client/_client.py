@@ -1,0 +1,469 @@
+"""`DotClient`: every Dot API call, in both dialects, over one pooled httpx connection."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import date
+from types import TracebackType
+from typing import Any, Literal, TypeVar, overload
+
+import httpx
+from pydantic import BaseModel, SecretStr, ValidationError
+
+from dot_orchestration._http import (
+    USER_AGENT,
+    RetryPolicy,
+    Timeouts,
+    TransportFailure,
+    install_log_redaction,
+    send,
+    ssl_context,
+    validation_problems,
+)
+from dot_orchestration.client import _endpoints as api
+from dot_orchestration.client._answers import answer_text, answer_to_last_question, message_text
+from dot_orchestration.client._config import AuthMode, Region, load_config
+from dot_orchestration.client._endpoints import Endpoint
+from dot_orchestration.client._models import (
+    AGENTIC_MODES,
+    CONNECTION_TYPES,
+    AgenticMode,
+    Answer,
+    AskAccepted,
+    Chat,
+    ExternalAsset,
+    Org,
+    OrgNote,
+    QualityIncident,
+    SyncAccepted,
+)
+from dot_orchestration.client._responses import Reply, transport_error
+from dot_orchestration.client.errors import DotAnswerTimeoutError, DotConfigError
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+class DotClient:
+    """A connection to one Dot deployment, acting as the user who owns the token.
+
+    One `httpx.Client` per object, reused across calls (connection pooling) and safe to
+    share between threads; close it with `close()` or a `with` block. Transient failures
+    are retried per `retry`; creates (questions, users, invitations, notes) only when the
+    request provably never reached Dot, so that a retry cannot duplicate them.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_token: str | SecretStr,
+        region: Region | None = None,
+        base_url: str | None = None,
+        user_id: str | None = None,
+        auth_mode: AuthMode = "header",
+        environment: str | None = None,
+        timeouts: Timeouts | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self._config = load_config(
+            api_token=api_token,
+            region=region,
+            base_url=base_url,
+            user_id=user_id,
+            auth_mode=auth_mode,
+            environment=environment,
+            timeouts=timeouts or Timeouts(),
+            retry=retry or RetryPolicy(),
+        )
+        self._secrets = (self._config.api_token.get_secret_value(),)
+        install_log_redaction(*self._secrets)
+        # Redirects are not followed: httpx strips only `Authorization` when a redirect
+        # leaves the host, and Dot's token travels in X-API-KEY / API-KEY / the query.
+        self._http = httpx.Client(
+            base_url=self._config.url,
+            headers=self._default_headers(),
+            timeout=self._config.timeouts.for_request(),
+            follow_redirects=False,
+            verify=ssl_context(),
+        )
+
+    def __repr__(self) -> str:
+        config = self._config
+        return (
+            f"DotClient(base_url={str(config.url)!r}, auth_mode={config.auth_mode!r}, "
+            f"user_id={config.user_id!r}, environment={config.environment!r})"
+        )
+
+    def close(self) -> None:
+        """Close the pooled connections. The client cannot be used afterwards."""
+        self._http.close()
+
+    def __enter__(self) -> DotClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # Connections, external assets, history ------------------------------------------
+
+    def sync_connection(self, connection_type: str, connection_id: str) -> SyncAccepted:
+        """Ask Dot to re-read a connection's schema. Dot does not report completion: a 2xx
+        means the sync was accepted."""
+        if connection_type not in CONNECTION_TYPES:
+            raise DotConfigError(
+                f"sync_connection: unknown connection type {connection_type!r}; "
+                f"use one of {', '.join(CONNECTION_TYPES)}"
+            )
+        params = {"connection_type": connection_type, "connection_id": connection_id}
+        reply = self._call(api.SYNC_CONNECTION, path=params)
+        return SyncAccepted(
+            **params,
+            response=reply.json(),
+            attempts=reply.exchange.attempts,
+            duration_s=reply.exchange.elapsed_s,
+        )
+
+    def import_external_asset(self, asset: ExternalAsset | Mapping[str, Any]) -> Any:
+        """Create or overwrite (by `id`) a dashboard or data app Dot should know about."""
+        body = {"external_asset": _payload(ExternalAsset, asset)}
+        return self._json(api.IMPORT_EXTERNAL_ASSET, body=body)
+
+    def list_external_assets(self) -> Any:
+        """Every external asset Dot knows (raw JSON: the shape is undocumented)."""
+        return self._json(api.LIST_EXTERNAL_ASSETS)
+
+    def delete_external_asset(self, asset_id: str) -> Any:
+        """Remove an external asset by id."""
+        return self._json(api.DELETE_EXTERNAL_ASSET, params={"asset_id": asset_id})
+
+    def export_history(
+        self,
+        start_date: date | None = None,
+        end_date: date | None = None,
+        *,
+        include_all_workspaces: bool = False,
+    ) -> Any:
+        """Conversations with their metadata between two days (raw JSON: undocumented).
+
+        Left out, Dot defaults to two weeks ago and tomorrow.
+        """
+        if start_date is not None and end_date is not None and start_date > end_date:
+            raise DotConfigError(
+                f"export_history: start_date {start_date} is after end_date {end_date}"
+            )
+        params: dict[str, str | bool] = {}
+        if start_date is not None:
+            params["start_date"] = start_date.strftime("%Y-%m-%d")
+        if end_date is not None:
+            params["end_date"] = end_date.strftime("%Y-%m-%d")
+        if include_all_workspaces:  # only sent when asked: older deployments never knew it
+            params["include_all_workspaces"] = True
+        return self._json(api.EXPORT_HISTORY, params=params)
+
+    # Questions ------------------------------------------------------------------------
+
+    def ask(self, question: str, *, chat_id: str | None = None) -> AskAccepted:
+        """Start a conversation (brief dialect); read the answer with `wait_for_answer`."""
+        chat_id = chat_id or _new_chat_id()
+        body = {"messages": [_user_message(question)], "chat_id": chat_id}
+        return AskAccepted(chat_id=chat_id, response=self._json(api.ASK, body=body))
+
+    def ask_with_history(self, question: str, chat_id: str) -> AskAccepted:
+        """Follow up in an existing conversation (brief dialect)."""
+        body = {"new_message": _user_message(question), "chat_id": chat_id}
+        return AskAccepted(chat_id=chat_id, response=self._json(api.ASK_WITH_HISTORY, body=body))
+
+    def agentic(
+        self, question: str, *, chat_id: str | None = None, mode: AgenticMode | None = None
+    ) -> Chat:
+        """Ask Dot's agent (current dialect); returns the conversation once it has finished,
+        which may take minutes (the long read timeout applies)."""
+        chat_id = chat_id or _new_chat_id()
+        body = {"messages": [_user_message(question)], "chat_id": chat_id}
+        return self._conversation(api.AGENTIC, chat_id, body, mode)
+
+    def agentic_with_history(
+        self, question: str, chat_id: str, *, mode: AgenticMode | None = None
+    ) -> Chat:
+        """Follow up with Dot's agent in an existing conversation (current dialect)."""
+        body = {"new_message": _user_message(question), "chat_id": chat_id}
+        return self._conversation(api.AGENTIC_WITH_HISTORY, chat_id, body, mode)
+
+    def get_chat(self, chat_id: str) -> Chat:
+        """The conversation so far (`GET /api/c2/{chat_id}`)."""
+        return _chat(self._call(api.GET_CHAT, path={"chat_id": chat_id}), chat_id)
+
+    def wait_for_answer(
+        self, chat_id: str, *, timeout_s: float = 300.0, poll_interval_s: float = 2.0
+    ) -> Answer:
+        """Poll the conversation until Dot has answered its last question.
+
+        Instead of sleeping a fixed time and hoping (the brief's script), this looks every
+        `poll_interval_s` until a deadline on the monotonic clock, then raises
+        `DotAnswerTimeoutError`.
+        """
+        if timeout_s < 0 or poll_interval_s <= 0:
+            raise DotConfigError("wait_for_answer: need timeout_s >= 0 and poll_interval_s > 0")
+        deadline = time.monotonic() + timeout_s
+        polls = 0
+        while True:
+            messages = self.get_chat(chat_id).messages
+            polls += 1
+            message = answer_to_last_question(messages)
+            if message is not None:
+                text = message_text(message)
+                return Answer(chat_id=chat_id, text=text, parts=message.parts, message=message)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise DotAnswerTimeoutError(
+                    f"no answer within {timeout_s:g} s; Dot may still answer: "
+                    "call wait_for_answer or get_chat again later",
+                    chat_id=chat_id,
+                    operation="wait_for_answer",
+                    method=api.GET_CHAT.method,
+                    path=api.GET_CHAT.path_with(chat_id=chat_id),
+                    attempts=polls,
+                )
+            time.sleep(min(poll_interval_s, remaining))
+
+    def ask_and_wait(
+        self,
+        question: str,
+        *,
+        chat_id: str | None = None,
+        timeout_s: float = 300.0,
+        poll_interval_s: float = 2.0,
+    ) -> Answer:
+        """`ask`, then `wait_for_answer`."""
+        accepted = self.ask(question, chat_id=chat_id)
+        return self.wait_for_answer(
+            accepted.chat_id, timeout_s=timeout_s, poll_interval_s=poll_interval_s
+        )
+
+    answer_text = staticmethod(answer_text)
+
+    def add_label_to_chat(self, chat_id: str, labels: Sequence[str]) -> Any:
+        """Tag a conversation (e.g. for review queues)."""
+        body = {"chat_id": chat_id, "labels": list(labels)}
+        return self._json(api.ADD_LABEL_TO_CHAT, body=body)
+
+    # Org notes ------------------------------------------------------------------------
+
+    def get_org(self) -> Org:
+        """The token user's organisation, with its single note (brief dialect)."""
+        reply = self._call(api.GET_ORG)
+        return reply.model(Org, reply.json())
+
+    def save_note(self, note: str, org_id: str | None = None) -> Any:
+        """Replace the organisation's single note (brief dialect; removed since)."""
+        body = {"note": note} if org_id is None else {"org_id": org_id, "note": note}
+        return self._json(api.SAVE_NOTE, body=body)
+
+    def list_org_notes(self) -> list[OrgNote]:
+        """Every atomic org note (current dialect)."""
+        reply = self._call(api.LIST_ORG_NOTES)
+        return reply.model(list[OrgNote], reply.json())
+
+    def create_org_note(self, title: str, note: str) -> OrgNote:
+        """Add one org note; one topic per note, split past ~50,000 characters."""
+        return self._note(api.CREATE_ORG_NOTE, {}, {"title": title, "note": note})
+
+    def update_org_note(
+        self, note_id: str, title: str, note: str, active: bool | None = None
+    ) -> OrgNote:
+        """Rewrite an org note; `active` (de)activates it, None leaves it as it is."""
+        body: dict[str, Any] = {"title": title, "note": note}
+        if active is not None:
+            body["active"] = active
+        return self._note(api.UPDATE_ORG_NOTE, {"note_id": note_id}, body)
+
+    def delete_org_note(self, note_id: str) -> Any:
+        """Remove an org note. Assumed route (`DELETE /api/org_notes/{id}`): undocumented."""
+        return self._json(api.DELETE_ORG_NOTE, path={"note_id": note_id})
+
+    # Users and auth -------------------------------------------------------------------
+
+    def me(self) -> Any:
+        """Who the token belongs to (raw JSON)."""
+        return self._json(api.ME)
+
+    def get_users(self) -> Any:
+        """Every user of the organisation (raw JSON)."""
+        return self._json(api.GET_USERS)
+
+    def send_invitations(self, emails: Sequence[str]) -> Any:
+        """Invite people by email."""
+        return self._json(api.SEND_INVITATIONS, body={"emails": list(emails)})
+
+    def delete_user(self, email: str) -> Any:
+        """Remove a user from the organisation."""
+        return self._json(api.DELETE_USER, body={"email": email})
+
+    def change_user_role(self, email: str, role: str) -> Any:
+        """Set a user's role (admin, modeler or viewer)."""
+        return self._json(api.CHANGE_USER_ROLE, body={"email": email, "role": role})
+
+    def add_user_to_group(self, email: str, group: str) -> Any:
+        """Add a user to a permission group."""
+        return self._json(api.ADD_USER_TO_GROUP, body={"email": email, "group": group})
+
+    def remove_user_from_group(self, email: str, group: str) -> Any:
+        """Remove a user from a permission group."""
+        body = {"email": email, "group": group}
+        return self._json(api.REMOVE_USER_FROM_GROUP, body=body)
+
+    def create_user(self, email: str, password: str | SecretStr, realname: str) -> Any:
+        """Create a user with a password; the password is redacted from any error."""
+        secret = password.get_secret_value() if isinstance(password, SecretStr) else password
+        body = {"email": email, "password": secret, "realname": realname}
+        return self._json(api.CREATE_USER, body=body, secrets=(secret,))
+
+    def embedded_user_login(self, user_id: str) -> Any:
+        """A 24 h token for an embedded user (needs the org's embedded-login setting)."""
+        return self._json(api.EMBEDDED_USER_LOGIN, body={"user_id": user_id})
+
+    # dbt and data quality -------------------------------------------------------------
+
+    def push_dbt_run_results(
+        self, run_results: Mapping[str, Any], manifest: Mapping[str, Any]
+    ) -> Any:
+        """Send dbt's artifacts; Dot opens and clears incidents for models, tests, sources."""
+        body = {"run_results": dict(run_results), "manifest": dict(manifest)}
+        return self._json(api.PUSH_DBT_RUN_RESULTS, body=body)
+
+    def report_quality_incidents(
+        self, source: str, items: Sequence[QualityIncident | Mapping[str, Any]]
+    ) -> Any:
+        """Report data-quality findings from any tool; Dot flags dashboards on those tables."""
+        body = {"source": source, "items": [_payload(QualityIncident, item) for item in items]}
+        return self._json(api.REPORT_QUALITY_INCIDENTS, body=body)
+
+    @overload
+    def get_dbt_exposures(
+        self, format: Literal["json"] = "json", connection_id: str | None = None
+    ) -> Any: ...
+    @overload
+    def get_dbt_exposures(
+        self, format: Literal["yaml"], connection_id: str | None = None
+    ) -> str: ...
+    def get_dbt_exposures(
+        self, format: Literal["json", "yaml"] = "json", connection_id: str | None = None
+    ) -> Any:
+        """dbt exposures for Dot's dashboards: parsed JSON, or the YAML text to commit."""
+        if format not in ("json", "yaml"):
+            raise DotConfigError(f"get_dbt_exposures: format is 'json' or 'yaml', not {format!r}")
+        params = {"format": format}
+        if connection_id is not None:
+            params["connection_id"] = connection_id
+        reply = self._call(api.GET_DBT_EXPOSURES, params=params)
+        return reply.exchange.response.text if format == "yaml" else reply.json()
+
+    # Plumbing -------------------------------------------------------------------------
+
+    def _default_headers(self) -> dict[str, str]:
+        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        if self._config.auth_mode == "header":
+            # Current docs say X-API-KEY, older deployments only read API-KEY: send both.
+            token = self._config.api_token.get_secret_value()
+            headers |= {"X-API-KEY": token, "API-KEY": token}
+        if self._config.environment:
+            headers["X-Dot-Environment"] = self._config.environment
+        return headers
+
+    def _auth_params(self, endpoint: Endpoint) -> dict[str, str]:
+        """The query-string credentials in URL mode; refuses routes Dot guards by header."""
+        if self._config.auth_mode == "header":
+            return {}
+        if not endpoint.url_auth:
+            raise DotConfigError(
+                f"{endpoint.operation} ({endpoint.method} {endpoint.path}) does not accept URL "
+                "auth; Dot allows it only for sync_connection, import_external_asset and "
+                "export_history. Use a client with auth_mode='header' for this call."
+            )
+        return {
+            "user_id": str(self._config.user_id),
+            "api_token": self._config.api_token.get_secret_value(),
+        }
+
+    def _call(
+        self,
+        endpoint: Endpoint,
+        *,
+        path: Mapping[str, str] | None = None,
+        params: Mapping[str, str | bool] | None = None,
+        body: Any = None,
+        secrets: tuple[str, ...] = (),
+    ) -> Reply:
+        """Send one call (with its retries); return its successful reply or raise.
+
+        `secrets` are call-specific values (a password) to keep out of error messages.
+        """
+        request = self._http.build_request(
+            endpoint.method,
+            endpoint.path_with(**(path or {})),
+            params={**self._auth_params(endpoint), **(params or {})},
+            json=body,
+            timeout=self._config.timeouts.for_request(slow=endpoint.slow),
+        )
+        secrets = self._secrets + secrets
+        try:
+            exchange = send(
+                self._http, request, policy=self._config.retry, idempotent=endpoint.idempotent
+            )
+        except TransportFailure as failure:
+            raise transport_error(endpoint, request, failure, secrets) from failure.error
+        return Reply(endpoint, exchange, secrets).raise_for_status()
+
+    def _json(self, endpoint: Endpoint, **request: Any) -> Any:
+        return self._call(endpoint, **request).json()
+
+    def _conversation(
+        self, endpoint: Endpoint, chat_id: str, body: dict[str, Any], mode: str | None
+    ) -> Chat:
+        if mode is not None:
+            if mode not in AGENTIC_MODES:
+                raise DotConfigError(
+                    f"{endpoint.operation}: mode must be one of {', '.join(AGENTIC_MODES)} "
+                    f"or None, not {mode!r}"
+                )
+            body["mode"] = mode
+        return _chat(self._call(endpoint, body=body), chat_id)
+
+    def _note(self, endpoint: Endpoint, path: Mapping[str, str], body: Any) -> OrgNote:
+        reply = self._call(endpoint, path=path, body=body)
+        return reply.model(OrgNote, reply.json())
+
+
+def _chat(reply: Reply, chat_id: str) -> Chat:
+    """A conversation from a body that is either `{"messages": [...]}` (c2) or the bare
+    list of messages (agentic)."""
+    data = reply.json()
+    if isinstance(data, list):
+        data = {"messages": data}
+    if isinstance(data, dict):
+        data = {"chat_id": chat_id, **data}
+    return reply.model(Chat, data)
+
+
+def _new_chat_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _user_message(question: str) -> dict[str, str]:
+    return {"role": "user", "content": question}
+
+
+def _payload(model: type[Model], value: Model | Mapping[str, Any]) -> dict[str, Any]:
+    """`value` checked as `model` and dumped as JSON, unset (None) fields left out so that
+    Dot applies its own defaults; `DotConfigError` before anything is sent."""
+    try:
+        checked = model.model_validate(value)
+    except ValidationError as error:
+        raise DotConfigError(f"invalid {model.__name__}: {validation_problems(error)}") from None
+    return checked.model_dump(mode="json", exclude_none=True)

@@ -1,0 +1,78 @@
+"""Every Dot route the client calls, and how each may be called.
+
+One table instead of flags scattered over methods: which calls may be repeated, which
+accept URL auth, which wait for a slow agent. It mirrors the reference table of the API.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import quote
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One route. `operation` is the `DotClient` method, named in errors and logs."""
+
+    operation: str
+    method: str
+    path: str
+    #: False for creates: repeated only when the request provably never reached Dot.
+    idempotent: bool = True
+    #: Dot accepts `?user_id=&api_token=` on this route (sync, asset import, history).
+    url_auth: bool = False
+    #: Dot answers only when an agent has finished: use the long read timeout.
+    slow: bool = False
+
+    def path_with(self, **params: str) -> str:
+        """The path with its `{placeholders}` filled, each value quoted as one segment."""
+        return self.path.format(**{name: quote(value, safe="") for name, value in params.items()})
+
+
+def _create(operation: str, path: str, *, slow: bool = False) -> Endpoint:
+    return Endpoint(operation, "POST", path, idempotent=False, slow=slow)
+
+
+# Connections, external assets, history (URL auth allowed on three of them).
+SYNC_CONNECTION = Endpoint(
+    "sync_connection", "POST", "/api/sync/{connection_type}/{connection_id}", url_auth=True
+)
+IMPORT_EXTERNAL_ASSET = Endpoint(
+    "import_external_asset", "POST", "/api/import_and_overwrite_external_asset", url_auth=True
+)
+LIST_EXTERNAL_ASSETS = Endpoint("list_external_assets", "GET", "/api/external_assets")
+DELETE_EXTERNAL_ASSET = Endpoint("delete_external_asset", "POST", "/api/delete_external_asset")
+EXPORT_HISTORY = Endpoint("export_history", "GET", "/api/export_history", url_auth=True)
+
+# Questions: brief dialect (ask, then poll c2) and current dialect (agentic, blocking).
+ASK = _create("ask", "/api/ask", slow=True)
+ASK_WITH_HISTORY = _create("ask_with_history", "/api/ask_with_history", slow=True)
+AGENTIC = _create("agentic", "/api/agentic", slow=True)
+AGENTIC_WITH_HISTORY = _create("agentic_with_history", "/api/agentic_with_history", slow=True)
+GET_CHAT = Endpoint("get_chat", "GET", "/api/c2/{chat_id}")
+ADD_LABEL_TO_CHAT = Endpoint("add_label_to_chat", "POST", "/api/add_label_to_chat")
+
+# Org notes: one note per org (brief dialect), many atomic notes (current dialect).
+GET_ORG = Endpoint("get_org", "GET", "/api/org")
+SAVE_NOTE = Endpoint("save_note", "POST", "/api/save_note")
+LIST_ORG_NOTES = Endpoint("list_org_notes", "GET", "/api/org_notes")
+CREATE_ORG_NOTE = _create("create_org_note", "/api/org_notes")
+UPDATE_ORG_NOTE = Endpoint("update_org_note", "PUT", "/api/org_notes/{note_id}")
+# Undocumented: assumed to follow the REST shape of the other org_notes routes.
+DELETE_ORG_NOTE = Endpoint("delete_org_note", "DELETE", "/api/org_notes/{note_id}")
+
+# Users and auth.
+ME = Endpoint("me", "GET", "/api/auth/me")
+GET_USERS = Endpoint("get_users", "GET", "/api/get_users")
+SEND_INVITATIONS = _create("send_invitations", "/api/send_invitations")
+DELETE_USER = Endpoint("delete_user", "POST", "/api/delete_user")
+CHANGE_USER_ROLE = Endpoint("change_user_role", "POST", "/api/change_user_role")
+ADD_USER_TO_GROUP = Endpoint("add_user_to_group", "POST", "/api/add_user_to_group")
+REMOVE_USER_FROM_GROUP = Endpoint("remove_user_from_group", "POST", "/api/remove_user_from_group")
+CREATE_USER = _create("create_user", "/api/create_user")
+EMBEDDED_USER_LOGIN = Endpoint("embedded_user_login", "POST", "/api/auth/embedded_user_login")
+
+# dbt and data quality (current dialect).
+PUSH_DBT_RUN_RESULTS = Endpoint("push_dbt_run_results", "POST", "/api/dbt/run_results")
+REPORT_QUALITY_INCIDENTS = Endpoint("report_quality_incidents", "POST", "/api/quality/incidents")
+GET_DBT_EXPOSURES = Endpoint("get_dbt_exposures", "GET", "/api/dbt/exposures")

@@ -1,0 +1,97 @@
+"""The Dot client's exceptions: one tree whose names say what went wrong.
+
+`DotError` catches everything. Below it, `DotConfigError` means nothing was sent;
+`DotTransportError` means no usable response came back; `DotAPIError` means Dot answered
+and said no (or said something unreadable). Every message names the operation, HTTP method,
+path, status, attempts and a redacted body excerpt, and never the token.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dot_orchestration._http import HTTPCallError
+
+__all__ = [
+    "DotAPIError",
+    "DotAnswerTimeoutError",
+    "DotAuthError",
+    "DotConfigError",
+    "DotError",
+    "DotNotFoundError",
+    "DotPermissionError",
+    "DotRateLimitError",
+    "DotResponseError",
+    "DotServerError",
+    "DotTimeoutError",
+    "DotTransportError",
+    "DotValidationError",
+]
+
+
+class DotError(Exception):
+    """Base of everything the Dot client raises."""
+
+
+class DotConfigError(DotError, ValueError):
+    """The client or a call is set up wrong; nothing was sent. The message says the fix."""
+
+
+class DotTransportError(DotError, HTTPCallError):
+    """No usable response: connection refused, reset or dropped, TLS or protocol failure."""
+
+
+class DotTimeoutError(DotTransportError):
+    """The last attempt timed out (connect, read, write, or waiting for a pooled connection)."""
+
+
+class DotAnswerTimeoutError(DotTimeoutError):
+    """Dot posted no answer to the chat before the caller's deadline.
+
+    The question may still be answered later: `chat_id` lets the caller look again.
+    """
+
+    def __init__(self, problem: str, *, chat_id: str, **call: Any) -> None:
+        super().__init__(problem, **call)
+        self.chat_id = chat_id
+
+
+class DotAPIError(DotError, HTTPCallError):
+    """Dot answered with an error status; `detail` is FastAPI's `detail` when present."""
+
+    def __init__(self, problem: str, *, detail: Any = None, **call: Any) -> None:
+        super().__init__(problem, **call)
+        self.detail = detail
+
+
+class DotAuthError(DotAPIError):
+    """401: the token is unknown, revoked or expired."""
+
+
+class DotPermissionError(DotAPIError):
+    """403: the token's user has too low a role (viewer < modeler < admin) for this call."""
+
+
+class DotNotFoundError(DotAPIError):
+    """404: no such chat, note, asset, user or environment."""
+
+
+class DotValidationError(DotAPIError):
+    """400 or 422: Dot rejected the request; `detail` lists FastAPI's `{loc, msg, type}`."""
+
+
+class DotRateLimitError(DotAPIError):
+    """429 after the retries; `retry_after` is the server's last `Retry-After` in seconds."""
+
+    def __init__(self, problem: str, *, retry_after: float | None = None, **call: Any) -> None:
+        super().__init__(problem, **call)
+        self.retry_after = retry_after
+
+
+class DotServerError(DotAPIError):
+    """5xx after the retries (or at once, for calls that must not be repeated)."""
+
+
+class DotResponseError(DotAPIError):
+    """A success status whose body is not what Dot sends: truncated JSON, an HTML proxy
+    page, or a shape the client cannot read."""
