@@ -1,0 +1,65 @@
+"""Write partitions of a table atomically; the core of a partition-aware IO manager.
+
+The contract (`replace_partition`) is what any warehouse behind it must keep:
+
+1. **Refuse before writing.** An empty frame does not empty a partition unless the caller
+   says the source really returned nothing (``allow_empty``); rows outside the partitions
+   being replaced, and frames whose columns or types differ from the table's, are refused.
+2. **Replace in one transaction.** Delete the partitions' rows and insert the frame in one
+   transaction (or one ``MERGE``), so a reader or a crash sees the old partition or the new
+   one, never an empty or half-written one. Re-running a partition replaces it: no
+   duplicates. Tables that belong together (`replace_partitions`: a day's conversations and
+   their messages) share that one transaction.
+3. **Stable types.** A table is created from the first frame with one type per kind
+   (BIGINT, DOUBLE, VARCHAR, BOOLEAN, DATE, TIMESTAMP holding UTC) and never altered by a
+   write.
+
+`PartitionSession` is the seam: the four operations the Dagster layer needs (replace,
+read, compare a table's schema with the contract, find duplicate keys) on one open
+connection. `DuckDBLocation.session()` hands out the DuckDB one (`DuckDBSession`).
+
+Only DuckDB is implemented here. Swapping the warehouse means a `PartitionSession` on that
+warehouse's connection that keeps the three points:
+
+* **Postgres**: transactional DDL; ``BEGIN; DELETE … WHERE partition = ANY(%s); COPY …;
+  COMMIT`` on one connection.
+* **Snowflake**: DDL commits implicitly, so create the table first, stage the frame
+  (``write_pandas`` into a temporary table), then ``BEGIN; DELETE …; INSERT … SELECT FROM
+  <temp>; COMMIT`` — or one ``MERGE``. Use ``TIMESTAMP_NTZ`` for UTC timestamps.
+* **BigQuery**: a multi-statement transaction (``BEGIN TRANSACTION; DELETE …; INSERT …;
+  COMMIT TRANSACTION``) after loading the frame into a staging table; for one day, a load
+  job with ``WRITE_TRUNCATE`` into the ``table$YYYYMMDD`` partition decorator is atomic too.
+  Use ``DATETIME`` (or ``TIMESTAMP``) consistently.
+"""
+
+from dot_orchestration.warehouse._contract import DuplicateKeys, PartitionSession, WriteResult
+from dot_orchestration.warehouse._duckdb import (
+    DuckDBLocation,
+    DuckDBSession,
+    DuckDBTarget,
+    read_partition,
+    replace_partition,
+    replace_partitions,
+)
+from dot_orchestration.warehouse.errors import (
+    EmptyPartitionError,
+    PartitionMismatchError,
+    PartitionWriteError,
+    SchemaMismatchError,
+)
+
+__all__ = [
+    "DuckDBLocation",
+    "DuckDBSession",
+    "DuckDBTarget",
+    "DuplicateKeys",
+    "EmptyPartitionError",
+    "PartitionMismatchError",
+    "PartitionSession",
+    "PartitionWriteError",
+    "SchemaMismatchError",
+    "WriteResult",
+    "read_partition",
+    "replace_partition",
+    "replace_partitions",
+]
