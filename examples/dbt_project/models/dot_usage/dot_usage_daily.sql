@@ -1,0 +1,54 @@
+-- Daily usage of Dot, from its exported conversation history.
+-- A user is active on the day they started a conversation (its partition_date, in the
+-- export's time zone: UTC by default).
+{%- set good_score = var('dot_usage_good_score', 4) %}
+
+with conversation_versions as (
+    select
+        *,
+        row_number() over (
+            partition by conversation_id
+            order by updated_at desc nulls last, partition_date desc
+        ) as version_rank
+    from {{ source('dot_history', 'conversations') }}
+),
+
+conversations as (
+    -- an exporter re-run may write a conversation again: keep its latest version
+    select * from conversation_versions where version_rank = 1
+),
+
+user_messages as (
+    select
+        conversation_id,
+        count(distinct message_index) as user_messages
+    from {{ source('dot_history', 'messages') }}
+    where role = 'user'
+    group by conversation_id
+),
+
+per_conversation as (
+    select
+        conversations.partition_date as activity_date,
+        conversations.conversation_id,
+        conversations.author_email,
+        conversations.auto_review_score,
+        coalesce(user_messages.user_messages, 0) as user_messages
+    from conversations
+    left join user_messages
+        on conversations.conversation_id = user_messages.conversation_id
+)
+
+select
+    activity_date,
+    count(distinct author_email) as daily_active_users,
+    count(*) as conversations,
+    sum(user_messages) as user_messages,
+    cast(sum(user_messages) as {{ dbt.type_float() }})
+        / nullif(count(distinct author_email), 0) as messages_per_user,
+    count(auto_review_score) as reviewed_conversations,
+    sum(case when auto_review_score >= {{ good_score }} then 1 else 0 end) as good_conversations,
+    cast(sum(case when auto_review_score >= {{ good_score }} then 1 else 0 end) as {{ dbt.type_float() }})
+        / nullif(count(auto_review_score), 0) as good_review_share
+from per_conversation
+group by activity_date

@@ -1,0 +1,19 @@
+-- One row per day with at least one order: order volume and revenue.
+with orders as (
+    select * from {{ ref('orders') }}
+)
+
+select
+    order_date,
+    count(*) as number_of_orders,
+    count(distinct customer_id) as number_of_customers,
+    sum(amount) as gross_revenue,
+    sum(case when status = 'returned' then amount else 0 end) as returned_revenue,
+    sum(case when status <> 'returned' then amount else 0 end) as net_revenue
+    {%- if dot_demo_switch('dot_demo_fail_model') %},
+    -- dot_demo_fail_model is on: reference a column that doesn't exist, so the
+    -- warehouse rejects the statement and the model fails to build.
+    dot_demo_fail_model_is_on
+    {%- endif %}
+from orders
+group by order_date
