@@ -61,7 +61,81 @@ def _announce_emulator(server: "EmulatorServer") -> None:
     sys.stdout.flush()
 
 
+def _dev_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `dot-orchestration dev`."""
+    parser.add_argument("--port", type=int, default=3000, help="port of the Dagster UI")
+
+
+def _run_dev(args: argparse.Namespace) -> int:
+    """The Dagster UI on the demo's setup, with the emulator running beside it.
+
+    Uses the same `.demo/` instance and DuckDB file as `make demo`, so the runs, assets and
+    syncs of the last demo are what the UI shows first.
+    """
+    import os
+    import subprocess
+
+    from dot_orchestration.definitions import REPO_ROOT, ExampleSettings
+    from dot_orchestration.demo import demo_environment, refresh_exposures
+    from dot_orchestration.emulator import EmulatorConfig, EmulatorServer
+
+    settings = ExampleSettings.from_env()
+    (settings.demo_home / "dagster_home").mkdir(parents=True, exist_ok=True)
+    with EmulatorServer(EmulatorConfig(seed=42), port=0) as emulator:
+        env = {**os.environ, **demo_environment(settings, emulator.url)}
+        os.environ.update(env)
+        print(f"Dot emulator on {emulator.url}; {refresh_exposures(settings, emulator.url)}")
+        dagster = os.path.join(os.path.dirname(sys.executable), "dagster")
+        command = [dagster, "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-p", str(args.port)]
+        with contextlib.suppress(KeyboardInterrupt):
+            return subprocess.call(command, env=env, cwd=REPO_ROOT)
+    return 0
+
+
+def _refresh_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `dot-orchestration refresh-exposures`."""
+    parser.add_argument("--state", default=None, help="state file (default: DOT_EXPOSURES_STATE)")
+    parser.add_argument("--connection-id", default=None, help="only this Dot connection")
+
+
+def _run_refresh_exposures(args: argparse.Namespace) -> int:
+    """Fetch Dot's dbt exposures into the state file the definitions read at load time.
+
+    Configured like the code location (`DOT_API_KEY`, `DOT_REGION`/`DOT_BASE_URL`, ...), so
+    a deployment runs it at build time and ships the file with the code.
+    """
+    import os
+    from pathlib import Path
+
+    from dot_orchestration.client import DotError
+    from dot_orchestration.definitions import ExampleSettings
+    from dot_orchestration.dot_exposures import refresh_dot_exposures
+    from dot_orchestration.resources import DotResource
+
+    state = Path(args.state) if args.state else ExampleSettings.from_env().exposures_state
+    resource = DotResource.from_env(os.environ).process_config_and_initialize()
+    try:
+        with resource.get_client() as client:
+            print(refresh_dot_exposures(client, state, connection_id=args.connection_id).summary())
+    except (DotError, ValueError) as error:
+        print(f"refresh-exposures failed: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
 COMMANDS: tuple[Command, ...] = (
+    Command(
+        "dev",
+        "open the Dagster UI on the demo setup, with the Dot emulator running",
+        _dev_arguments,
+        _run_dev,
+    ),
+    Command(
+        "refresh-exposures",
+        "fetch Dot's dbt exposures into the state file the definitions load",
+        _refresh_arguments,
+        _run_refresh_exposures,
+    ),
     Command(
         "emulator",
         "run the local Dot API emulator in the foreground",

@@ -1,0 +1,156 @@
+"""The example code location: the demo dbt project on DuckDB wired to every Dot operation.
+
+`workspace.yaml` loads `defs` from here, `make demo` and the tests build it with their own
+settings. Everything environment-specific comes from `ExampleSettings`, so pointing the
+same definitions at a real Dot region or another warehouse is a change of settings and
+resources, never of this code.
+"""
+
+import json
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dagster import (
+    AssetExecutionContext,
+    AssetsDefinition,
+    Config,
+    Definitions,
+    Failure,
+    definitions,
+)
+from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
+
+from dot_orchestration.connection_sync import (
+    DotConnection,
+    build_dbt_then_sync_schedule,
+    build_dot_sync_assets,
+    build_sync_automation_sensor,
+)
+from dot_orchestration.dbt_run_results import push_dbt_run_results
+from dot_orchestration.dot_exposures import build_refresh_exposures_asset, load_dot_dashboard_specs
+from dot_orchestration.external_assets import (
+    CatalogueFile,
+    DagsterAssetGraph,
+    build_dot_catalogue_asset,
+)
+from dot_orchestration.resources import DotResource
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+EXAMPLE_CONNECTIONS = (
+    DotConnection(type="duckdb", id="dot_demo", dbt_select="tag:dot", owners=("team:data",)),
+    DotConnection(type="dbt", id="dot_demo", dbt_select="fqn:*", owners=("team:data",)),
+)
+
+
+@dataclass(frozen=True)
+class ExampleSettings:
+    """Where the example's state lives; defaults are the embedded ones (`.demo/`)."""
+
+    dbt_project_dir: Path = REPO_ROOT / "examples" / "dbt_project"
+    demo_home: Path = REPO_ROOT / ".demo"
+    connections: tuple[DotConnection, ...] = EXAMPLE_CONNECTIONS
+    push_dbt_run_results: bool = True
+    catalogue_file: Path = REPO_ROOT / "examples" / "dot_catalogue.yaml"
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+
+    @property
+    def duckdb_path(self) -> Path:
+        """The one DuckDB file dbt builds into (`DOT_DEMO_DUCKDB_PATH` overrides it)."""
+        override = self.env.get("DOT_DEMO_DUCKDB_PATH")
+        return Path(override) if override else self.demo_home / "dot_demo.duckdb"
+
+    @property
+    def exposures_state(self) -> Path:
+        """Dot's dbt exposures as last fetched (`DOT_EXPOSURES_STATE` overrides the path)."""
+        override = self.env.get("DOT_EXPOSURES_STATE")
+        return Path(override) if override else self.demo_home / "dot_exposures.json"
+
+    @classmethod
+    def from_env(cls) -> "ExampleSettings":
+        """Settings from `DOT_DEMO_HOME` / `DOT_DBT_PROJECT_DIR` when set."""
+        env = dict(os.environ)
+        defaults = cls()
+        return cls(
+            dbt_project_dir=Path(env.get("DOT_DBT_PROJECT_DIR", defaults.dbt_project_dir)),
+            demo_home=Path(env.get("DOT_DEMO_HOME", defaults.demo_home)),
+            env=env,
+        )
+
+
+class DbtBuildConfig(Config):
+    """Extra `--vars` for one dbt build (the tests use it to break the build on purpose)."""
+
+    dbt_vars: dict[str, Any] = {}
+
+
+def prepared_dbt_project(settings: ExampleSettings) -> DbtProject:
+    """The dbt project with a manifest: parsed now if no manifest exists yet."""
+    project = DbtProject(project_dir=settings.dbt_project_dir)
+    os.environ.setdefault("DOT_DEMO_DUCKDB_PATH", str(settings.duckdb_path))
+    if not project.manifest_path.exists():
+        project.preparer.prepare(project)
+    return project
+
+
+def build_example_dbt_assets(project: DbtProject, *, push_run_results: bool) -> AssetsDefinition:
+    """`dbt build` streamed into Dagster; its artifacts optionally pushed to Dot afterwards."""
+
+    @dbt_assets(manifest=project.manifest_path, project=project, name="dot_demo_dbt")
+    def _dbt_build(
+        context: AssetExecutionContext,
+        dbt: DbtCliResource,
+        dot: DotResource,
+        config: DbtBuildConfig,
+    ) -> Iterator[Any]:
+        args = ["build"]
+        if config.dbt_vars:
+            args += ["--vars", json.dumps(config.dbt_vars)]
+        invocation = dbt.cli(args, context=context, raise_on_error=False)
+        yield from invocation.stream()
+        if push_run_results:
+            push_dbt_run_results(context, dot, invocation)
+        if not invocation.is_successful():
+            raise Failure(
+                description="dbt build failed; the Dot syncs downstream will not run",
+                metadata={"dbt_error": str(invocation.get_error())},
+            )
+
+    return _dbt_build
+
+
+def dbt_executable() -> str:
+    """The `dbt` installed beside this interpreter, so an unactivated venv still finds it."""
+    beside = Path(sys.executable).with_name("dbt")
+    return str(beside) if beside.exists() else "dbt"
+
+
+def build_definitions(settings: ExampleSettings) -> Definitions:
+    """Every asset, check, job, schedule and sensor of the example, with its resources."""
+    project = prepared_dbt_project(settings)
+    dbt = build_example_dbt_assets(project, push_run_results=settings.push_dbt_run_results)
+    syncs = build_dot_sync_assets(settings.connections, upstream=[dbt])
+    dashboards = load_dot_dashboard_specs(settings.exposures_state, dbt_assets=[dbt])
+    catalogue = build_dot_catalogue_asset(
+        [CatalogueFile(settings.catalogue_file), DagsterAssetGraph([dbt, syncs, *dashboards])]
+    )
+    exposures_snapshot = build_refresh_exposures_asset(settings.exposures_state)
+    return Definitions(
+        assets=[dbt, syncs, *dashboards, catalogue, exposures_snapshot],
+        schedules=[build_dbt_then_sync_schedule([dbt], syncs)],
+        sensors=[build_sync_automation_sensor(syncs)],
+        resources={
+            "dbt": DbtCliResource(project_dir=project, dbt_executable=dbt_executable()),
+            "dot": DotResource.from_env(settings.env),
+        },
+    )
+
+
+@definitions
+def defs() -> Definitions:
+    """Entry point for `dagster dev -w workspace.yaml` and `dg`."""
+    return build_definitions(ExampleSettings.from_env())

@@ -1,0 +1,445 @@
+"""Dot's catalogue of dashboards and data apps, kept in step with its sources by one asset.
+
+Dot recommends dashboards and data apps from the "external assets" it knows. Teams import
+them by hand and nobody removes the deleted ones. Here the catalogue is a Dagster asset,
+`dot/external_assets`, that makes Dot's list match its sources on every run:
+
+- sources, combinable: a YAML catalogue in the repo (`CatalogueFile`), the BI objects that
+  Dagster integrations already model (`DagsterAssetGraph`: Tableau, Looker, Power BI, Sigma,
+  Metabase, Omni dashboards, or any asset marked with `DotExternalAssetMetadata`), and any
+  object with a `name` and an `external_assets()` method (`ExternalAssetSource`);
+- new and changed assets are imported, unchanged ones skipped by content hash against what
+  Dot lists now, so a no-op run makes no write call;
+- owned assets (ids in the `dagster:` namespace, see `transforms.catalogue`) that left the
+  sources are deactivated, deleted or kept (`on_removed`); Dot-owned ones are never touched;
+- writes fan out over `DotResource.max_concurrency` threads; a failed write fails the run
+  with the failing ids listed, after every other write went through.
+"""
+
+# No `from __future__ import annotations`: Dagster reads the `context` annotation of asset
+# functions at definition time and rejects it as a string.
+
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    AssetSpec,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    TableColumn,
+    TableRecord,
+    TableSchema,
+    UrlMetadataValue,
+    asset,
+)
+from dagster._core.definitions.metadata.metadata_set import NamespacedMetadataSet
+
+from dot_orchestration.client import DotClient, DotError, ExternalAsset
+from dot_orchestration.resources import DotResource
+from dot_orchestration.transforms.catalogue import (
+    DEFAULT_ID_PREFIX,
+    Action,
+    CatalogueError,
+    Change,
+    ReconcilePlan,
+    RemovalPolicy,
+    UnreadableListingError,
+    check_reconcile_settings,
+    collect_desired,
+    load_catalogue,
+    parse_listed_assets,
+    plan_reconcile,
+    validate_entries,
+)
+
+#: Where the catalogue asset lives unless told otherwise.
+CATALOGUE_ASSET_KEY = AssetKey(["dot", "external_assets"])
+#: Kinds that Dagster's BI integrations put on the objects they model.
+BI_KINDS: frozenset[str] = frozenset({"tableau", "looker", "powerbi", "sigma", "metabase", "omni"})
+#: Of a BI tool's objects, the ones people open: Dot recommends these, not explores,
+#: views, semantic models or data sources.
+DASHBOARD_KINDS: frozenset[str] = frozenset({"dashboard", "workbook", "report", "document"})
+
+_REMOVAL_PHRASES: dict[str, str] = {
+    "deactivate": "re-imported with `active: false`",
+    "delete": "deleted",
+    "keep": "left as they are",
+}
+_COUNT_LABELS: dict[Action, str] = {
+    "create": "created",
+    "update": "updated",
+    "unchanged": "unchanged",
+    "deactivate": "deactivated",
+    "delete": "deleted",
+    "keep": "kept",
+}
+
+
+class DotExternalAssetMetadata(NamespacedMetadataSet):
+    """Marks any Dagster asset as a Dot external asset, whatever its kinds.
+
+    `AssetSpec(..., metadata={**DotExternalAssetMetadata(external_asset_subtype="streamlit_app")})`
+    """
+
+    external_asset_subtype: str | None = None
+
+    @classmethod
+    def namespace(cls) -> str:
+        return "dot"
+
+
+class DotCatalogueMetadata(NamespacedMetadataSet):
+    """Shown on the catalogue asset so everyone can see which ids it owns and what it does
+    with the ones that disappear."""
+
+    id_prefix: str | None = None
+    on_removed: str | None = None
+
+    @classmethod
+    def namespace(cls) -> str:
+        return "dot"
+
+
+@runtime_checkable
+class ExternalAssetSource(Protocol):
+    """Anything that says which external assets Dot should know: the hook for own sources.
+
+    `name` appears in error messages and in the run's table. `external_assets()` runs in
+    the reconcile step (it may call an API) and returns `ExternalAsset`s or mappings of
+    their fields; ids are moved into the owned namespace afterwards.
+    """
+
+    name: str
+
+    def external_assets(self) -> Iterable[ExternalAsset | Mapping[str, Any]]: ...
+
+
+class CatalogueFile:
+    """A YAML catalogue in the user's repo: checked when definitions load, re-read each run.
+
+    Loading fails on the first problem, naming the file, the entry and the field, so a bad
+    edit never reaches a run.
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.name = f"catalogue {self.path.name}"
+        load_catalogue(self.path)
+
+    def external_assets(self) -> list[ExternalAsset]:
+        return load_catalogue(self.path)
+
+
+class DotExternalAssetTranslator:
+    """How a Dagster asset becomes a Dot external asset; subclass it to change any part."""
+
+    bi_kinds: frozenset[str] = BI_KINDS
+    dashboard_kinds: frozenset[str] = DASHBOARD_KINDS
+
+    def is_bi_object(self, spec: AssetSpec) -> bool:
+        """Modelled by a BI integration (any object: dashboard, explore, data source...)."""
+        return bool(spec.kinds & self.bi_kinds) and "dot" not in spec.kinds
+
+    def is_external_asset(self, spec: AssetSpec) -> bool:
+        """Marked explicitly, or a BI dashboard-like object. Dot's own dashboards (kind
+        `dot`, see `dot_exposures`) are left out, so they never loop back into Dot."""
+        if DotExternalAssetMetadata.extract(spec.metadata).external_asset_subtype:
+            return True
+        return self.is_bi_object(spec) and bool(spec.kinds & self.dashboard_kinds)
+
+    def get_subtype(self, spec: AssetSpec) -> str:
+        """The marked subtype, else `<tool>_<object>` like Dot's own (`looker_dashboard`)."""
+        marked = DotExternalAssetMetadata.extract(spec.metadata).external_asset_subtype
+        if marked:
+            return marked
+        tool = min(spec.kinds & self.bi_kinds)
+        kind = min(spec.kinds & self.dashboard_kinds)
+        return f"{tool}_{kind}"
+
+    def get_url(self, spec: AssetSpec) -> str | None:
+        """The first URL in the metadata (`dagster-looker/web_url`, `dagster-powerbi/web_url`,
+        ...), else an http(s) string under a key ending in `url`."""
+        for value in spec.metadata.values():
+            if isinstance(value, UrlMetadataValue):
+                return value.url
+        for key, value in spec.metadata.items():
+            if key.lower().endswith("url") and str(value).startswith(("http://", "https://")):
+                return str(value)
+        return None
+
+    def get_dot_description(self, tables: Sequence[AssetKey]) -> str | None:
+        """What Dot should know beyond the name: the tables the dashboard reads."""
+        if not tables:
+            return None
+        lines = [f"- `{key.to_user_string()}`" for key in tables]
+        return "Reads these tables (from the Dagster asset graph):\n" + "\n".join(lines)
+
+    def get_external_asset(self, spec: AssetSpec, tables: Sequence[AssetKey]) -> ExternalAsset:
+        """The asset as Dot should know it; its id is the asset key (the namespace comes later)."""
+        group = spec.group_name if spec.group_name not in (None, "default") else None
+        return ExternalAsset(
+            id=spec.key.to_user_string(),
+            subtype=self.get_subtype(spec),
+            folder=group,
+            name=spec.key.path[-1],
+            description=spec.description,
+            url=self.get_url(spec),
+            dot_description=self.get_dot_description(tables),
+        )
+
+
+class DagsterAssetGraph:
+    """The Dagster assets that are BI dashboards, as Dot external assets.
+
+    Pass every asset of the code location (dbt assets, BI specs...): the tables a dashboard
+    reads are found by walking upstream through BI objects (a Tableau dashboard's sheets and
+    data sources) to the first asset that is not one, or to where the graph ends.
+    """
+
+    name = "Dagster asset graph"
+
+    def __init__(
+        self,
+        assets: Sequence[AssetsDefinition | AssetSpec],
+        translator: DotExternalAssetTranslator | None = None,
+    ) -> None:
+        self._translator = translator or DotExternalAssetTranslator()
+        self._specs = {spec.key: spec for spec in _specs_of(assets)}
+        self._assets = {
+            key: self._translator.get_external_asset(spec, self._tables_read(spec))
+            for key, spec in self._specs.items()
+            if self._translator.is_external_asset(spec)
+        }
+
+    @property
+    def asset_keys(self) -> list[AssetKey]:
+        """The Dagster assets that become Dot external assets (upstream of the catalogue)."""
+        return sorted(self._assets, key=AssetKey.to_user_string)
+
+    def external_assets(self) -> list[ExternalAsset]:
+        return list(self._assets.values())
+
+    def _tables_read(self, spec: AssetSpec) -> list[AssetKey]:
+        tables: set[AssetKey] = set()
+        seen: set[AssetKey] = set()
+        pending = [dep.asset_key for dep in spec.deps]
+        while pending:
+            key = pending.pop()
+            if key in seen:
+                continue
+            seen.add(key)
+            upstream = self._specs.get(key)
+            if upstream is None or not upstream.deps or not self._translator.is_bi_object(upstream):
+                tables.add(key)
+            else:
+                pending.extend(dep.asset_key for dep in upstream.deps)
+        return sorted(tables, key=AssetKey.to_user_string)
+
+
+def _specs_of(assets: Sequence[AssetsDefinition | AssetSpec]) -> Iterable[AssetSpec]:
+    for item in assets:
+        if isinstance(item, AssetSpec):
+            yield item
+        else:
+            yield from item.specs
+
+
+def build_dot_catalogue_asset(
+    sources: Sequence[ExternalAssetSource],
+    *,
+    id_prefix: str = DEFAULT_ID_PREFIX,
+    on_removed: RemovalPolicy = "deactivate",
+    key: AssetKey = CATALOGUE_ASSET_KEY,
+    group_name: str = "dot",
+    owners: Sequence[str] = (),
+) -> AssetsDefinition:
+    """The asset that reconciles Dot's external assets with `sources`.
+
+    Configuration mistakes raise here, at definition load: no source, an object that is
+    not a source, a blank prefix, an unknown removal policy (an invalid catalogue file
+    already raised when its `CatalogueFile` was built).
+    """
+    _check_configuration(sources, id_prefix, on_removed)
+    graph_keys = [k for s in sources if isinstance(s, DagsterAssetGraph) for k in s.asset_keys]
+
+    @asset(
+        key=key,
+        deps=graph_keys,
+        group_name=group_name,
+        kinds={"dot"},
+        owners=list(owners),
+        tags={"dot/operation": "catalogue"},
+        metadata={**DotCatalogueMetadata(id_prefix=id_prefix, on_removed=on_removed)},
+        description=(
+            "Dot's external assets (dashboards, data apps) reconciled with "
+            + ", ".join(source.name for source in sources)
+            + f". Owns the ids starting with `{id_prefix}`; those no source lists any more are "
+            f"{_REMOVAL_PHRASES[on_removed]}. On failure the run log lists the failed ids; "
+            "re-execute once Dot answers."
+        ),
+        required_resource_keys={"dot"},
+        pool="dot_api",
+    )
+    def _dot_catalogue(context: AssetExecutionContext) -> MaterializeResult:
+        dot: DotResource = context.resources.dot
+        try:
+            with dot.get_client() as client:
+                plan, failures = reconcile_dot_catalogue(
+                    client,
+                    sources,
+                    id_prefix=id_prefix,
+                    on_removed=on_removed,
+                    max_concurrency=dot.max_concurrency,
+                )
+        except (CatalogueError, UnreadableListingError, DotError) as error:
+            raise Failure(description=f"{error}; nothing was written to Dot") from None
+        for asset_id, error in sorted(failures.items()):
+            context.log.error(f"Dot external asset {asset_id}: {error}")
+        metadata = _catalogue_metadata(plan, failures)
+        if failures:
+            raise Failure(
+                description=f"{len(failures)} of {len(plan.writes)} Dot external asset writes "
+                f"failed: {', '.join(sorted(failures))}; the others were applied",
+                metadata=metadata,
+            )
+        return MaterializeResult(metadata=metadata)
+
+    return _dot_catalogue
+
+
+def _check_configuration(
+    sources: Sequence[ExternalAssetSource], id_prefix: str, on_removed: str
+) -> None:
+    if not sources:
+        raise ValueError("build_dot_catalogue_asset: no sources given")
+    for source in sources:
+        if not isinstance(source, ExternalAssetSource):
+            raise TypeError(
+                f"build_dot_catalogue_asset: {source!r} is not a source; give it a `name` and "
+                "an `external_assets()` method returning ExternalAssets or mappings"
+            )
+    check_reconcile_settings(id_prefix, on_removed)
+
+
+def reconcile_dot_catalogue(
+    client: DotClient,
+    sources: Sequence[ExternalAssetSource],
+    *,
+    id_prefix: str = DEFAULT_ID_PREFIX,
+    on_removed: RemovalPolicy = "deactivate",
+    max_concurrency: int = 8,
+) -> tuple[ReconcilePlan, dict[str, str]]:
+    """Read the sources and Dot's list, then apply the plan; returns it and failures by id.
+
+    What would make the plan wrong raises before anything is written: a bad source
+    (`CatalogueError`), a list Dot could not give (`DotError`) or that cannot be read
+    (`UnreadableListingError`). Failed writes are returned, not raised, so that every
+    other write still happens.
+    """
+    desired = collect_desired(
+        (
+            (source.name, validate_entries(list(source.external_assets()), origin=source.name))
+            for source in sources
+        ),
+        id_prefix=id_prefix,
+    )
+    current = parse_listed_assets(client.list_external_assets())
+    plan = plan_reconcile(desired, current, id_prefix=id_prefix, on_removed=on_removed)
+    return plan, _apply_writes(client, plan.writes, max_concurrency=max_concurrency)
+
+
+def _apply_writes(
+    client: DotClient, writes: Sequence[Change], *, max_concurrency: int
+) -> dict[str, str]:
+    """Send the writes over at most `max_concurrency` threads; the error of each failure by id."""
+    failures: dict[str, str] = {}
+    if not writes:
+        return failures
+    workers = min(max_concurrency, len(writes))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dot-catalogue") as pool:
+        futures = {pool.submit(_write, client, change): change for change in writes}
+        for future in as_completed(futures):
+            try:
+                future.result()
+            except DotError as error:
+                failures[futures[future].asset_id] = str(error)
+    return failures
+
+
+def _write(client: DotClient, change: Change) -> None:
+    if change.action == "delete":
+        client.delete_external_asset(change.asset_id)
+    else:
+        client.import_external_asset(change.asset)
+
+
+def _catalogue_metadata(plan: ReconcilePlan, failures: Mapping[str, str]) -> dict[str, Any]:
+    """Counts per outcome and one table row per asset, for the materialization or failure."""
+    metadata: dict[str, Any] = {
+        label: MetadataValue.int(
+            sum(
+                1
+                for change in plan.changes
+                if change.action == action and change.asset_id not in failures
+            )
+        )
+        for action, label in _COUNT_LABELS.items()
+    }
+    metadata["failed"] = MetadataValue.int(len(failures))
+    metadata["assets"] = MetadataValue.table(
+        records=[_table_row(change, failures.get(change.asset_id)) for change in plan.changes],
+        schema=_TABLE_SCHEMA,
+    )
+    if failures:
+        metadata["failed_assets"] = MetadataValue.json(dict(sorted(failures.items())))
+    return metadata
+
+
+_TABLE_SCHEMA = TableSchema(
+    columns=[
+        TableColumn("id"),
+        TableColumn("action"),
+        TableColumn("result"),
+        TableColumn("source"),
+        TableColumn("name"),
+        TableColumn("subtype"),
+        TableColumn("active", "bool"),
+        TableColumn("content_hash"),
+    ]
+)
+
+
+def _table_row(change: Change, error: str | None) -> TableRecord:
+    return TableRecord(
+        {
+            "id": change.asset_id,
+            "action": change.action,
+            "result": "failed" if error else "ok",
+            "source": change.origin or "",
+            "name": change.asset.name or "",
+            "subtype": change.asset.subtype,
+            "active": change.asset.active,
+            "content_hash": change.content_hash[:12],
+        }
+    )
+
+
+__all__ = [
+    "BI_KINDS",
+    "CATALOGUE_ASSET_KEY",
+    "DASHBOARD_KINDS",
+    "CatalogueFile",
+    "DagsterAssetGraph",
+    "DotCatalogueMetadata",
+    "DotExternalAssetMetadata",
+    "DotExternalAssetTranslator",
+    "ExternalAssetSource",
+    "build_dot_catalogue_asset",
+    "reconcile_dot_catalogue",
+]

@@ -1,0 +1,113 @@
+"""Every bad connection configuration fails at definition load, naming the entry and the fix."""
+
+from __future__ import annotations
+
+import pytest
+from dagster import AssetKey, AssetsDefinition, asset
+from pydantic import ValidationError
+
+from dot_orchestration.connection_sync import (
+    DotConnection,
+    DotSyncTranslator,
+    build_dot_sync_assets,
+)
+from dot_orchestration.definitions import (
+    ExampleSettings,
+    build_example_dbt_assets,
+    prepared_dbt_project,
+)
+
+
+@pytest.fixture(scope="module")
+def dbt_defs() -> AssetsDefinition:
+    project = prepared_dbt_project(ExampleSettings())
+    return build_example_dbt_assets(project, push_run_results=False)
+
+
+@asset(key=["bi", "revenue_extract"])
+def revenue_extract() -> None:
+    """A non-dbt upstream, to show explicit asset keys."""
+
+
+def upstream_keys(assets_def: AssetsDefinition, connection: DotConnection) -> set[AssetKey]:
+    key = DotSyncTranslator().get_asset_key(connection)
+    return {dep.asset_key for dep in assets_def.specs_by_key[key].deps}
+
+
+def test_dbt_selection_resolves_through_the_dbt_translator(dbt_defs: AssetsDefinition) -> None:
+    conn = DotConnection(type="snowflake", id="prod", dbt_select="tag:dot")
+    syncs = build_dot_sync_assets([conn], upstream=[dbt_defs])
+    marts = {
+        key for key in dbt_defs.keys if key.path[-1] in {"customers", "orders", "daily_revenue"}
+    }
+    assert upstream_keys(syncs, conn) == marts
+
+
+def test_explicit_asset_keys_and_dbt_selection_combine(dbt_defs: AssetsDefinition) -> None:
+    conn = DotConnection(
+        type="looker", id="main", dbt_select="orders", asset_keys=("bi/revenue_extract",)
+    )
+    syncs = build_dot_sync_assets([conn], upstream=[dbt_defs, revenue_extract])
+    assert {k.path[-1] for k in upstream_keys(syncs, conn)} == {"orders", "revenue_extract"}
+
+
+def test_unknown_connection_type_names_the_choices() -> None:
+    with pytest.raises(ValidationError, match=r"unknown Dot connection type 'snowflak'.*snowflake"):
+        DotConnection(type="snowflak", id="prod", dbt_select="tag:dot")
+
+
+def test_connection_without_upstream_is_refused() -> None:
+    with pytest.raises(ValidationError, match=r"snowflake/prod names no upstream.*dbt_select"):
+        DotConnection(type="snowflake", id="prod")
+
+
+def test_unknown_model_is_named(dbt_defs: AssetsDefinition) -> None:
+    conn = DotConnection(type="snowflake", id="prod", dbt_select="orders custmers")
+    with pytest.raises(ValueError, match=r"snowflake/prod: dbt selection 'custmers' matches no"):
+        build_dot_sync_assets([conn], upstream=[dbt_defs])
+
+
+def test_empty_selection_is_refused(dbt_defs: AssetsDefinition) -> None:
+    conn = DotConnection(type="bigquery", id="bq", dbt_select="tag:no_such_tag")
+    with pytest.raises(ValueError, match=r"bigquery/bq: dbt selection 'tag:no_such_tag' matches"):
+        build_dot_sync_assets([conn], upstream=[dbt_defs])
+
+
+def test_unknown_explicit_asset_key_is_named(dbt_defs: AssetsDefinition) -> None:
+    conn = DotConnection(type="looker", id="main", asset_keys=("bi/nope",))
+    with pytest.raises(ValueError, match=r"looker/main: asset key 'bi/nope' is not defined"):
+        build_dot_sync_assets([conn], upstream=[dbt_defs])
+
+
+def test_dbt_selection_without_dbt_assets_is_refused() -> None:
+    conn = DotConnection(type="snowflake", id="prod", dbt_select="tag:dot")
+    with pytest.raises(ValueError, match=r"snowflake/prod uses dbt_select but no @dbt_assets"):
+        build_dot_sync_assets([conn], upstream=[revenue_extract])
+
+
+def test_duplicate_connections_are_refused(dbt_defs: AssetsDefinition) -> None:
+    conns = [
+        DotConnection(type="snowflake", id="prod", dbt_select="orders"),
+        DotConnection(type="snowflake", id="prod", dbt_select="customers"),
+    ]
+    with pytest.raises(ValueError, match=r"snowflake/prod is declared twice"):
+        build_dot_sync_assets(conns, upstream=[dbt_defs])
+
+
+def test_ids_that_collide_as_asset_keys_are_refused(dbt_defs: AssetsDefinition) -> None:
+    conns = [
+        DotConnection(type="snowflake", id="prod-eu", dbt_select="orders"),
+        DotConnection(type="snowflake", id="prod.eu", dbt_select="customers"),
+    ]
+    with pytest.raises(ValueError, match=r"collides with snowflake/prod-eu"):
+        build_dot_sync_assets(conns, upstream=[dbt_defs])
+
+
+def test_no_connections_is_refused(dbt_defs: AssetsDefinition) -> None:
+    with pytest.raises(ValueError, match="no connections given"):
+        build_dot_sync_assets([], upstream=[dbt_defs])
+
+
+def test_unknown_field_is_refused() -> None:
+    with pytest.raises(ValidationError, match="dbt_selct"):
+        DotConnection(type="snowflake", id="prod", dbt_selct="tag:dot")  # type: ignore[call-arg]
