@@ -88,13 +88,38 @@ class DbtBuildConfig(Config):
     dbt_vars: dict[str, Any] = {}
 
 
+def dbt_executable() -> str:
+    """The `dbt` installed beside this interpreter, so an unactivated venv still finds it."""
+    beside = Path(sys.executable).with_name("dbt")
+    return str(beside) if beside.exists() else "dbt"
+
+
 def prepared_dbt_project(settings: ExampleSettings) -> DbtProject:
-    """The dbt project with a manifest: parsed now if no manifest exists yet."""
+    """The dbt project with a current manifest, parsed again when a project file is newer.
+
+    dagster-dbt re-parses only under `dagster dev`; the demo, the tests and `dagster dev`
+    all go through here, so an edited model is never loaded from a stale manifest.
+    """
     project = DbtProject(project_dir=settings.dbt_project_dir)
+    # dbt-duckdb reads its file from the profile's env var, in dbt's own process.
     os.environ.setdefault("DOT_DEMO_DUCKDB_PATH", str(settings.duckdb_path))
-    if not project.manifest_path.exists():
-        project.preparer.prepare(project)
+    if _manifest_is_stale(project):
+        dbt = DbtCliResource(project_dir=project, dbt_executable=dbt_executable())
+        dbt.cli(["parse", "--quiet"], target_path=project.target_path).wait()
     return project
+
+
+def _manifest_is_stale(project: DbtProject) -> bool:
+    if not project.manifest_path.exists():
+        return True
+    built = project.manifest_path.stat().st_mtime
+    sources = (
+        path
+        for pattern in ("*.sql", "*.yml", "*.csv")
+        for path in project.project_dir.rglob(pattern)
+        if project.target_path.name not in path.relative_to(project.project_dir).parts
+    )
+    return any(path.stat().st_mtime > built for path in sources)
 
 
 def build_example_dbt_assets(project: DbtProject, *, push_run_results: bool) -> AssetsDefinition:
@@ -121,12 +146,6 @@ def build_example_dbt_assets(project: DbtProject, *, push_run_results: bool) -> 
             )
 
     return _dbt_build
-
-
-def dbt_executable() -> str:
-    """The `dbt` installed beside this interpreter, so an unactivated venv still finds it."""
-    beside = Path(sys.executable).with_name("dbt")
-    return str(beside) if beside.exists() else "dbt"
 
 
 def build_definitions(settings: ExampleSettings) -> Definitions:

@@ -51,9 +51,12 @@ under about 50,000 characters. `split_at_headings` cuts a page's Markdown at the
 heading level that works, and the parts joined with ``""`` give back the input exactly.
 `render_owned_note` ends each note with a marker line::
 
-    <!-- dot-orchestration:confluence page=123456 part=2/3 -->
+    <!-- dot-orchestration:confluence page=123456 part=2/3 version=23 -->
 
-`owned_note_key` reads that marker back. A title is no proof of ownership, because a human
+`owned_note_key` reads that marker back. ``version`` (optional) is the Confluence version the
+text was rendered from: with it, Dot itself records which notes are current, so a sync can
+skip pages whose notes already hold their version and a check can find stale notes, without
+any state kept beside Dot. A title is no proof of ownership, because a human
 may well create "[Confluence] Revenue" by hand. So only the marker counts, in exactly the
 form written, on the last non-blank line of the note. An HTML comment is invisible when
 Markdown is rendered, and a human does not type it by accident. `render_owned_notes` does
@@ -366,7 +369,7 @@ _LINE_LEVEL = 8  # cut before any non-blank line; the last resort before a hard 
 _PAGE_ID = r"[A-Za-z0-9._-]{1,64}"
 _MARKER = re.compile(
     rf"<!-- dot-orchestration:confluence page=(?P<page_id>{_PAGE_ID})"
-    r" part=(?P<part>[1-9][0-9]*)/(?P<parts>[1-9][0-9]*) -->"
+    r" part=(?P<part>[1-9][0-9]*)/(?P<parts>[1-9][0-9]*)(?: version=(?P<version>[1-9][0-9]*))? -->"
 )
 
 
@@ -477,22 +480,35 @@ def content_hash(title: str, note: str) -> str:
 
 @dataclass(frozen=True)
 class OwnedNoteKey:
-    """Which page, and which part of it, a note written by this package holds."""
+    """Which page, which part of it, and (when recorded) which version of it a note written
+    by this package holds."""
 
     page_id: str
     part: int
     parts: int
+    version: int | None = None
 
     def __post_init__(self) -> None:
         if not re.fullmatch(_PAGE_ID, self.page_id):
             raise ValueError(f"page id {self.page_id!r} must match {_PAGE_ID}")
         _check_part(self.part, self.parts)
+        if self.version is not None and self.version < 1:
+            raise ValueError(f"version {self.version} must be at least 1")
+
+    @property
+    def marker(self) -> str:
+        version = "" if self.version is None else f" version={self.version}"
+        return (
+            f"<!-- dot-orchestration:confluence page={self.page_id} "
+            f"part={self.part}/{self.parts}{version} -->"
+        )
 
 
-def render_owned_note(markdown: str, page_id: str, part: int, parts: int) -> str:
+def render_owned_note(
+    markdown: str, page_id: str, part: int, parts: int, *, version: int | None = None
+) -> str:
     """The note text: the Markdown without trailing whitespace, a blank line, the marker."""
-    key = OwnedNoteKey(page_id, part, parts)
-    marker = f"<!-- dot-orchestration:confluence page={key.page_id} part={part}/{parts} -->"
+    marker = OwnedNoteKey(page_id, part, parts, version).marker
     body = markdown.rstrip(_WHITESPACE)
     return f"{body}{_BLANK_LINE}{marker}" if body else marker
 
@@ -507,10 +523,13 @@ def owned_note_key(note_text: str) -> OwnedNoteKey | None:
     found = _MARKER.fullmatch(last_line)
     if found is None or int(found["part"]) > int(found["parts"]):
         return None
-    return OwnedNoteKey(found["page_id"], int(found["part"]), int(found["parts"]))
+    version = int(found["version"]) if found["version"] else None
+    return OwnedNoteKey(found["page_id"], int(found["part"]), int(found["parts"]), version)
 
 
-def render_owned_notes(markdown: str, page_id: str, *, limit: int = NOTE_CHAR_LIMIT) -> list[str]:
+def render_owned_notes(
+    markdown: str, page_id: str, *, limit: int = NOTE_CHAR_LIMIT, version: int | None = None
+) -> list[str]:
     """A page as marked notes of at most ``limit`` characters each, marker included.
 
     The marker's length depends on how many parts there are, and that depends on the room
@@ -519,14 +538,18 @@ def render_owned_notes(markdown: str, page_id: str, *, limit: int = NOTE_CHAR_LI
     digits = 1
     while True:
         widest = 10**digits - 1
-        room = limit - len(render_owned_note("", page_id, widest, widest)) - len(_BLANK_LINE)
+        widest_marker = OwnedNoteKey(page_id, widest, widest, version).marker
+        room = limit - len(widest_marker) - len(_BLANK_LINE)
         if room < 1:
             raise ValueError(f"limit {limit} leaves no room beside the marker")
         parts = split_at_headings(markdown, limit=room)
         if len(str(len(parts))) <= digits:
             break
         digits += 1
-    return [render_owned_note(text, page_id, i, len(parts)) for i, text in enumerate(parts, 1)]
+    return [
+        render_owned_note(text, page_id, i, len(parts), version=version)
+        for i, text in enumerate(parts, 1)
+    ]
 
 
 def _check_part(part: int, parts: int) -> None:
