@@ -15,6 +15,7 @@ from typing import cast
 
 import uvicorn
 from fastapi import FastAPI
+from typing_extensions import Self
 
 from dot_orchestration.emulator.app import create_app
 from dot_orchestration.emulator.config import EmulatorConfig
@@ -27,40 +28,30 @@ _STARTUP_TIMEOUT_S = 10.0
 _STOP_TIMEOUT_S = 10.0
 
 
-class EmulatorServer:
-    """A Dot API emulator on `host:port`; a context manager that starts and stops it.
+class AppServer:
+    """Any ASGI app on a real uvicorn server: the shared machinery of both emulators.
 
-    ```python
-    with EmulatorServer(EmulatorConfig(seed=42), port=0) as server:
-        httpx.get(f"{server.url}/api/auth/me", headers={"X-API-KEY": "dot-emulator-admin"})
-        server.state.sync_log  # the live state, for assertions
-    ```
-
-    `verbose=True` logs like uvicorn does on the command line (info level, access log);
-    otherwise only warnings are logged, through the host process's own logging setup.
+    A context manager; `start()` serves in a daemon thread and returns once connections are
+    accepted, `serve_forever()` serves in the calling thread. `verbose=True` logs like
+    uvicorn does on the command line (info level, access log); otherwise only warnings are
+    logged, through the host process's own logging setup.
     """
 
+    #: Appended to `http://host:port` in `url` (Confluence sites live under `/wiki`).
+    url_path = ""
+    #: Name of the serving thread, as seen in thread dumps.
+    thread_name = "emulator"
+
     def __init__(
-        self,
-        config: EmulatorConfig | None = None,
-        *,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        verbose: bool = False,
+        self, app: FastAPI, *, host: str = "127.0.0.1", port: int = 0, verbose: bool = False
     ) -> None:
-        self.config = config or EmulatorConfig()
-        self.app: FastAPI = create_app(self.config)
+        self.app = app
         self.host = host
         self._requested_port = port
         self._verbose = verbose
         self._socket: socket.socket | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
-
-    @property
-    def state(self) -> EmulatorState:
-        """The live in-memory state served by this server."""
-        return cast(EmulatorState, self.app.state.emulator)
 
     @property
     def port(self) -> int:
@@ -71,25 +62,28 @@ class EmulatorServer:
 
     @property
     def url(self) -> str:
-        """Dot's base URL for clients: `http://host:port` (API paths start with `/api`)."""
-        return f"http://{self.host}:{self.port}"
+        """The base URL clients are configured with."""
+        return f"http://{self.host}:{self.port}{self.url_path}"
 
-    def start(self) -> "EmulatorServer":
+    def start(self) -> Self:
         """Serve in a background thread; returns once the server accepts connections."""
         server = self._prepare()
         self._thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [self._socket]}, name="dot-emulator", daemon=True
+            target=server.run,
+            kwargs={"sockets": [self._socket]},
+            name=self.thread_name,
+            daemon=True,
         )
         self._thread.start()
         deadline = time.monotonic() + _STARTUP_TIMEOUT_S
         while not server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 self.stop()
-                raise RuntimeError("The Dot emulator did not start")
+                raise RuntimeError(f"The {self.thread_name} did not start")
             time.sleep(0.01)
         return self
 
-    def serve_forever(self, on_ready: Callable[["EmulatorServer"], None] | None = None) -> None:
+    def serve_forever(self, on_ready: Callable[[Self], None] | None = None) -> None:
         """Serve in the calling thread until SIGINT/SIGTERM (the command line).
 
         `on_ready` is called once the port is bound, e.g. to print the URL.
@@ -111,7 +105,7 @@ class EmulatorServer:
         self._server = self._thread = None
         self._close_socket()
 
-    def __enter__(self) -> "EmulatorServer":
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(
@@ -147,6 +141,36 @@ class EmulatorServer:
         if self._socket is not None:
             self._socket.close()
         self._socket = None
+
+
+class EmulatorServer(AppServer):
+    """A Dot API emulator on `host:port`; a context manager that starts and stops it.
+
+    ```python
+    with EmulatorServer(EmulatorConfig(seed=42), port=0) as server:
+        httpx.get(f"{server.url}/api/auth/me", headers={"X-API-KEY": "dot-emulator-admin"})
+        server.state.sync_log  # the live state, for assertions
+    ```
+    The URL is Dot's base URL: API paths start with `/api`.
+    """
+
+    thread_name = "dot-emulator"
+
+    def __init__(
+        self,
+        config: EmulatorConfig | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        verbose: bool = False,
+    ) -> None:
+        self.config = config or EmulatorConfig()
+        super().__init__(create_app(self.config), host=host, port=port, verbose=verbose)
+
+    @property
+    def state(self) -> EmulatorState:
+        """The live in-memory state served by this server."""
+        return cast(EmulatorState, self.app.state.emulator)
 
 
 def _listening_socket(host: str, port: int) -> socket.socket:
