@@ -12,7 +12,7 @@ import pytest
 
 from dot_orchestration.emulator import EmulatorServer
 
-BRIEF = Path(__file__).parents[2] / ".." / "shared" / "reference" / "dot-api-docs-page-brief.txt"
+BRIEF = Path(__file__).parents[1] / "fixtures" / "dot_reference" / "dot-api-docs-page-brief.txt"
 LABEL_HEADING = "Example of Python script to add labels to a conversation\n"
 ASK_HEADING = "Example of Python script to ask a question to Dot and follow up\n"
 CONFLUENCE_HEADING = "Example of Python script to sync a confluence page to the note\n"
@@ -20,8 +20,6 @@ CONFLUENCE_HEADING = "Example of Python script to sync a confluence page to the 
 
 @pytest.fixture(scope="module")
 def brief() -> str:
-    if not BRIEF.exists():
-        pytest.skip(f"The brief's copy of Dot's docs is not next to the repo ({BRIEF})")
     return BRIEF.read_text()
 
 
