@@ -54,6 +54,11 @@ class DotResource(ConfigurableResource):
     max_attempts: int = Field(default=5, ge=1, description="Attempts per call, first included.")
     initial_backoff_s: float = Field(default=0.5, ge=0, description="First retry wait.")
     max_backoff_s: float = Field(default=30.0, ge=0, description="Longest single retry wait.")
+    max_wait_s: float = Field(
+        default=120.0,
+        ge=0,
+        description="Longest Retry-After honoured; a longer one fails the call at once.",
+    )
     max_concurrency: int = Field(
         default=8, ge=1, le=64, description="Most Dot calls one step makes at the same time."
     )
@@ -78,6 +83,11 @@ class DotResource(ConfigurableResource):
         if (self.region is None) == (self.base_url is None):
             raise ValueError(
                 "DotResource: set exactly one of `region` ('app' or 'eu') or `base_url`."
+            )
+        if not self.initial_backoff_s <= self.max_backoff_s <= self.max_wait_s:
+            raise ValueError(
+                "DotResource: need initial_backoff_s <= max_backoff_s <= max_wait_s "
+                f"(got {self.initial_backoff_s}, {self.max_backoff_s}, {self.max_wait_s})"
             )
         if self.auth_mode == "url" and not self.user_id:
             raise ValueError("DotResource: auth_mode='url' needs `user_id` (the token's email).")
@@ -128,6 +138,7 @@ class DotResource(ConfigurableResource):
                 max_attempts=self.max_attempts,
                 initial_backoff=self.initial_backoff_s,
                 max_backoff=self.max_backoff_s,
+                max_wait=self.max_wait_s,
             ),
         )
         with client:
