@@ -123,8 +123,13 @@ class DuckDBSession:
             existing = _table_types(self.connection, schema, table)
         except duckdb.CatalogException:
             return [f"table {schema}.{table} does not exist"]
-        missing, extra, changed = _differences(existing, _column_types(frame, partition_column))
-        named = (("missing columns", missing), ("extra columns", extra), ("types", changed))
+        contract = _column_types(frame, partition_column)
+        unexpected, missing, changed = _differences(existing, contract)
+        named = (
+            ("missing columns", missing),
+            ("unexpected columns", unexpected),
+            ("different types", changed),
+        )
         return [f"{what} {found}" for what, found in named if found]
 
     def duplicate_keys(

@@ -44,11 +44,14 @@ select
     count(distinct author_email) as daily_active_users,
     count(*) as conversations,
     sum(user_messages) as user_messages,
-    cast(sum(user_messages) as {{ dbt.type_float() }})
+    -- `* 1.0`, not cast(... as dbt.type_float()): that is a 4-byte FLOAT on DuckDB
+    -- (2.2 came out as 2.200000047683716); this gives DOUBLE there, NUMERIC or FLOAT64
+    -- elsewhere, and never integer division
+    sum(user_messages) * 1.0
         / nullif(count(distinct author_email), 0) as messages_per_user,
     count(auto_review_score) as reviewed_conversations,
     sum(case when auto_review_score >= {{ good_score }} then 1 else 0 end) as good_conversations,
-    cast(sum(case when auto_review_score >= {{ good_score }} then 1 else 0 end) as {{ dbt.type_float() }})
+    sum(case when auto_review_score >= {{ good_score }} then 1 else 0 end) * 1.0
         / nullif(count(auto_review_score), 0) as good_review_share
 from per_conversation
 group by activity_date
