@@ -1,0 +1,62 @@
+"""Both emulators over HTTP and a real Dagster instance, for the note-sync tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from dagster import DagsterInstance, instance_for_test
+
+from dot_orchestration.emulator import EmulatorServer
+from dot_orchestration.emulator.confluence import ConfluenceEmulatorServer
+
+from ._support import REQUEST_HOOKS, NoteHarness
+
+
+@pytest.fixture(scope="session")
+def confluence_server() -> Iterator[ConfluenceEmulatorServer]:
+    with ConfluenceEmulatorServer() as server:
+        yield server
+
+
+@pytest.fixture
+def site(confluence_server: ConfluenceEmulatorServer) -> ConfluenceEmulatorServer:
+    """The session's Confluence emulator, back at its seeded pages."""
+    confluence_server.state.reset()
+    return confluence_server
+
+
+@pytest.fixture(scope="session")
+def instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagsterInstance]:
+    """One real SQLite instance for the session, its event log in one database rather than
+    one per run and no compute-log capture (a run costs 0.3 s instead of 0.6 s). No test
+    depends on another's runs: each reads its own run's events."""
+    overrides = {
+        "event_log_storage": {
+            "module": "dagster._core.storage.event_log",
+            "class": "ConsolidatedSqliteEventLogStorage",
+            "config": {"base_dir": str(tmp_path_factory.mktemp("event_log"))},
+        },
+        "compute_logs": {
+            "module": "dagster._core.storage.noop_compute_log_manager",
+            "class": "NoOpComputeLogManager",
+        },
+    }
+    with instance_for_test(overrides=overrides) as dagster_instance:
+        yield dagster_instance
+
+
+@pytest.fixture(params=["org_notes", "org_note"])
+def dialect(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def notes(
+    dot_emulator: EmulatorServer,
+    site: ConfluenceEmulatorServer,
+    instance: DagsterInstance,
+) -> Iterator[NoteHarness]:
+    harness = NoteHarness(dot_emulator, site, instance)
+    yield harness
+    REQUEST_HOOKS.clear()

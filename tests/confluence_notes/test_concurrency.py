@@ -1,0 +1,134 @@
+"""Humans and other runs write notes too: a run re-reads Dot right before it writes, and
+every note writer waits for the `dot_notes` pool.
+
+The human edit lands at an exact point of the run, not after a sleep: a hook on the
+Confluence client's transport makes it while the run reads page bodies, which is after
+the run's first read of Dot and before its write.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import replace
+
+import httpx
+import yaml
+from dagster import instance_for_test
+
+from dot_orchestration.confluence_notes import NOTES_POOL, build_confluence_note_asset
+
+from ._support import (
+    ACTIVE_CUSTOMERS,
+    REQUEST_HOOKS,
+    REVENUE,
+    HookedConfluenceResource,
+    NoteHarness,
+    is_body_read,
+    sync_of,
+)
+
+#: The instance config the demo writes to dagster.yaml (and the README shows).
+DEMO_DAGSTER_YAML = """
+concurrency:
+  pools:
+    default_limit: 1
+"""
+
+
+def during_body_read(action: object) -> list[bool]:
+    """Run `action()` once, when the run first reads a page body; returns the 'done' flag."""
+    done: list[bool] = []
+
+    def hook(request: httpx.Request) -> None:
+        if is_body_read(request) and not done:
+            done.append(True)
+            action()  # type: ignore[operator]
+
+    REQUEST_HOOKS.append(hook)
+    return done
+
+
+def note_calls(notes: NoteHarness) -> list[tuple[str, str, str | None]]:
+    """(method, route, who) of every note read and write, in arrival order."""
+    routes = {"/api/org", "/api/save_note", "/api/org_notes", "/api/org_notes/{note_id}"}
+    return [
+        (e["method"], e["route"], e["user"])
+        for e in notes.journal()
+        if e["route"] in routes and e["status"] and e["status"] < 300
+    ]
+
+
+def test_a_human_edit_to_the_org_note_during_a_run_is_kept(notes: NoteHarness) -> None:
+    notes.confluence_class = HookedConfluenceResource
+    human = notes.human()
+    human.save_note("Written by a human.")
+    edited = during_body_read(
+        lambda: human.save_note(human.get_org().note + "\n\nAdded while the sync ran.")
+    )
+    notes.clear_journal()
+
+    result = notes.run(sync_of(dialect="org_note", page_ids=[REVENUE, ACTIVE_CUSTOMERS]))
+
+    assert result.success and edited
+    note = notes.org_note()
+    assert note.startswith("Written by a human.\n\nAdded while the sync ran.\n\n<faq ")
+    assert set(notes.blocks()) == {REVENUE, ACTIVE_CUSTOMERS}
+    calls = [(method, route) for method, route, _ in note_calls(notes)]
+    assert calls == [
+        ("GET", "/api/org"),  # the run plans
+        ("GET", "/api/org"),  # the human reads...
+        ("POST", "/api/save_note"),  # ...and saves, while the run reads Confluence
+        ("GET", "/api/org"),  # the run re-reads right before it writes
+        ("POST", "/api/save_note"),  # and merges into what the human saved
+    ]
+
+
+def test_org_notes_changed_by_a_human_during_a_run_are_respected(notes: NoteHarness) -> None:
+    sync = sync_of(page_ids=[REVENUE])
+    assert notes.run(sync).success
+    [ours] = [n for n in notes.dot.state.space(None).notes()]
+    notes.site.state.update_page(REVENUE, body="<h1>Revenue</h1><p>v2</p>")
+    notes.confluence_class = HookedConfluenceResource
+    human = notes.human()
+
+    def human_edits() -> None:
+        human.delete_org_note(ours.id)  # a human deletes the synced note...
+        human.create_org_note("Refund policy", "Refunds are booked on the refund date.")
+
+    edited = during_body_read(human_edits)
+
+    result = notes.run(sync)
+
+    assert result.success and edited  # no PUT to the deleted note: the re-read saw it gone
+    titles = {title: text for title, text, _ in notes.all_notes()}
+    assert titles["Refund policy"] == "Refunds are booked on the refund date."
+    assert titles["[Confluence] Revenue"].startswith("# Revenue\n\nv2")
+    assert len(titles) == 2
+
+
+def test_with_the_demos_instance_config_a_note_writer_waits_for_the_pool(
+    notes: NoteHarness,
+) -> None:
+    assets = [
+        build_confluence_note_asset(sync_of(dialect=dialect, page_ids=[REVENUE]))
+        for dialect in ("org_notes", "org_note")
+    ]
+    assert {asset.op.pool for asset in assets} == {NOTES_POOL}
+    with instance_for_test(overrides=yaml.safe_load(DEMO_DAGSTER_YAML)) as instance:
+        storage = instance.event_log_storage
+        assert storage.initialize_concurrency_limit_to_default(NOTES_POOL)  # as a step would
+        assert storage.get_concurrency_info(NOTES_POOL).slot_count == 1
+        claim = storage.claim_concurrency_slot(NOTES_POOL, "another-run", "another-note-writer")
+        assert claim.is_claimed
+        waiting = replace(notes, instance=instance)
+        outcome: list[bool] = []
+        run = threading.Thread(
+            target=lambda: outcome.append(waiting.run(sync_of(page_ids=[REVENUE])).success)
+        )
+        run.start()
+        time.sleep(1.0)
+        assert run.is_alive() and notes.note_writes() == []  # waiting for the pool's slot
+        storage.free_concurrency_slots_for_run("another-run")
+        run.join(timeout=10)
+    assert outcome == [True] and len(notes.note_writes()) == 1

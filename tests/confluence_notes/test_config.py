@@ -1,0 +1,148 @@
+"""What is checked when the definitions load, the resource, the selection, the marker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from dagster import AssetCheckKey, AssetKey, Definitions, build_schedule_context
+from pydantic import ValidationError
+
+from dot_orchestration.confluence import PageSelection, select_pages
+from dot_orchestration.confluence_notes import (
+    NOTES_POOL,
+    ConfluenceNoteSync,
+    ConfluenceResource,
+    build_confluence_note_definitions,
+)
+from dot_orchestration.emulator.confluence import ConfluenceEmulatorServer
+from dot_orchestration.resources import DotResource
+from dot_orchestration.transforms.notes import OwnedNoteKey, owned_note_key, render_owned_notes
+
+from ._support import ACTIVE_CUSTOMERS, FAQ, METRICS, NRR, REVENUE, confluence_resource
+
+SELECTION = PageSelection(page_ids=("100101",))
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"selection": {}}, "the page selection is empty"),
+        ({"selection": {"page_ids": ["Revenue"]}}, "page ids are the digits"),
+        ({"selection": {"descendants_of": ["1 2"]}}, "page ids are the digits"),
+        ({"selection": {"cql": ["  "]}}, "a CQL query is blank"),
+        ({"selection": {"spaces": ["DATA team"]}}, "space keys look like DATA"),
+        ({"name": "my-notes"}, "must start with a letter"),
+        ({"dialect": "org_note", "on_removed": "delete"}, "on_removed only apply to"),
+        ({"dialect": "org_note", "title_prefix": "KB:"}, "title_prefix only apply to"),
+        ({"dialect": "notes"}, "org_notes"),
+    ],
+)
+def test_mistakes_are_refused_at_load_naming_the_fix(
+    settings: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValidationError, match=message):
+        ConfluenceNoteSync.model_validate({"selection": SELECTION, **settings})
+
+
+def test_the_definitions_load_with_one_pooled_asset_its_check_sensor_and_schedule() -> None:
+    sync = ConfluenceNoteSync(name="wiki", selection=SELECTION, dialect="org_note")
+    defs = Definitions.merge(
+        build_confluence_note_definitions(sync),
+        Definitions(
+            resources={
+                "dot": DotResource(api_token="dot-x", base_url="http://127.0.0.1:9"),
+                "confluence": ConfluenceResource(
+                    base_url="http://127.0.0.1:9/wiki", personal_access_token="x"
+                ),
+            }
+        ),
+    )
+
+    repository = defs.get_repository_def()
+    [asset] = list(repository.assets_defs_by_key.values())
+    assert asset.key == AssetKey(["dot", "notes", "wiki"])
+    assert asset.op.pool == NOTES_POOL
+    assert asset.specs_by_key[asset.key].metadata["dot_notes/dialect"] == "org_note"
+    job = defs.resolve_job_def("dot_notes_wiki_job")
+    check = AssetCheckKey(asset.key, "every_selected_page_has_a_current_note")
+    assert check in job.asset_layer.asset_graph.asset_check_keys
+    schedule = defs.resolve_schedule_def("dot_notes_wiki_schedule")
+    [request] = schedule.evaluate_tick(build_schedule_context()).run_requests or []
+    assert request.run_config == {
+        "ops": {"dot_notes_wiki": {"config": {"page_ids": None, "refresh": True}}}
+    }
+    assert defs.resolve_sensor_def("dot_notes_wiki_sensor").job_name == "dot_notes_wiki_job"
+
+
+def test_the_resource_takes_cloud_or_data_center_credentials_from_the_environment() -> None:
+    cloud = ConfluenceResource.from_env({"CONFLUENCE_API_TOKEN": "x"})
+    datacenter = ConfluenceResource.from_env({"CONFLUENCE_PERSONAL_ACCESS_TOKEN": "x"})
+
+    assert (cloud.email, cloud.personal_access_token) == ("CONFLUENCE_EMAIL", None)
+    assert cloud.api_token == "CONFLUENCE_API_TOKEN"  # an EnvVar: resolved in the step
+    assert datacenter.personal_access_token == "CONFLUENCE_PERSONAL_ACCESS_TOKEN"
+    assert datacenter.api_token is None
+
+
+@pytest.mark.parametrize(
+    ("credentials", "message"),
+    [
+        ({}, "not both and not neither"),
+        ({"api_token": "t", "personal_access_token": "p", "email": "e"}, "not both"),
+        ({"api_token": "t"}, "needs both email and api_token"),
+        ({"personal_access_token": "p", "flavour": "server"}, "'cloud' or 'datacenter'"),
+        ({"personal_access_token": "p", "max_backoff_s": 300}, "max_backoff_s <= max_wait_s"),
+    ],
+)
+def test_the_resource_refuses_credentials_that_cannot_work(
+    credentials: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ValidationError, match=message):
+        ConfluenceResource(base_url="https://example.atlassian.net/wiki", **credentials)
+
+
+def test_the_resource_never_shows_its_secrets() -> None:
+    resource = ConfluenceResource(
+        base_url="https://example.atlassian.net/wiki", email="a@example.com", api_token="s3cr3t"
+    )
+    assert "s3cr3t" not in repr(resource)
+    with resource.get_client() as client:
+        assert "s3cr3t" not in repr(client)
+
+
+def test_a_selection_resolves_to_the_union_in_order_without_the_parents(
+    site: ConfluenceEmulatorServer,
+) -> None:
+    selection = PageSelection(
+        page_ids=(NRR, REVENUE), descendants_of=(METRICS,), cql=('label = "faq"',)
+    )
+    with confluence_resource(site).get_client() as client:
+        selected = select_pages(client, selection)
+
+    assert list(selected.pages) == [NRR, REVENUE, ACTIVE_CUSTOMERS, FAQ]
+    assert selected.pages[NRR].version == 3 and selected.missing == ()
+    assert selected.empty_sources == ()
+
+
+def test_spaces_select_every_visible_page_of_the_space(site: ConfluenceEmulatorServer) -> None:
+    with confluence_resource(site, "datacenter").get_client() as client:
+        selected = select_pages(client, PageSelection(spaces=("ENG",), page_ids=("999999",)))
+
+    assert list(selected.pages) == ["200000", "200100"]
+    assert selected.missing == ("999999",)
+
+
+def test_the_marker_records_the_page_version_in_every_part() -> None:
+    parts = render_owned_notes(
+        "# A\n\n" + "x" * 350 + "\n\n# B\n\nshort", "42", limit=400, version=7
+    )
+
+    assert [owned_note_key(part) for part in parts] == [
+        OwnedNoteKey("42", 1, 2, 7),
+        OwnedNoteKey("42", 2, 2, 7),
+    ]
+    assert parts[1].endswith("<!-- dot-orchestration:confluence page=42 part=2/2 version=7 -->")
+    assert (
+        owned_note_key("<!-- dot-orchestration:confluence page=42 part=1/1 version=0 -->") is None
+    )
