@@ -76,19 +76,14 @@ def _run_dev(args: argparse.Namespace) -> int:
     import subprocess
 
     from dot_orchestration.definitions import REPO_ROOT, ExampleSettings
-    from dot_orchestration.demo import demo_environment, refresh_exposures
-    from dot_orchestration.emulator import EmulatorConfig, EmulatorServer
+    from dot_orchestration.demo import running_emulators
 
     settings = ExampleSettings.from_env()
-    (settings.demo_home / "dagster_home").mkdir(parents=True, exist_ok=True)
-    with EmulatorServer(EmulatorConfig(seed=42), port=0) as emulator:
-        env = {**os.environ, **demo_environment(settings, emulator.url)}
-        os.environ.update(env)
-        print(f"Dot emulator on {emulator.url}; {refresh_exposures(settings, emulator.url)}")
+    with running_emulators(settings):
         dagster = os.path.join(os.path.dirname(sys.executable), "dagster")
         command = [dagster, "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-p", str(args.port)]
         with contextlib.suppress(KeyboardInterrupt):
-            return subprocess.call(command, env=env, cwd=REPO_ROOT)
+            return subprocess.call(command, cwd=REPO_ROOT)
     return 0
 
 

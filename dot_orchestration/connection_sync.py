@@ -14,6 +14,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from dagster import (
+    AssetCheckResult,
+    AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
     AssetsDefinition,
@@ -39,6 +41,10 @@ from dot_orchestration.client import CONNECTION_TYPES, DotClient, DotError, Sync
 from dot_orchestration.resources import DotResource
 
 _KEY_PART = re.compile(r"[^A-Za-z0-9_]")
+#: The check each sync asset carries: did Dot accept this run's sync call?
+SYNC_ACCEPTED_CHECK = "dot_sync_accepted"
+#: Connection types that are no warehouse: Dot reads no tables through them.
+NON_WAREHOUSE_TYPES: frozenset[str] = frozenset({"dbt", "looker"})
 
 
 class DotConnection(BaseModel):
@@ -111,9 +117,11 @@ class DotSyncTranslator:
             description=connection.description
             or (
                 f"Tells Dot to re-sync its {connection.type} connection `{connection.id}` after "
-                "the upstream models were rebuilt. On failure: check the run log for the Dot "
-                "status code; 401/403 means the token expired or lost its role, 5xx that Dot "
-                "is down (re-execute later)."
+                "the upstream models were rebuilt, so Dot answers from the new data. Dot only "
+                f"says it accepted the sync (check `{SYNC_ACCEPTED_CHECK}`). On failure the "
+                "check names Dot's status: 401/403 means the token expired or lost its role "
+                "(renew DOT_API_KEY), 404 that the connection id is wrong in Dot, 5xx or a "
+                "timeout that Dot is down (re-execute the asset later; dbt need not re-run)."
             ),
             group_name="dot",
             kinds={"dot", connection.type},
@@ -222,6 +230,7 @@ def build_dot_sync_assets(
     @multi_asset(
         name=name,
         specs=specs,
+        check_specs=[sync_accepted_check_spec(spec.key) for spec in specs],
         can_subset=True,
         required_resource_keys={"dot"},
         pool="dot_api",
@@ -246,11 +255,22 @@ def _refuse_duplicates(connections: Sequence[DotConnection], translator: DotSync
         seen[key] = conn
 
 
+def sync_accepted_check_spec(key: AssetKey) -> AssetCheckSpec:
+    """The check a sync asset reports from its own step, so a refused sync shows on the asset."""
+    return AssetCheckSpec(
+        name=SYNC_ACCEPTED_CHECK,
+        asset=key,
+        description="Dot accepted this run's sync call (a 2xx, retries included). When it "
+        "fails, its description holds Dot's answer; the asset's description says what to do.",
+    )
+
+
 def sync_selected_connections(
     context: AssetExecutionContext, dot: DotResource
-) -> Iterator[MaterializeResult]:
+) -> Iterator[MaterializeResult | AssetCheckResult]:
     """Sync the selected connections concurrently; report every failure, keep every success."""
     targets = _selected_connections(context)
+    checked = {key.asset_key for key in context.selected_asset_check_keys}
     failures: dict[str, str] = {}
     with (
         dot.get_client() as client,
@@ -270,8 +290,10 @@ def sync_selected_connections(
             except DotError as error:
                 failures[f"{ctype}/{cid}"] = str(error)
                 context.log.error(f"Dot sync of {ctype}/{cid} failed: {error}")
+                if key in checked:
+                    yield _refused_check(key, error)
                 continue
-            yield _materialization(key, accepted, seconds, dot.web_url)
+            yield _materialization(key, accepted, seconds, dot.web_url, checked=key in checked)
     if failures:
         raise Failure(
             description=f"{len(failures)} of {len(targets)} Dot syncs failed: "
@@ -292,20 +314,39 @@ def _timed_sync(client: DotClient, ctype: str, cid: str) -> tuple[SyncAccepted, 
 
 
 def _materialization(
-    key: AssetKey, accepted: SyncAccepted, seconds: float, web_url: str
+    key: AssetKey, accepted: SyncAccepted, seconds: float, web_url: str, *, checked: bool
 ) -> MaterializeResult:
+    duration = MetadataValue.float(round(seconds, 3))
+    attempts = MetadataValue.int(accepted.attempts)
+    check = AssetCheckResult(
+        asset_key=key,
+        check_name=SYNC_ACCEPTED_CHECK,
+        passed=True,
+        metadata={"attempts": attempts, "duration_s": duration},
+    )
     return MaterializeResult(
         asset_key=key,
         metadata={
             "connection": f"{accepted.connection_type}/{accepted.connection_id}",
             "dot_response": MetadataValue.json(accepted.response or {}),
-            "duration_s": MetadataValue.float(round(seconds, 3)),
-            "attempts": MetadataValue.int(accepted.attempts),
+            "duration_s": duration,
+            "attempts": attempts,
             "dot_url": MetadataValue.url(
                 f"{web_url}/settings/connections/{accepted.connection_type}/"
                 f"{accepted.connection_id}"
             ),
         },
+        check_results=[check] if checked else None,
+    )
+
+
+def _refused_check(key: AssetKey, error: DotError) -> AssetCheckResult:
+    return AssetCheckResult(
+        asset_key=key,
+        check_name=SYNC_ACCEPTED_CHECK,
+        passed=False,
+        description=f"Dot did not accept the sync: {error}",
+        metadata={"error": MetadataValue.text(str(error))},
     )
 
 
@@ -361,7 +402,22 @@ def connections_by_key(
     return result
 
 
+def tables_read_by_dot(sync_assets: AssetsDefinition) -> list[AssetKey]:
+    """The upstream assets of warehouse connections: the tables Dot queries.
+
+    A dbt or Looker connection's upstream is model metadata, not data Dot answers from,
+    so a failing check there is no data issue on a Dot dashboard.
+    """
+    keys: set[AssetKey] = set()
+    for key, (ctype, _) in connections_by_key(sync_assets).items():
+        if ctype not in NON_WAREHOUSE_TYPES:
+            keys.update(dep.asset_key for dep in sync_assets.specs_by_key[key].deps)
+    return sorted(keys, key=AssetKey.to_user_string)
+
+
 __all__ = [
+    "NON_WAREHOUSE_TYPES",
+    "SYNC_ACCEPTED_CHECK",
     "DotConnection",
     "DotConnectionMetadata",
     "DotSyncTranslator",
@@ -370,5 +426,7 @@ __all__ = [
     "build_sync_automation_sensor",
     "connections_by_key",
     "resolve_upstream_keys",
+    "sync_accepted_check_spec",
     "sync_after_upstream_condition",
+    "tables_read_by_dot",
 ]

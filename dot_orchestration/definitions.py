@@ -24,11 +24,18 @@ from dagster import (
 )
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
+from dot_orchestration.confluence import PageSelection
+from dot_orchestration.confluence_notes import (
+    ConfluenceNoteSync,
+    ConfluenceResource,
+    build_confluence_note_definitions,
+)
 from dot_orchestration.connection_sync import (
     DotConnection,
     build_dbt_then_sync_schedule,
     build_dot_sync_assets,
     build_sync_automation_sensor,
+    tables_read_by_dot,
 )
 from dot_orchestration.dbt_run_results import push_dbt_run_results
 from dot_orchestration.dot_exposures import build_refresh_exposures_asset, load_dot_dashboard_specs
@@ -37,6 +44,7 @@ from dot_orchestration.external_assets import (
     DagsterAssetGraph,
     build_dot_catalogue_asset,
 )
+from dot_orchestration.monitoring import MonitoringSettings, add_monitoring
 from dot_orchestration.resources import DotResource
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -44,6 +52,12 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_CONNECTIONS = (
     DotConnection(type="duckdb", id="dot_demo", dbt_select="tag:dot", owners=("team:data",)),
     DotConnection(type="dbt", id="dot_demo", dbt_select="fqn:*", owners=("team:data",)),
+)
+
+# The Confluence emulator's seeded space: the data team's pages plus the runbooks in ENG.
+EXAMPLE_NOTE_SYNC = ConfluenceNoteSync(
+    selection=PageSelection(descendants_of=("100000",), cql=('space = ENG and label = "runbook"',)),
+    owners=("team:data",),
 )
 
 
@@ -56,6 +70,7 @@ class ExampleSettings:
     connections: tuple[DotConnection, ...] = EXAMPLE_CONNECTIONS
     push_dbt_run_results: bool = True
     catalogue_file: Path = REPO_ROOT / "examples" / "dot_catalogue.yaml"
+    note_sync: ConfluenceNoteSync = EXAMPLE_NOTE_SYNC
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
     @property
@@ -158,15 +173,37 @@ def build_definitions(settings: ExampleSettings) -> Definitions:
         [CatalogueFile(settings.catalogue_file), DagsterAssetGraph([dbt, syncs, *dashboards])]
     )
     exposures_snapshot = build_refresh_exposures_asset(settings.exposures_state)
-    return Definitions(
+    schedule = build_dbt_then_sync_schedule([dbt], syncs)
+    core = Definitions(
         assets=[dbt, syncs, *dashboards, catalogue, exposures_snapshot],
-        schedules=[build_dbt_then_sync_schedule([dbt], syncs)],
+        schedules=[schedule],
         sensors=[build_sync_automation_sensor(syncs)],
         resources={
             "dbt": DbtCliResource(project_dir=project, dbt_executable=dbt_executable()),
             "dot": DotResource.from_env(settings.env),
         },
     )
+    example = Definitions.merge(core, *optional_definitions(settings))
+    # --- monitoring (issue 7): freshness from the schedule, alerts, Dot quality incidents ---
+    return add_monitoring(
+        example,
+        dot_tables=tables_read_by_dot(syncs),
+        schedules=[schedule],
+        settings=MonitoringSettings.from_env(settings.env),
+    )
+
+
+def optional_definitions(settings: ExampleSettings) -> list[Definitions]:
+    """Operations that need a system beyond Dot: present only when it is configured."""
+    extra = []
+    if settings.env.get("CONFLUENCE_BASE_URL"):
+        extra.append(
+            Definitions.merge(
+                build_confluence_note_definitions(settings.note_sync),
+                Definitions(resources={"confluence": ConfluenceResource.from_env(settings.env)}),
+            )
+        )
+    return extra
 
 
 @definitions

@@ -13,18 +13,23 @@ them by hand and nobody removes the deleted ones. Here the catalogue is a Dagste
 - owned assets (ids in the `dagster:` namespace, see `transforms.catalogue`) that left the
   sources are deactivated, deleted or kept (`on_removed`); Dot-owned ones are never touched;
 - writes fan out over `DotResource.max_concurrency` threads; a failed write fails the run
-  with the failing ids listed, after every other write went through.
+  with the failing ids listed, after every other write went through;
+- the asset check `dot_catalogue_reconciled` then reads Dot's list again and plans once
+  more: it passes only when every write went through and that plan would write nothing.
 """
 
 # No `from __future__ import annotations`: Dagster reads the `context` annotation of asset
 # functions at definition time and rejects it as a string.
 
-from collections.abc import Iterable, Mapping, Sequence
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from dagster import (
+    AssetCheckResult,
+    AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
     AssetsDefinition,
@@ -47,6 +52,7 @@ from dot_orchestration.transforms.catalogue import (
     Action,
     CatalogueError,
     Change,
+    DesiredAsset,
     ReconcilePlan,
     RemovalPolicy,
     UnreadableListingError,
@@ -62,6 +68,8 @@ from dot_orchestration.transforms.catalogue import (
 CATALOGUE_ASSET_KEY = AssetKey(["dot", "external_assets"])
 #: Kinds that Dagster's BI integrations put on the objects they model.
 BI_KINDS: frozenset[str] = frozenset({"tableau", "looker", "powerbi", "sigma", "metabase", "omni"})
+#: The check the catalogue asset reports: does Dot now hold exactly what the sources say?
+CATALOGUE_RECONCILED_CHECK = "dot_catalogue_reconciled"
 #: Of a BI tool's objects, the ones people open: Dot recommends these, not explores,
 #: views, semantic models or data sources.
 DASHBOARD_KINDS: frozenset[str] = frozenset({"dashboard", "workbook", "report", "document"})
@@ -279,36 +287,62 @@ def build_dot_catalogue_asset(
         description=(
             "Dot's external assets (dashboards, data apps) reconciled with "
             + ", ".join(source.name for source in sources)
-            + f". Owns the ids starting with `{id_prefix}`; those no source lists any more are "
-            f"{_REMOVAL_PHRASES[on_removed]}. On failure the run log lists the failed ids; "
-            "re-execute once Dot answers."
+            + f", so Dot recommends what exists. Owns the ids starting with `{id_prefix}`; "
+            f"those no source lists any more are {_REMOVAL_PHRASES[on_removed]}. On failure "
+            "the run log and the check list the failed ids: 401/403 means DOT_API_KEY needs "
+            "an admin token, 5xx that Dot is down (re-execute later; unchanged assets are "
+            "skipped, so re-running is cheap). A source error (bad catalogue entry) fails "
+            "before anything is written; the message names the file and entry."
         ),
+        check_specs=[
+            AssetCheckSpec(
+                CATALOGUE_RECONCILED_CHECK,
+                asset=key,
+                description="Every write went through and Dot's list, read again, needs no "
+                "further write. `drift` counts the assets that still differ (someone edited "
+                "them in Dot during the run, or Dot stores a field differently).",
+            )
+        ],
         required_resource_keys={"dot"},
         pool="dot_api",
     )
-    def _dot_catalogue(context: AssetExecutionContext) -> MaterializeResult:
+    def _dot_catalogue(
+        context: AssetExecutionContext,
+    ) -> Iterator[MaterializeResult | AssetCheckResult]:
         dot: DotResource = context.resources.dot
+        checked = bool(context.selected_asset_check_keys)
+        started = time.monotonic()
         try:
             with dot.get_client() as client:
-                plan, failures = reconcile_dot_catalogue(
+                desired = collect_source_assets(sources, id_prefix=id_prefix)
+                plan, failures = apply_catalogue(
                     client,
-                    sources,
+                    desired,
                     id_prefix=id_prefix,
                     on_removed=on_removed,
                     max_concurrency=dot.max_concurrency,
+                )
+                check = (
+                    catalogue_reconciled_check(
+                        client, desired, failures, id_prefix=id_prefix, on_removed=on_removed
+                    )
+                    if checked
+                    else None
                 )
         except (CatalogueError, UnreadableListingError, DotError) as error:
             raise Failure(description=f"{error}; nothing was written to Dot") from None
         for asset_id, error in sorted(failures.items()):
             context.log.error(f"Dot external asset {asset_id}: {error}")
-        metadata = _catalogue_metadata(plan, failures)
+        metadata = _catalogue_metadata(plan, failures, len(desired), time.monotonic() - started)
         if failures:
+            if check is not None:
+                yield check
             raise Failure(
                 description=f"{len(failures)} of {len(plan.writes)} Dot external asset writes "
                 f"failed: {', '.join(sorted(failures))}; the others were applied",
                 metadata=metadata,
             )
-        return MaterializeResult(metadata=metadata)
+        yield MaterializeResult(metadata=metadata, check_results=[check] if check else None)
 
     return _dot_catalogue
 
@@ -342,16 +376,85 @@ def reconcile_dot_catalogue(
     (`UnreadableListingError`). Failed writes are returned, not raised, so that every
     other write still happens.
     """
-    desired = collect_desired(
+    desired = collect_source_assets(sources, id_prefix=id_prefix)
+    return apply_catalogue(
+        client, desired, id_prefix=id_prefix, on_removed=on_removed, max_concurrency=max_concurrency
+    )
+
+
+def collect_source_assets(
+    sources: Sequence[ExternalAssetSource], *, id_prefix: str
+) -> list[DesiredAsset]:
+    """Every source's assets, validated, with ids in the owned namespace."""
+    return collect_desired(
         (
             (source.name, validate_entries(list(source.external_assets()), origin=source.name))
             for source in sources
         ),
         id_prefix=id_prefix,
     )
+
+
+def apply_catalogue(
+    client: DotClient,
+    desired: Sequence[DesiredAsset],
+    *,
+    id_prefix: str,
+    on_removed: RemovalPolicy,
+    max_concurrency: int,
+) -> tuple[ReconcilePlan, dict[str, str]]:
+    """Plan `desired` against what Dot lists now and apply the writes; failures by id."""
     current = parse_listed_assets(client.list_external_assets())
     plan = plan_reconcile(desired, current, id_prefix=id_prefix, on_removed=on_removed)
     return plan, _apply_writes(client, plan.writes, max_concurrency=max_concurrency)
+
+
+def catalogue_reconciled_check(
+    client: DotClient,
+    desired: Sequence[DesiredAsset],
+    failures: Mapping[str, str],
+    *,
+    id_prefix: str,
+    on_removed: RemovalPolicy,
+) -> AssetCheckResult:
+    """Whether Dot holds `desired` now: no failed write, and a fresh plan writes nothing.
+
+    Planning again against a fresh list checks the outcome, not the intent: a write Dot
+    accepted but stored differently, or an edit made in Dot meanwhile, shows as drift.
+    """
+    if failures:
+        return _reconciled_result(
+            f"{len(failures)} writes failed: {', '.join(sorted(failures))}",
+            failed=len(failures),
+        )
+    try:
+        listed = parse_listed_assets(client.list_external_assets())
+    except (DotError, UnreadableListingError) as error:
+        return _reconciled_result(f"could not read Dot's list again to verify: {error}")
+    drift = plan_reconcile(desired, listed, id_prefix=id_prefix, on_removed=on_removed).writes
+    if drift:
+        ids = ", ".join(change.asset_id for change in drift)
+        return _reconciled_result(f"{len(drift)} assets still differ in Dot: {ids}", drift=drift)
+    return AssetCheckResult(
+        check_name=CATALOGUE_RECONCILED_CHECK,
+        passed=True,
+        metadata={"failed": MetadataValue.int(0), "drift": MetadataValue.int(0)},
+    )
+
+
+def _reconciled_result(
+    description: str, *, failed: int = 0, drift: Sequence[Change] = ()
+) -> AssetCheckResult:
+    return AssetCheckResult(
+        check_name=CATALOGUE_RECONCILED_CHECK,
+        passed=False,
+        description=description,
+        metadata={
+            "failed": MetadataValue.int(failed),
+            "drift": MetadataValue.int(len(drift)),
+            "drifted_ids": MetadataValue.json(sorted(change.asset_id for change in drift)),
+        },
+    )
 
 
 def _apply_writes(
@@ -379,8 +482,11 @@ def _write(client: DotClient, change: Change) -> None:
         client.import_external_asset(change.asset)
 
 
-def _catalogue_metadata(plan: ReconcilePlan, failures: Mapping[str, str]) -> dict[str, Any]:
-    """Counts per outcome and one table row per asset, for the materialization or failure."""
+def _catalogue_metadata(
+    plan: ReconcilePlan, failures: Mapping[str, str], desired: int, seconds: float
+) -> dict[str, Any]:
+    """Counts per outcome (plotted by the UI) and one table row per asset, for the
+    materialization or the failure."""
     metadata: dict[str, Any] = {
         label: MetadataValue.int(
             sum(
@@ -392,6 +498,8 @@ def _catalogue_metadata(plan: ReconcilePlan, failures: Mapping[str, str]) -> dic
         for action, label in _COUNT_LABELS.items()
     }
     metadata["failed"] = MetadataValue.int(len(failures))
+    metadata["source_assets"] = MetadataValue.int(desired)
+    metadata["duration_s"] = MetadataValue.float(round(seconds, 3))
     metadata["assets"] = MetadataValue.table(
         records=[_table_row(change, failures.get(change.asset_id)) for change in plan.changes],
         schema=_TABLE_SCHEMA,
@@ -433,6 +541,7 @@ def _table_row(change: Change, error: str | None) -> TableRecord:
 __all__ = [
     "BI_KINDS",
     "CATALOGUE_ASSET_KEY",
+    "CATALOGUE_RECONCILED_CHECK",
     "DASHBOARD_KINDS",
     "CatalogueFile",
     "DagsterAssetGraph",
@@ -440,6 +549,9 @@ __all__ = [
     "DotExternalAssetMetadata",
     "DotExternalAssetTranslator",
     "ExternalAssetSource",
+    "apply_catalogue",
     "build_dot_catalogue_asset",
+    "catalogue_reconciled_check",
+    "collect_source_assets",
     "reconcile_dot_catalogue",
 ]

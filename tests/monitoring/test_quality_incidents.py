@@ -1,0 +1,117 @@
+"""Failed dbt tests on the marts Dot reads become Dot quality incidents, exactly once per change.
+
+Real dbt builds into DuckDB on a real instance, the incident sensor evaluated tick by tick
+as the daemon would, and the emulator's incident book and journal as the witnesses.
+"""
+
+from typing import Any
+
+import httpx
+import pytest
+from dagster import AssetKey, DagsterInstance, Definitions, SensorDefinition, build_sensor_context
+
+from dot_orchestration.client.errors import DotPermissionError
+from dot_orchestration.connection_sync import tables_read_by_dot
+from dot_orchestration.emulator import EmulatorServer
+from dot_orchestration.emulator.faults import FaultRule
+from dot_orchestration.monitoring import table_names
+from dot_orchestration.resources import DotResource
+
+from .conftest import DUCKDB_SYNC, UI_URL
+
+INCIDENTS = "/api/quality/incidents"
+FAILING_TEST = "orders_amount_matches_payments"
+JOB = "dbt_build_then_dot_sync"
+
+
+def build(defs: Definitions, instance: DagsterInstance, **dbt_vars: Any) -> bool:
+    config = {"ops": {"dot_demo_dbt": {"config": {"dbt_vars": dbt_vars}}}}
+    return (
+        defs.resolve_job_def(JOB)
+        .execute_in_process(instance=instance, run_config=config, raise_on_error=False)
+        .success
+    )
+
+
+def tick(
+    sensor: SensorDefinition, instance: DagsterInstance, cursor: str | None, dot: DotResource
+) -> str | None:
+    context = build_sensor_context(instance=instance, cursor=cursor, resources={"dot": dot})
+    return sensor.evaluate_tick(context).cursor
+
+
+def reports(server: EmulatorServer) -> list[dict[str, Any]]:
+    entries = httpx.get(f"{server.url}/_emulator/journal").json()["entries"]
+    return [e for e in entries if e["path"] == INCIDENTS]
+
+
+def dagster_incidents(server: EmulatorServer) -> list[dict[str, Any]]:
+    return [
+        incident.public()
+        for incident in server.state.space().incidents.incidents()
+        if incident.source == "dagster"
+    ]
+
+
+def test_failed_dbt_test_opens_one_incident_and_its_pass_resolves_it(
+    example: Definitions, instance: DagsterInstance, dot_emulator: EmulatorServer
+) -> None:
+    sensor = example.resolve_sensor_def("dot_quality_incidents")
+    dot = example.resources["dot"]
+    table = table_names(example, [AssetKey("orders")])[AssetKey("orders")]
+    assert table.endswith(".main.orders"), "the dbt relation: database.schema.alias"
+
+    cursor = tick(sensor, instance, None, dot)
+    assert reports(dot_emulator) == [], "no check has run: nothing to report"
+
+    assert not build(example, instance, dot_demo_fail_test=True)
+    dot_emulator.state.faults = [
+        FaultRule(method="POST", path=INCIDENTS, kind="status", status=403)
+    ]
+    with pytest.raises(DotPermissionError):  # the tick fails; its cursor is not kept
+        tick(sensor, instance, cursor, dot)
+    dot_emulator.state.faults = []
+
+    cursor = tick(sensor, instance, cursor, dot)
+    cursor = tick(sensor, instance, cursor, dot)
+    (incident,) = dagster_incidents(dot_emulator)
+    assert incident["table"] == table and incident["check"] == FAILING_TEST
+    assert incident["status"] == "open" and incident["severity"] == "error"
+    assert incident["message"].startswith(f"Dagster check {FAILING_TEST} on {table} failed: ")
+    assert incident["message"].endswith(" failing rows")
+    failed_run = instance.get_runs()[0]
+    assert incident["url"] == f"{UI_URL}/runs/{failed_run.run_id}"
+    sent = reports(dot_emulator)
+    assert [r["status"] for r in sent] == [403, 200], "refused once, then sent once"
+    assert [item["status"] for item in sent[1]["body"]["items"]] == ["open"]
+
+    assert build(example, instance)
+    cursor = tick(sensor, instance, cursor, dot)
+    tick(sensor, instance, cursor, dot)
+    (incident,) = dagster_incidents(dot_emulator)
+    assert incident["status"] == "resolved" and incident["resolved_at"]
+    sent = reports(dot_emulator)
+    assert len(sent) == 3, "one report per state change, none on repeats"
+    assert sent[2]["body"]["items"] == [
+        {
+            "table": table,
+            "check": FAILING_TEST,
+            "status": "resolved",
+            "severity": "error",
+            "message": f"Dagster check {FAILING_TEST} on {table} passes again.",
+            "url": f"{UI_URL}/runs/{instance.get_runs()[0].run_id}",
+        }
+    ]
+
+
+def test_only_checks_on_tables_dot_reads_are_watched(example: Definitions) -> None:
+    """The marts behind the warehouse connection; not staging, seeds or the sync checks,
+    and not the models the dbt connection lists (Dot reads no data through it)."""
+    syncs = example.resolve_assets_def(DUCKDB_SYNC)
+    assert tables_read_by_dot(syncs) == [
+        AssetKey("customers"),
+        AssetKey("daily_revenue"),
+        AssetKey("orders"),
+    ]
+    sensor = example.resolve_sensor_def("dot_quality_incidents")
+    assert "on the 3 tables Dot reads" in (sensor.description or "")

@@ -1,0 +1,335 @@
+"""The real Dagster UI on this package: `dagster-webserver` and `dagster-daemon` as
+subprocesses on 127.0.0.1, the repo's `workspace.yaml`, a temporary `DAGSTER_HOME`.
+
+Over GraphQL, as the UI itself asks: the code location loads; it shows exactly the assets,
+checks, schedules and sensors `build_definitions` defines; a run launched through
+`launchRun` is dequeued by the daemon, syncs Dot (the emulator, in this process) and
+succeeds; the daemon then evaluates the synced assets' freshness. Both process groups are
+killed at the end and no process of this instance may be left. Every wait is bounded.
+"""
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+from dagster import AssetKey, DagsterInstance, Definitions
+
+from dot_orchestration.client import DotClient
+from dot_orchestration.connection_sync import SYNC_ACCEPTED_CHECK
+from dot_orchestration.definitions import ExampleSettings, build_definitions
+from dot_orchestration.dot_exposures import refresh_dot_exposures
+from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorServer
+from dot_orchestration.external_assets import CATALOGUE_ASSET_KEY
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+SYNC_ROUTE = "/api/sync/{connection_type}/{connection_id}"
+T = TypeVar("T")
+
+WORKSPACE = """
+query {
+  workspaceOrError {
+    __typename
+    ... on Workspace { locationEntries { name loadStatus
+      locationOrLoadError { __typename ... on PythonError { message } } } }
+  }
+  repositoriesOrError {
+    ... on RepositoryConnection { nodes { name location { name } } }
+  }
+}"""
+EVERYTHING = """
+query ($repo: RepositorySelector!) {
+  repositoryOrError(repositorySelector: $repo) {
+    __typename
+    ... on Repository {
+      assetNodes { assetKey { path }
+        assetChecksOrError { ... on AssetChecks { checks { name } } } }
+      schedules { name }
+      sensors { name sensorState { status } }
+    }
+  }
+}"""
+LAUNCH = """
+mutation ($params: ExecutionParams!) {
+  launchRun(executionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on PythonError { message }
+    ... on InvalidSubsetError { message }
+    ... on RunConfigValidationInvalid { errors { message } }
+  }
+}"""
+RUN = """
+query ($runId: ID!) { runOrError(runId: $runId) { ... on Run { status } } }"""
+HEALTH = """
+query ($keys: [AssetKeyInput!]) {
+  assetNodes(assetKeys: $keys) {
+    assetKey { path }
+    freshnessStatusInfo { freshnessStatus }
+    assetChecksOrError { ... on AssetChecks { checks { name
+      executionForLatestMaterialization { status } } } }
+  }
+}"""
+
+
+@dataclass
+class DagsterUI:
+    """The running webserver, seen through its GraphQL endpoint."""
+
+    url: str
+    logs: list[Path]
+
+    def query(self, text: str, **variables: Any) -> dict[str, Any]:
+        reply = httpx.post(
+            f"{self.url}/graphql", json={"query": text, "variables": variables}, timeout=30
+        )
+        reply.raise_for_status()
+        body = reply.json()
+        assert "errors" not in body, body["errors"]
+        return body["data"]
+
+    def log_tail(self) -> str:
+        return "\n".join(
+            f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in self.logs
+        )
+
+
+def wait_for(what: str, probe: Callable[[], T | None], timeout: float, ui: DagsterUI) -> T:
+    """Poll `probe` until it returns a value, at most `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = probe()
+        except httpx.TransportError:
+            value = None
+        if value is not None:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n{ui.log_tail()}")
+
+
+def leftover_processes(marker: str, *, timeout: float) -> dict[int, str]:
+    """Processes with `marker` still alive after `timeout` s (killed processes take a
+    moment to go); they are SIGKILLed here so that a failing test leaks nothing."""
+    deadline = time.monotonic() + timeout
+    while (alive := live_processes(marker)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for pid in alive:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return alive
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def live_processes(marker: str) -> dict[int, str]:
+    """Command lines by pid of the live processes (not zombies) whose environment carries
+    `marker`: everything this test started, children and grandchildren included, even one
+    that left its process group."""
+    found = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            environ = (proc / "environ").read_bytes()
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if marker.encode() in environ.split(b"\0") and state != "Z":
+            found[int(proc.name)] = command.strip()
+    return found
+
+
+def stop_groups(processes: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM every process group, then SIGKILL the groups still there after 5 s."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for process in processes:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, sig)
+        deadline = time.monotonic() + 5
+        for process in processes:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=max(deadline - time.monotonic(), 0.1))
+
+
+@contextmanager
+def running_dagster(home: Path, env: dict[str, str], port: int) -> Iterator[DagsterUI]:
+    """Webserver and daemon, each in its own session and process group."""
+    workspace = str(REPO_ROOT / "workspace.yaml")
+    commands = {
+        "webserver": [str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port)],
+        "daemon": [str(BIN / "dagster-daemon"), "run"],
+    }
+    processes, logs = [], []
+    try:
+        for name, command in commands.items():
+            log = home / f"{name}.log"
+            logs.append(log)
+            with log.open("wb") as sink:
+                processes.append(
+                    subprocess.Popen(
+                        [*command, "-w", workspace],
+                        cwd=REPO_ROOT,
+                        env=env,
+                        stdout=sink,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,
+                    )
+                )
+        yield DagsterUI(f"http://127.0.0.1:{port}", logs)
+    finally:
+        stop_groups(processes)
+
+
+@pytest.fixture
+def dagster_home(tmp_path: Path) -> Path:
+    """A fresh instance whose run queue is drained every second."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(
+        "telemetry:\n  enabled: false\n"
+        "run_coordinator:\n  module: dagster.core.run_coordinator\n"
+        "  class: QueuedRunCoordinator\n  config:\n    dequeue_interval_seconds: 1\n",
+        encoding="utf-8",
+    )
+    with DagsterInstance.from_config(str(home)):  # create the storage once: racing creates fail
+        pass
+    return home
+
+
+@pytest.fixture
+def expected(
+    tmp_path: Path, dot_emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> Definitions:
+    """The example as the subprocesses load it: same variables, Dot's dashboards fetched."""
+    dot_env = {
+        "DOT_BASE_URL": dot_emulator.url,
+        "DOT_API_KEY": ADMIN_TOKEN,
+        "DOT_DEMO_HOME": str(tmp_path),
+        "DOT_DEMO_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"),
+        "DOT_EXPOSURES_STATE": str(tmp_path / "dot_exposures.json"),
+    }
+    for name, value in dot_env.items():
+        monkeypatch.setenv(name, value)
+    for name in ("DOT_REGION", "DOT_ALERTS_SLACK_TOKEN", "DOT_ALERTS_TEAMS_WEBHOOK_URL"):
+        monkeypatch.delenv(name, raising=False)
+    with DotClient(api_token=ADMIN_TOKEN, base_url=dot_emulator.url) as client:
+        refresh_dot_exposures(client, tmp_path / "dot_exposures.json")
+    defs = build_definitions(ExampleSettings.from_env())
+    dot_emulator.state.reset()
+    return defs
+
+
+def test_ui_shows_the_package_and_runs_it(
+    dagster_home: Path, expected: Definitions, dot_emulator: EmulatorServer
+) -> None:
+    # Only the subprocesses get DAGSTER_HOME: it marks every process they start.
+    marker = f"DAGSTER_HOME={dagster_home}"
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(dagster_home),
+        "FRESHNESS_DAEMON_INTERVAL_SECONDS": "2",
+    }
+
+    with running_dagster(dagster_home, env, free_port()) as ui:
+        location, repo = wait_for("the code location to load", lambda: loaded(ui), 60, ui)
+        selector = {"repositoryLocationName": location, "repositoryName": repo}
+        shown = ui.query(EVERYTHING, repo=selector)["repositoryOrError"]
+        assert_same_definitions(shown, expected)
+
+        syncs = sorted(
+            (k for k in expected.resolve_all_asset_keys() if k.path[:2] == ["dot", "sync"]),
+            key=AssetKey.to_user_string,
+        )
+        run_id = launch(ui, selector, [*syncs, CATALOGUE_ASSET_KEY])
+        status = wait_for("the run to finish", lambda: finished(ui, run_id), 60, ui)
+        assert status == "SUCCESS", ui.log_tail()
+        synced = sorted(e["path"] for e in journal(dot_emulator) if e["route"] == SYNC_ROUTE)
+        assert synced == sorted("/api/sync/" + "/".join(key.path[2:]) for key in syncs)
+
+        health = wait_for("freshness to be evaluated", lambda: fresh(ui, syncs), 30, ui)
+        for node in health:
+            (check,) = node["assetChecksOrError"]["checks"]
+            assert check["name"] == SYNC_ACCEPTED_CHECK
+            assert check["executionForLatestMaterialization"]["status"] == "SUCCEEDED"
+
+    leftovers = leftover_processes(marker, timeout=10)
+    assert leftovers == {}, f"processes left running (killed now): {leftovers}"
+
+
+def loaded(ui: DagsterUI) -> tuple[str, str] | None:
+    """(location, repository) once the code location loaded; fails fast on a load error."""
+    data = ui.query(WORKSPACE)
+    entries = data["workspaceOrError"].get("locationEntries") or []
+    for entry in entries:
+        error = entry["locationOrLoadError"] or {}
+        assert error.get("__typename") != "PythonError", error.get("message")
+    if not entries or any(entry["loadStatus"] != "LOADED" for entry in entries):
+        return None
+    (repo,) = data["repositoriesOrError"]["nodes"]
+    return repo["location"]["name"], repo["name"]
+
+
+def assert_same_definitions(shown: dict[str, Any], expected: Definitions) -> None:
+    assert shown["__typename"] == "Repository"
+    graph = expected.resolve_asset_graph()
+    assert {tuple(node["assetKey"]["path"]) for node in shown["assetNodes"]} == {
+        tuple(key.path) for key in expected.resolve_all_asset_keys()
+    }
+    assert {
+        (tuple(node["assetKey"]["path"]), check["name"])
+        for node in shown["assetNodes"]
+        for check in node["assetChecksOrError"]["checks"]
+    } == {(tuple(key.asset_key.path), key.name) for key in graph.asset_check_keys}
+    assert {s["name"] for s in shown["schedules"]} == {s.name for s in expected.schedules or []}
+    sensors = {s["name"]: s["sensorState"]["status"] for s in shown["sensors"]}
+    assert set(sensors) == {s.name for s in expected.sensors or []}
+    for name in ("dot_run_failure_alerts", "dot_check_alerts", "dot_quality_incidents"):
+        assert sensors[name] == "RUNNING", f"{name} must run by default"
+
+
+def launch(ui: DagsterUI, selector: dict[str, str], keys: list[AssetKey]) -> str:
+    params = {
+        "selector": {
+            **selector,
+            "jobName": "__ASSET_JOB",
+            "assetSelection": [{"path": key.path} for key in keys],
+        },
+        # One process for the run: a step subprocess would load the code location again.
+        "runConfigData": {"execution": {"config": {"in_process": {}}}},
+        "mode": "default",
+    }
+    result = ui.query(LAUNCH, params=params)["launchRun"]
+    assert result["__typename"] == "LaunchRunSuccess", result
+    return str(result["run"]["runId"])
+
+
+def finished(ui: DagsterUI, run_id: str) -> str | None:
+    status = ui.query(RUN, runId=run_id)["runOrError"]["status"]
+    return status if status in ("SUCCESS", "FAILURE", "CANCELED") else None
+
+
+def fresh(ui: DagsterUI, keys: list[AssetKey]) -> list[dict[str, Any]] | None:
+    nodes = ui.query(HEALTH, keys=[{"path": key.path} for key in keys])["assetNodes"]
+    statuses = {node["freshnessStatusInfo"]["freshnessStatus"] for node in nodes}
+    return nodes if statuses == {"HEALTHY"} else None
+
+
+def journal(server: EmulatorServer) -> list[dict[str, Any]]:
+    return list(httpx.get(f"{server.url}/_emulator/journal").json()["entries"])
