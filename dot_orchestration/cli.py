@@ -79,6 +79,7 @@ def _run_dev(args: argparse.Namespace) -> int:
     from dot_orchestration.demo import running_emulators
 
     settings = ExampleSettings.from_env()
+    os.environ.setdefault("DOT_DAGSTER_UI_URL", f"http://localhost:{args.port}")
     with running_emulators(settings):
         dagster = os.path.join(os.path.dirname(sys.executable), "dagster")
         command = [dagster, "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-p", str(args.port)]
