@@ -48,6 +48,7 @@ from dot_orchestration.monitoring import MonitoringSettings, add_monitoring
 from dot_orchestration.resources import DotResource
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+DBT_TARGET = Path("target") / "dot_orchestration"
 
 EXAMPLE_CONNECTIONS = (
     DotConnection(type="duckdb", id="dot_demo", dbt_select="tag:dot", owners=("team:data",)),
@@ -115,7 +116,9 @@ def prepared_dbt_project(settings: ExampleSettings) -> DbtProject:
     dagster-dbt re-parses only under `dagster dev`; the demo, the tests and `dagster dev`
     all go through here, so an edited model is never loaded from a stale manifest.
     """
-    project = DbtProject(project_dir=settings.dbt_project_dir)
+    # A target folder of its own: a hand-run `dbt parse --vars ...` in the default `target/`
+    # must not change which models these definitions load.
+    project = DbtProject(project_dir=settings.dbt_project_dir, target_path=DBT_TARGET)
     # dbt-duckdb reads its file from the profile's env var, in dbt's own process.
     os.environ.setdefault("DOT_DEMO_DUCKDB_PATH", str(settings.duckdb_path))
     if _manifest_is_stale(project):
@@ -132,7 +135,7 @@ def _manifest_is_stale(project: DbtProject) -> bool:
         path
         for pattern in ("*.sql", "*.yml", "*.csv")
         for path in project.project_dir.rglob(pattern)
-        if project.target_path.name not in path.relative_to(project.project_dir).parts
+        if project.target_path.parts[0] not in path.relative_to(project.project_dir).parts
     )
     return any(path.stat().st_mtime > built for path in sources)
 
