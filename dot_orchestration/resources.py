@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 from dagster import ConfigurableResource, EnvVar
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from dot_orchestration.client import DotClient, RetryPolicy, Timeouts
 
@@ -26,7 +26,13 @@ class DotResource(ConfigurableResource):
     the definitions, the run config shown in the UI, or the event log.
     """
 
-    api_token: str = Field(description="Dot API token (`dot-…`). Use EnvVar('DOT_API_KEY').")
+    # A token given literally (os.environ[...] in code) must not reach a validation error,
+    # whose input excerpt would show its first characters, nor a repr.
+    model_config = ConfigDict(hide_input_in_errors=True)
+
+    api_token: str = Field(
+        repr=False, description="Dot API token (`dot-…`). Use EnvVar('DOT_API_KEY')."
+    )
     region: str | None = Field(
         default=None,
         description="Dot region: `app` (US) or `eu`. Leave empty when `base_url` is set.",
