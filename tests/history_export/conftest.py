@@ -1,0 +1,148 @@
+"""A Dot with a small, fixed history; a Dagster instance; an export wired like the example.
+
+The session's emulator holds twelve days of generated history (2025-03-01 to 2025-03-12),
+about six conversations a day, so every test can compare what landed with the emulator's
+own truth. `StubDot` is a second, hand-driven Dot over HTTP for the answers the emulator
+never gives (other response shapes, data outside the window, slow answers).
+
+`dbt parse` of the example project takes seconds, so when the dbt loop test is selected it
+starts with the session, in its own process, while the other tests run.
+"""
+
+import json
+import re
+import subprocess
+import threading
+from collections.abc import Callable, Iterator
+from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from dagster import DagsterInstance, instance_for_test
+from dagster_dbt import DbtProject
+
+from dot_orchestration.definitions import dbt_executable
+from dot_orchestration.emulator import EmulatorConfig, EmulatorServer
+from dot_orchestration.history_export import DotHistorySettings
+
+from ._support import (
+    DBT_VARS,
+    EXPORT_ROUTE,
+    FIRST_DAY,
+    HISTORY_END,
+    PROJECT_DIR,
+    Export,
+    StubDot,
+    build_export,
+)
+
+
+@pytest.fixture(scope="session")
+def history_server() -> Iterator[EmulatorServer]:
+    config = EmulatorConfig(
+        seed=7,
+        history_days=(HISTORY_END - FIRST_DAY).days,
+        history_end=HISTORY_END,
+        history_conversations_per_day=6,
+        answer_delay_s=0,
+    )
+    with EmulatorServer(config, port=0) as server:
+        yield server
+
+
+@pytest.fixture
+def dot(history_server: EmulatorServer) -> EmulatorServer:
+    """The history emulator, back at its seeded start (no faults, empty journal)."""
+    history_server.state.reset()
+    return history_server
+
+
+@pytest.fixture(scope="session")
+def instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagsterInstance]:
+    """One real (SQLite) instance for the session: creating one costs a second. Tests
+    stay apart because each export has its own asset key (`export_for`)."""
+    with instance_for_test(temp_dir=str(tmp_path_factory.mktemp("dagster_home"))) as inst:
+        yield inst
+
+
+@pytest.fixture
+def export_for(
+    tmp_path: Path, instance: DagsterInstance, request: pytest.FixtureRequest
+) -> Callable[..., Export]:
+    """`export_for(base_url, **settings)`: an export into this test's DuckDB file, under an
+    asset key of its own (`<test name>/history`)."""
+    test_key = re.sub(r"\W+", "_", request.node.name).strip("_")[:80]
+
+    def make(base_url: str, **options: Any) -> Export:
+        dot_options = {k: options.pop(k) for k in ("max_concurrency",) if k in options}
+        settings = DotHistorySettings(
+            **{"start_date": date(2025, 2, 20), "key": (test_key, "history"), **options}
+        )
+        return build_export(
+            settings, base_url, tmp_path / "warehouse.duckdb", instance, **dot_options
+        )
+
+    return make
+
+
+@pytest.fixture
+def export(dot: EmulatorServer, export_for: Callable[..., Export]) -> Export:
+    """The default export (UTC days, the token user's workspace) from the history emulator."""
+    return export_for(dot.url)
+
+
+@pytest.fixture
+def stub_dot() -> Iterator[StubDot]:
+    stub = StubDot()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            url = urlparse(self.path)
+            if url.path != EXPORT_ROUTE:
+                self.send_error(404)
+                return
+            body = stub.respond(parse_qs(url.query))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: object) -> None:
+            """Quiet: pytest shows failures, not access logs."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    stub.url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        yield stub
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def usage_manifest(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[], DbtProject]:
+    """`usage_manifest()`: the example dbt project, parsed with `dot_usage_enabled` on into
+    a target directory of its own (waits for the parse started at session start)."""
+    if not any(item.path.name == "test_dbt_loop.py" for item in request.session.items):
+        return lambda: pytest.fail("the dbt project is parsed only for test_dbt_loop.py")
+    target = tmp_path_factory.mktemp("dbt_target")
+    parse = [dbt_executable(), "parse", "--quiet", "--target-path", str(target)]
+    parse += ["--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
+    parse += ["--vars", json.dumps(DBT_VARS)]
+    process = subprocess.Popen(parse, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    request.addfinalizer(process.kill)
+
+    def parsed() -> DbtProject:
+        output, _ = process.communicate(timeout=300)
+        assert process.returncode == 0, f"dbt parse failed:\n{output}"
+        return DbtProject(PROJECT_DIR, target_path=target)
+
+    return parsed

@@ -1,0 +1,118 @@
+"""The export's asset checks on a real DuckDB file, and its daily schedule."""
+
+from collections.abc import Callable
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import duckdb
+from dagster import (
+    DefaultSensorStatus,
+    RunRequest,
+    SkipReason,
+    build_schedule_context,
+)
+
+from dot_orchestration.emulator import EmulatorServer
+from dot_orchestration.history_export import (
+    DotHistorySettings,
+    build_dot_history_assets,
+    build_dot_history_freshness,
+    build_dot_history_schedule,
+)
+
+from ._support import Export, build_export
+
+
+def evaluations(result: object) -> dict[str, tuple[bool, dict[str, object]]]:
+    return {
+        e.check_name: (e.passed, {k: v.value for k, v in e.metadata.items()})
+        for e in result.get_asset_check_evaluations()  # type: ignore[attr-defined]
+    }
+
+
+def test_a_conversation_in_two_partitions_fails_the_blocking_check(export: Export) -> None:
+    assert export.run("2025-03-01", "2025-03-02").success
+    with duckdb.connect(str(export.db)) as conn:
+        conn.execute(
+            "INSERT INTO dot_history.conversations SELECT * REPLACE (DATE '2025-03-02' AS "
+            "partition_date) FROM dot_history.conversations "
+            "WHERE partition_date = DATE '2025-03-01' LIMIT 1"
+        )
+        duplicated = conn.execute(
+            "SELECT conversation_id FROM dot_history.conversations GROUP BY 1 HAVING count(*) > 1"
+        ).fetchone()
+
+    result = export.check()
+
+    assert not result.success  # blocking, severity error
+    passed, metadata = evaluations(result)["unique_conversation_ids"]
+    assert not passed
+    assert metadata["duplicated_conversations"] == 1
+    assert metadata["duplicated_messages"] == 0
+    assert metadata["examples"] == {"conversations": [{"key": [duplicated[0]], "rows": 2}]}
+
+
+def test_tables_unlike_the_contract_fail_the_check_and_are_never_written(
+    export: Export,
+) -> None:
+    assert export.run("2025-03-01").success
+    with duckdb.connect(str(export.db)) as conn:
+        conn.execute("ALTER TABLE dot_history.conversations DROP COLUMN workspace")
+        conn.execute("ALTER TABLE dot_history.messages ADD COLUMN reviewer VARCHAR")
+
+    checked = export.check()
+    rerun = export.run("2025-03-02")
+
+    passed, metadata = evaluations(checked)["tables_match_contract"]
+    assert not passed
+    assert metadata["problems"] == {
+        "conversations": ["missing columns ['workspace']"],
+        "messages": ["unexpected columns ['reviewer']"],
+    }
+    assert not rerun.success
+    assert "frame does not match dot_history.conversations" in str(
+        rerun.failure_data_for_node(export.node)
+    )
+
+
+def test_freshness_asks_for_the_latest_closed_day(
+    dot: EmulatorServer, export_for: Callable[..., Export]
+) -> None:
+    yesterday = datetime.now(timezone.utc).date() - timedelta(days=1)
+    base = export_for(dot.url, start_date=yesterday - timedelta(days=3))
+    checks, sensor = build_dot_history_freshness(base.settings, deadline_cron="0 0 * * *")
+    export = build_export(base.settings, dot.url, base.db, base.instance, extra_checks=checks)
+
+    assert export.run(str(yesterday - timedelta(days=1))).success  # not the latest day
+    stale = evaluations(export.check())["freshness_check"]
+    assert export.run(str(yesterday)).success  # Dot has nothing that recent: an empty day
+    fresh = evaluations(export.check())["freshness_check"]
+
+    assert stale[0] is False
+    assert fresh[0] is True
+    assert sensor.default_status == DefaultSensorStatus.RUNNING
+
+
+def test_the_schedule_runs_after_the_day_closed_in_the_partitions_time_zone() -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    settings = DotHistorySettings(start_date=date(2025, 3, 1), timezone=berlin.key)
+    schedule = build_dot_history_schedule(
+        build_dot_history_assets(settings), hour_of_day=2, minute_of_hour=15, refresh_days=3
+    )
+
+    def tick(at: datetime) -> RunRequest | SkipReason:
+        result = schedule.evaluate_tick(build_schedule_context(scheduled_execution_time=at))
+        return result.run_requests[0] if result.run_requests else SkipReason(result.skip_message)
+
+    assert (schedule.cron_schedule, schedule.execution_timezone) == ("15 2 * * *", berlin.key)
+    request = tick(datetime(2025, 3, 10, 2, 15, tzinfo=berlin))
+    assert isinstance(request, RunRequest)
+    assert request.partition_key_range is not None
+    assert (request.partition_key_range.start, request.partition_key_range.end) == (
+        "2025-03-07",
+        "2025-03-09",
+    )
+    first = tick(datetime(2025, 3, 2, 2, 15, tzinfo=berlin))
+    assert isinstance(first, RunRequest) and first.partition_key_range is not None
+    assert first.partition_key_range.start == first.partition_key_range.end == "2025-03-01"
+    assert isinstance(tick(datetime(2025, 3, 1, 2, 15, tzinfo=berlin)), SkipReason)

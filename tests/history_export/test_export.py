@@ -1,0 +1,250 @@
+"""The history export end to end: emulator over HTTP → Dagster runs → a real DuckDB file.
+
+Every count is compared with the emulator's generated truth; every failure with the rows
+that were there before.
+"""
+
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import duckdb
+import pandas as pd
+import pytest
+from dagster import (
+    AssetExecutionContext,
+    AssetIn,
+    AssetRecordsFilter,
+    DagsterInstance,
+    asset,
+)
+
+from dot_orchestration.emulator import EmulatorServer
+from dot_orchestration.history_export import DotHistorySettings
+from dot_orchestration.transforms.history import NormalisedHistory
+from dot_orchestration.warehouse import _duckdb
+
+from ._support import Export, build_export, journal
+
+DAYS = [date(2025, 3, 1) + timedelta(days=n) for n in range(12)]
+
+
+def truth_by_day(server: EmulatorServer, days: list[date], **scope: object) -> dict:
+    """(conversations, messages, chat ids) per day, as the emulator generated them."""
+    return {day: server.state.history_truth(day, day + timedelta(days=1), **scope) for day in days}
+
+
+def materialized(export: Export) -> dict[str, dict[str, int]]:
+    """Per partition: the metadata of its latest materialization."""
+    result = {}
+    for key in sorted(export.instance.get_materialized_partitions(export.key)):
+        records = export.instance.fetch_materializations(
+            AssetRecordsFilter(asset_key=export.key, asset_partitions=[key]),
+            limit=1,
+            ascending=False,
+        ).records
+        metadata = records[0].asset_materialization.metadata  # type: ignore[union-attr]
+        result[key] = {name: metadata[name].value for name in ("conversations", "messages")}
+    return result
+
+
+def test_a_backfill_lands_every_day_as_the_emulator_generated_it(
+    dot: EmulatorServer, export: Export
+) -> None:
+    result = export.run("2025-03-01", "2025-03-05")
+    assert result.success
+
+    truth = truth_by_day(dot, DAYS[:5])
+    assert export.counts("conversations") == {d: t.conversations for d, t in truth.items()}
+    assert export.counts("messages") == {d: t.messages for d, t in truth.items()}
+    landed = export.table("conversations")
+    assert landed["conversation_id"].tolist() == [i for t in truth.values() for i in t.chat_ids]
+    # one run, one step, one request per day for exactly that day
+    assert len(result.get_step_success_events()) == 2  # the export and its table checks
+    requests = [(e["query"]["start_date"], e["query"]["end_date"]) for e in journal(dot)]
+    assert sorted(requests) == [(str(d), str(d + timedelta(days=1))) for d in DAYS[:5]]
+    # row counts are numeric metadata of each partition
+    assert materialized(export) == {
+        str(d): {"conversations": t.conversations, "messages": t.messages} for d, t in truth.items()
+    }
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks == {"tables_match_contract": True, "unique_conversation_ids": True}
+
+
+def test_reruns_and_overlapping_backfills_leave_no_duplicates(
+    dot: EmulatorServer, export: Export
+) -> None:
+    assert export.run("2025-03-01", "2025-03-04").success
+    assert export.run("2025-03-03", "2025-03-07").success
+    assert export.run("2025-03-05").success
+
+    truth = truth_by_day(dot, DAYS[:7])
+    conversations = export.table("conversations")
+    assert not conversations["conversation_id"].duplicated().any()
+    assert export.counts("conversations") == {d: t.conversations for d, t in truth.items()}
+    assert export.counts("messages") == {d: t.messages for d, t in truth.items()}
+    messages = export.table("messages")
+    assert not messages.duplicated(["conversation_id", "message_index"]).any()
+
+
+def test_a_failure_between_delete_and_insert_keeps_the_previous_rows(
+    dot: EmulatorServer, export: Export, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert export.run("2025-03-01", "2025-03-03").success
+    before = {name: export.table(name) for name in ("conversations", "messages")}
+    inserts: list[str] = []
+    real_insert = _duckdb._insert_frame
+
+    def insert_then_fail_on_messages(conn: duckdb.DuckDBPyConnection, name: str, frame: object):
+        inserts.append(name)
+        if "messages" in name:  # conversations of the day deleted and inserted already
+            raise OSError("disk full")
+        return real_insert(conn, name, frame)
+
+    monkeypatch.setattr(_duckdb, "_insert_frame", insert_then_fail_on_messages)
+    result = export.run("2025-03-02")
+
+    assert not result.success
+    assert "disk full" in str(result.failure_data_for_node(export.node))
+    assert inserts == ['"dot_history"."conversations"', '"dot_history"."messages"']
+    for name, frame in before.items():
+        pd.testing.assert_frame_equal(export.table(name), frame)
+    # the partition's materialization is the earlier run's
+    assert "2025-03-02" in export.instance.get_materialized_partitions(export.key)
+
+
+def test_a_day_dot_has_nothing_for_is_written_as_an_empty_partition(
+    dot: EmulatorServer, export: Export
+) -> None:
+    assert export.run("2025-03-01").success  # creates the tables
+    empty_day = date(2025, 2, 27)  # before the emulator's history: Dot answers []
+    earlier = export.table("conversations").iloc[:1].assign(partition_date=empty_day)
+    with duckdb.connect(str(export.db)) as conn:
+        conn.register("earlier", earlier)
+        conn.execute("INSERT INTO dot_history.conversations SELECT * FROM earlier")
+
+    result = export.run(str(empty_day))
+
+    assert result.success
+    assert empty_day not in export.counts("conversations")
+    assert materialized(export)[str(empty_day)] == {"conversations": 0, "messages": 0}
+    assert [e["status"] for e in journal(dot)][-1] == 200
+
+
+@pytest.mark.parametrize(
+    ("fault", "expected"),
+    [
+        ({"kind": "status", "status": 503}, "503"),
+        ({"kind": "malformed", "malformed": "truncated_json"}, "export_history"),
+        ({"kind": "malformed", "malformed": "html", "status": 200}, "<html>"),
+    ],
+    ids=["dot-down", "truncated-json", "html-page"],
+)
+def test_a_failed_or_unreadable_answer_keeps_the_previous_rows(
+    dot: EmulatorServer, export: Export, fault: dict[str, object], expected: str
+) -> None:
+    assert export.run("2025-03-02").success
+    before = export.table("conversations")
+    dot.state.faults = [{"method": "GET", "path": "/api/export_history", **fault}]
+
+    result = export.run("2025-03-02")
+
+    assert not result.success
+    failure = result.failure_data_for_node(export.node)
+    assert failure is not None
+    message = str(failure.error.message if failure.error else failure)
+    assert "Dot history export of 2025-03-02" in message
+    assert expected in message
+    assert "previous rows are intact" in message
+    pd.testing.assert_frame_equal(export.table("conversations"), before)
+
+
+def test_environment_and_all_workspaces_are_configuration(
+    dot: EmulatorServer, export_for: Callable[..., Export]
+) -> None:
+    export = export_for(dot.url, environment="staging", include_all_workspaces=True)
+    assert export.run("2025-03-01", "2025-03-12").success
+
+    truth = dot.state.history_truth(
+        DAYS[0], DAYS[-1] + timedelta(days=1), environment="staging", include_all_workspaces=True
+    )
+    assert truth.conversations > 0
+    assert set(export.table("conversations")["conversation_id"]) == set(truth.chat_ids)
+    assert set(export.table("conversations")["environment"]) == {"staging"}
+    calls = journal(dot)
+    assert {e["environment"] for e in calls} == {"staging"}
+    assert {e["query"]["include_all_workspaces"] for e in calls} == {"true"}
+
+
+def test_partitions_follow_the_configured_time_zone(
+    dot: EmulatorServer, export_for: Callable[..., Export]
+) -> None:
+    zone = ZoneInfo("America/New_York")  # UTC-5, UTC-4 from 2025-03-09 (a 23-hour day)
+    export = export_for(dot.url, timezone=zone.key)
+    assert export.run("2025-03-05", "2025-03-10").success
+
+    expected: dict[date, set[str]] = {}
+    for batch in dot.state.conversations(
+        date(2025, 3, 5), date(2025, 3, 12), environment=None, workspace="default"
+    ):
+        for chat in batch:
+            local = chat.created_at.astimezone(zone).date()
+            if date(2025, 3, 5) <= local <= date(2025, 3, 10):
+                expected.setdefault(local, set()).add(chat.chat_id)
+    landed = export.table("conversations")
+    by_day = landed.groupby(landed["partition_date"].dt.date)["conversation_id"].apply(set)
+    assert by_day.to_dict() == expected
+    # the smallest call Dot's UTC days allow: the two UTC days each local day overlaps
+    requests = sorted((e["query"]["start_date"], e["query"]["end_date"]) for e in journal(dot))
+    assert requests == [
+        (str(day), str(day + timedelta(days=2)))
+        for day in (date(2025, 3, 5) + timedelta(days=n) for n in range(6))
+    ]
+    starts = landed["created_at"].dt.tz_localize("UTC").dt.tz_convert(zone).dt.date
+    assert (starts == landed["partition_date"].dt.date).all()
+
+
+def test_the_io_manager_loads_stored_days_for_python_consumers(
+    dot: EmulatorServer, tmp_path: Path, instance: DagsterInstance
+) -> None:
+    settings = DotHistorySettings(start_date=date(2025, 3, 1), key=("reader_test", "history"))
+    loaded: dict[str, NormalisedHistory] = {}
+
+    @asset(
+        partitions_def=settings.partitions_def(),
+        ins={"history": AssetIn(key=settings.asset_key)},
+    )
+    def history_reader(context: AssetExecutionContext, history: NormalisedHistory) -> None:
+        loaded[context.partition_key] = history
+
+    export = build_export(
+        settings, dot.url, tmp_path / "w.duckdb", instance, extra_assets=[history_reader]
+    )
+    assert export.run("2025-03-02").success
+    result = export.defs.resolve_implicit_global_asset_job_def().execute_in_process(
+        instance=instance, partition_key="2025-03-02", asset_selection=[history_reader.key]
+    )
+
+    assert result.success
+    history = loaded["2025-03-02"]
+    stored = export.table("conversations")
+    assert history.conversations["conversation_id"].tolist() == (stored["conversation_id"].tolist())
+    assert len(history.messages) == len(export.table("messages"))
+    assert str(history.conversations["created_at"].dt.tz) == "UTC"
+
+
+def test_settings_refuse_an_unknown_time_zone() -> None:
+    with pytest.raises(ValueError, match="unknown time zone 'Mars/Olympus'"):
+        DotHistorySettings(start_date=date(2025, 1, 1), timezone="Mars/Olympus")
+
+
+def test_partitions_start_at_the_start_date_and_end_with_the_last_closed_day() -> None:
+    settings = DotHistorySettings(start_date=date(2025, 1, 1), timezone="Europe/Berlin")
+    partitions = settings.partitions_def()
+    now = datetime(2025, 1, 4, 0, 30, tzinfo=ZoneInfo("Europe/Berlin"))
+    assert partitions.get_partition_keys(current_time=now) == [
+        "2025-01-01",
+        "2025-01-02",
+        "2025-01-03",
+    ]
