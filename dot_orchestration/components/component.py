@@ -1,0 +1,522 @@
+"""`DotComponent`: every recurring Dot operation of a code location, in one `defs.yaml`.
+
+A thin YAML front over the Python API. Each section of the file is validated by the
+settings class the Python API already uses (see `settings.py`) and handed to the same
+factories a Python user calls: `build_dot_sync_assets`, `build_dot_catalogue_asset`,
+`load_dot_dashboard_specs`, `build_dot_history_assets`, `build_confluence_note_asset`, the
+monitoring sensors, and their schedules and checks. Nothing here syncs, exports or reconciles.
+
+A new operation is a new section: its settings class in `settings.py`, an entry in
+`ATTRIBUTES`, and a method of `_DefinitionsBuild` calling its factories.
+
+The dbt models a connection reads come from other components of the project: `upstream`
+lists their paths in the defs folder, the component builds their definitions through
+Dagster (`ComponentLoadContext.build_defs`, cached, so the dbt project is loaded once) and
+resolves `dbt_select` through the dbt assets' own manifest and translator, exactly as the
+Python API does with `@dbt_assets`.
+
+Mistakes found while building (an unknown dbt model, a catalogue file with a bad entry)
+are reported like Dagster's own resolution errors: file, line, field, and the Python API's
+message saying what to fix.
+"""
+
+import operator
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache, cached_property, reduce
+from pathlib import Path
+from typing import Any
+
+from dagster import (
+    AssetCheckKey,
+    AssetKey,
+    AssetsDefinition,
+    AssetSelection,
+    AssetSpec,
+    Component,
+    ComponentLoadContext,
+    Definitions,
+    Model,
+    ResolutionContext,
+    Resolver,
+)
+from dagster._core.definitions.assets.graph.asset_graph import AssetGraph
+from dagster.components.resolved.scopes import LoadContextScope
+from dagster.components.scaffold.scaffold import scaffold_with
+from dagster.components.utils.translation import TranslationFn, TranslationFnResolver
+from dagster_dbt import build_dbt_asset_selection
+from dagster_shared.yaml_utils.source_position import SourcePositionTree
+from pydantic import BaseModel, Field, create_model
+
+from dot_orchestration.components._yaml import YamlFront, located_error, set_fields
+from dot_orchestration.components.scaffolder import DotComponentScaffolder
+from dot_orchestration.components.settings import (
+    CatalogueSettings,
+    ConfluenceSettings,
+    ExposuresSettings,
+    HistorySettings,
+    MonitoringSettings,
+    SyncSettings,
+)
+from dot_orchestration.components.translation import DotAssetProps, Translation, template_vars
+from dot_orchestration.confluence_notes import (
+    build_confluence_note_asset,
+    build_confluence_note_check,
+    build_confluence_note_job,
+    build_confluence_note_schedule,
+    build_confluence_note_sensor,
+)
+from dot_orchestration.connection_sync import (
+    DotConnection,
+    _is_dbt_assets,
+    build_dbt_then_sync_schedule,
+    build_dot_sync_assets,
+    build_sync_automation_sensor,
+    resolve_upstream_keys,
+    tables_read_by_dot,
+)
+from dot_orchestration.dot_exposures import build_refresh_exposures_asset, load_dot_dashboard_specs
+from dot_orchestration.external_assets import (
+    CatalogueFile,
+    DagsterAssetGraph,
+    ExternalAssetSource,
+    build_dot_catalogue_asset,
+)
+from dot_orchestration.history_export import (
+    DotHistorySettings,
+    build_dot_history_assets,
+    build_dot_history_checks,
+    build_dot_history_freshness,
+    build_dot_history_schedule,
+    dot_history_resources,
+)
+from dot_orchestration.monitoring import (
+    build_check_alert_sensor,
+    build_quality_incident_sensor,
+    build_run_failure_alert_sensor,
+    table_names,
+)
+from dot_orchestration.resources import DotResource
+from dot_orchestration.transforms.catalogue import CatalogueError
+
+#: How each attribute of `defs.yaml` is read. Dagster's `Resolvable` would derive this from
+#: the field annotations, but it refuses pydantic settings with constrained fields (the
+#: Python API's); each front validates with the settings class itself instead.
+ATTRIBUTES: dict[str, Resolver] = {
+    "workspace": YamlFront.of(DotResource).resolver(
+        "Where Dot is and how to talk to it (the `dot` resource of every Dot asset). "
+        "`api_token` must be an environment reference such as '{{ env.DOT_API_KEY }}'.",
+        examples=[{"api_token": "{{ env.DOT_API_KEY }}", "region": "eu"}],
+    ),
+    "upstream": Resolver.default(
+        model_field_type=list[str],
+        description="Paths, relative to the defs folder, of the components whose assets Dot "
+        "reads: the dbt component (for `dbt_select`, the sync schedule and the dashboards' "
+        "lineage) and BI integrations (for the catalogue and `asset_keys`).",
+        examples=[["dbt"]],
+    ),
+    "sync": YamlFront.of(SyncSettings).resolver(
+        "Dot connections re-synced after the dbt models they read."
+    ),
+    "catalogue": YamlFront.of(CatalogueSettings).resolver(
+        "Dot's external assets kept in step with catalogue files and BI dashboards."
+    ),
+    "exposures": YamlFront.of(ExposuresSettings).resolver(
+        "Dot's shared dashboards downstream of their dbt models."
+    ),
+    "history": YamlFront.of(HistorySettings).resolver(
+        "Dot's conversation history exported to the warehouse, day by day."
+    ),
+    "confluence": YamlFront.of(ConfluenceSettings).resolver("Confluence pages kept as Dot notes."),
+    "monitoring": YamlFront.of(MonitoringSettings).resolver(
+        "Alerts to Slack / Teams and Dot quality incidents."
+    ),
+    "translation": TranslationFnResolver(template_vars_for_translation_fn=template_vars),
+}
+
+
+@scaffold_with(DotComponentScaffolder)
+@dataclass
+class DotComponent(Component):
+    """Dot (getdot.ai) for this code location: connection syncs after dbt builds, the
+    external-asset catalogue, Dot dashboards in the lineage graph, the conversation history
+    export, Confluence notes, alerts and Dot quality incidents, each an optional section of
+    `defs.yaml`.
+
+    Scaffold it with `dg scaffold defs dot_orchestration.DotComponent dot`. From Python,
+    construct it with the settings classes: `DotComponent(workspace=DotResource(...),
+    sync=SyncSettings(connections=[DotConnection(...)]))`.
+    """
+
+    workspace: DotResource
+    upstream: Sequence[str] = ()
+    sync: SyncSettings | None = None
+    catalogue: CatalogueSettings | None = None
+    exposures: ExposuresSettings | None = None
+    history: HistorySettings | None = None
+    confluence: ConfluenceSettings | None = None
+    monitoring: MonitoringSettings | None = None
+    translation: TranslationFn[DotAssetProps] | None = None
+
+    @classmethod
+    def get_model_cls(cls) -> type[BaseModel]:
+        """The schema of `attributes:` (what Dagster, `dg check defs` and IDEs validate)."""
+        return _attributes_model()
+
+    @classmethod
+    def load(cls, attributes: BaseModel | None, context: ComponentLoadContext) -> "DotComponent":
+        """Each attribute resolved by its resolver, at its own path of the file."""
+        scoped = context.with_rendering_scope({"context": LoadContextScope(context)})
+        at = scoped.resolution_context.at_path("attributes")
+        if attributes is None:
+            raise located_error(at, "`attributes:` with at least a `workspace` is required")
+        values = {
+            name: resolver.execute(context=at, model=attributes, field_name=name)
+            for name, resolver in ATTRIBUTES.items()
+            if name in attributes.model_fields_set
+        }
+        return cls(**values)
+
+    def build_defs(self, context: ComponentLoadContext) -> Definitions:
+        return _DefinitionsBuild(self, context).definitions()
+
+
+@cache
+def _attributes_model() -> type[BaseModel]:
+    """`ATTRIBUTES` as one model: only `workspace` is required."""
+    fields: dict[str, Any] = {}
+    for name, resolver in ATTRIBUTES.items():
+        optional = {} if name == "workspace" else {"default": [] if name == "upstream" else None}
+        info = Field(description=resolver.description, examples=resolver.examples, **optional)
+        fields[name] = (resolver.model_field_type, info)
+    return create_model("DotComponentModel", __base__=Model, **fields)
+
+
+@dataclass(frozen=True)
+class _Upstream:
+    """The assets of the `upstream` components, as the Python API's factories take them."""
+
+    assets: tuple[AssetsDefinition, ...]
+
+    @cached_property
+    def dbt(self) -> list[AssetsDefinition]:
+        return [assets_def for assets_def in self.assets if _is_dbt_assets(assets_def)]
+
+    @cached_property
+    def graph(self) -> AssetGraph:
+        return AssetGraph.from_assets(list(self.assets))
+
+
+class _DefinitionsBuild:
+    """One `build_defs` call: each section handed to its factories, errors located."""
+
+    def __init__(self, component: DotComponent, context: ComponentLoadContext) -> None:
+        self.component = component
+        self.context = context
+        self.at = _yaml_context(context).at_path("attributes")
+        self.translate = Translation(component.translation)
+        self.upstream = _Upstream(tuple(self._upstream_assets()))
+
+    def definitions(self) -> Definitions:
+        syncs = self._syncs()
+        built = [syncs, self._exposures(), self._history(), self._confluence()]
+        made = [asset for defs in built if defs for asset in defs.assets or ()]
+        built.append(self._catalogue(made))
+        sections = [defs for defs in built if defs is not None]
+        if not sections:
+            raise located_error(
+                self.at,
+                "no Dot operation is configured: add a `sync`, `catalogue`, `exposures`, "
+                "`history` or `confluence` section",
+            )
+        own = Definitions.merge(*sections, Definitions(resources=self._resources()))
+        monitoring = self._monitoring(own, syncs)
+        return Definitions.merge(own, monitoring) if monitoring else own
+
+    # ----------------------------------------------------------------- upstream
+
+    def _upstream_assets(self) -> list[AssetsDefinition]:
+        assets: list[AssetsDefinition] = []
+        for index, path in enumerate(self.component.upstream):
+            defs = self._upstream_definitions(path, self.at.at_path("upstream").at_path(index))
+            for item in defs.assets or ():
+                if isinstance(item, AssetsDefinition):
+                    assets.append(item)
+                elif isinstance(item, AssetSpec):
+                    assets.append(AssetsDefinition(specs=[item]))
+        return assets
+
+    def _upstream_definitions(self, path: str, at: ResolutionContext) -> Definitions:
+        target = (self.context.defs_module_path / path).resolve()
+        own = self.context.path.resolve()
+        if target == own or target in own.parents:
+            raise located_error(at, f"{path!r} is this component or a folder holding it")
+        if not target.exists():
+            raise located_error(
+                at, f"nothing at {path!r} in the defs folder {self.context.defs_module_path}"
+            )
+        return self.context.build_defs(target)
+
+    # ----------------------------------------------------------------- syncs
+
+    def _syncs(self) -> Definitions | None:
+        settings = self.component.sync
+        if settings is None:
+            return None
+        at = self.at.at_path("sync")
+        for index, connection in enumerate(settings.connections):
+            self._check_upstream(connection, at.at_path("connections").at_path(index))
+        try:
+            syncs = build_dot_sync_assets(
+                settings.connections,
+                upstream=self.upstream.assets,
+                translator=self.translate.sync_translator(),
+                **set_fields(settings, "name"),
+            )
+        except ValueError as error:
+            raise located_error(at.at_path("connections"), str(error)) from None
+        sensors = (
+            [build_sync_automation_sensor(syncs, **_renamed(settings))]
+            if settings.automation
+            else []
+        )
+        schedules = []
+        if settings.schedule is not None:
+            dbt = self._dbt_or_fail(at.at_path("schedule"), "the sync schedule builds dbt")
+            schedules.append(
+                build_dbt_then_sync_schedule(dbt, syncs, **set_fields(settings.schedule))
+            )
+        return Definitions(assets=[syncs], sensors=sensors, schedules=schedules)
+
+    def _check_upstream(self, connection: DotConnection, at: ResolutionContext) -> None:
+        """Resolve each upstream of a connection alone, to point at the field that fails."""
+        if connection.dbt_select:
+            self._dbt_or_fail(at.at_path("dbt_select"), "`dbt_select` selects dbt models")
+            only_dbt = DotConnection(
+                type=connection.type,
+                id=connection.id,
+                dbt_select=connection.dbt_select,
+                dbt_exclude=connection.dbt_exclude,
+            )
+            self._resolve_upstream(only_dbt, at.at_path("dbt_select"))
+        if connection.asset_keys:
+            only_keys = DotConnection(
+                type=connection.type, id=connection.id, asset_keys=connection.asset_keys
+            )
+            self._resolve_upstream(only_keys, at.at_path("asset_keys"))
+
+    def _resolve_upstream(self, connection: DotConnection, at: ResolutionContext) -> None:
+        try:
+            resolve_upstream_keys(connection, self.upstream.assets)
+        except ValueError as error:
+            raise located_error(at, str(error)) from None
+
+    def _dbt_or_fail(self, at: ResolutionContext, why: str) -> list[AssetsDefinition]:
+        if not self.upstream.dbt:
+            raise located_error(
+                at,
+                f"{why}, but no `upstream` component defines dbt assets: list the dbt "
+                "component's path in the defs folder, e.g. `upstream: [dbt]`",
+            )
+        return self.upstream.dbt
+
+    def _dbt_selection(self, select: str, at: ResolutionContext) -> AssetSelection:
+        """A dbt selection over every upstream dbt definition, refused when it is empty."""
+        dbt = self._dbt_or_fail(at, "this selects dbt models")
+        selection = reduce(
+            operator.or_, (build_dbt_asset_selection([d], dbt_select=select) for d in dbt)
+        )
+        if not selection.resolve(self.upstream.graph):
+            raise located_error(
+                at, f"dbt selection {select!r} matches no dbt model of the upstream components"
+            )
+        return selection
+
+    # ----------------------------------------------------------------- catalogue
+
+    def _catalogue(self, made: Sequence[AssetsDefinition | AssetSpec]) -> Definitions | None:
+        settings = self.component.catalogue
+        if settings is None:
+            return None
+        at = self.at.at_path("catalogue")
+        sources: list[ExternalAssetSource] = [
+            self._catalogue_file(path, at.at_path("files").at_path(index))
+            for index, path in enumerate(settings.files)
+        ]
+        if settings.dagster_assets:
+            sources.append(DagsterAssetGraph([*self.upstream.assets, *made]))
+        options = set_fields(settings, "id_prefix", "on_removed")
+        try:
+            catalogue = self.translate.single_asset(
+                lambda key: build_dot_catalogue_asset(sources, **options, **_key(key)),
+                DotAssetProps("catalogue"),
+            )
+        except ValueError as error:
+            raise located_error(at, str(error)) from None
+        return Definitions(assets=[catalogue])
+
+    def _catalogue_file(self, path: str, at: ResolutionContext) -> CatalogueFile:
+        try:
+            return CatalogueFile(self._path(path))
+        except (CatalogueError, OSError) as error:
+            raise located_error(at, str(error)) from None
+
+    # ----------------------------------------------------------------- exposures
+
+    def _exposures(self) -> Definitions | None:
+        settings = self.component.exposures
+        if settings is None:
+            return None
+        state = self._path(settings.state_path)
+        assets: list[AssetsDefinition | AssetSpec] = list(
+            load_dot_dashboard_specs(
+                state,
+                dbt_assets=self.upstream.dbt,
+                translator=self.translate.exposure_translator(),
+                **set_fields(settings, "exposure_types"),
+            )
+        )
+        if settings.snapshot_asset:
+            options = set_fields(settings, "connection_id")
+            assets.append(
+                self.translate.single_asset(
+                    lambda key: build_refresh_exposures_asset(state, **options, **_key(key)),
+                    DotAssetProps("exposures_snapshot"),
+                )
+            )
+        return Definitions(assets=assets)
+
+    # ----------------------------------------------------------------- history
+
+    def _history(self) -> Definitions | None:
+        settings = self.component.history
+        if settings is None:
+            return None
+        at = self.at.at_path("history")
+        export = settings.export_settings()
+        history = self.translate.single_asset(
+            lambda key: build_dot_history_assets(_keyed(export, key)),
+            DotAssetProps("history", history=export),
+        )
+        export = _keyed(export, history.key)
+        checks = [build_dot_history_checks(export)]
+        sensors = []
+        if settings.freshness is not None:
+            freshness, sensor = build_dot_history_freshness(
+                export, **set_fields(settings.freshness)
+            )
+            checks.extend(freshness)
+            sensors.append(sensor)
+        schedules = []
+        if settings.schedule is not None:
+            options = set_fields(settings.schedule)
+            select = options.pop("downstream_dbt_select", None)
+            if select:
+                at_select = at.at_path("schedule").at_path("downstream_dbt_select")
+                options["downstream"] = self._dbt_selection(select, at_select)
+            schedules.append(build_dot_history_schedule(history, **options))
+        return Definitions(
+            assets=[history], asset_checks=checks, sensors=sensors, schedules=schedules
+        )
+
+    # ----------------------------------------------------------------- confluence
+
+    def _confluence(self) -> Definitions | None:
+        settings = self.component.confluence
+        if settings is None:
+            return None
+        sensor_options = set_fields(settings.sensor, "minimum_interval_seconds", "default_status")
+        schedule_options = set_fields(
+            settings.schedule, "cron_schedule", "timezone", "default_status"
+        )
+        parts = []
+        for sync in settings.syncs:
+            notes = build_confluence_note_asset(sync, translator=self.translate.notes_translator())
+            job = build_confluence_note_job(sync, notes)
+            sensors = (
+                [build_confluence_note_sensor(sync, job, **sensor_options)]
+                if settings.sensor.enabled
+                else []
+            )
+            schedules = (
+                [build_confluence_note_schedule(sync, job, **schedule_options)]
+                if settings.schedule.enabled
+                else []
+            )
+            parts.append(
+                Definitions(
+                    assets=[notes],
+                    asset_checks=[build_confluence_note_check(sync, notes)],
+                    jobs=[job],
+                    sensors=sensors,
+                    schedules=schedules,
+                )
+            )
+        return Definitions.merge(*parts)
+
+    # ----------------------------------------------------------------- monitoring
+
+    def _monitoring(self, own: Definitions, syncs: Definitions | None) -> Definitions | None:
+        """Alert and incident sensors over every check of this component and its upstream
+        (the dbt tests among them), as `add_monitoring` wires them in Python.
+
+        Freshness from schedules is left to each component: the schedules here also
+        target the dbt component's assets, which only that component may change.
+        """
+        settings = self.component.monitoring
+        if settings is None:
+            return None
+        watched = Definitions.merge(Definitions(assets=list(self.upstream.assets)), own)
+        graph = watched.resolve_asset_graph()
+        checks = sorted(graph.asset_check_keys, key=AssetCheckKey.to_user_string)
+        link = set_fields(settings, "ui_url")
+        sensors = []
+        if settings.run_failure_alerts:
+            sensors.append(build_run_failure_alert_sensor(**link))
+        if settings.check_alerts:
+            sensors.append(build_check_alert_sensor(checks, **link))
+        if settings.quality_incidents and syncs is not None:
+            (sync_assets,) = syncs.assets or ()
+            tables = table_names(watched, tables_read_by_dot(sync_assets))
+            source = {"source": settings.incident_source} if settings.incident_source else {}
+            sensors.append(build_quality_incident_sensor(tables, checks, **link, **source))
+        return Definitions(sensors=sensors, resources={"alerts": settings.alerts})
+
+    # ----------------------------------------------------------------- resources
+
+    def _resources(self) -> dict[str, object]:
+        resources: dict[str, object] = {"dot": self.component.workspace}
+        if self.component.history is not None:
+            resources.update(dot_history_resources(self.component.history.warehouse))
+        if self.component.confluence is not None:
+            resources["confluence"] = self.component.confluence.site
+        return resources
+
+    def _path(self, path: str) -> Path:
+        """A path from the file: absolute, or relative to the folder of this defs.yaml."""
+        here = self.context.path if self.context.path.is_dir() else self.context.path.parent
+        return Path(path) if Path(path).is_absolute() else here / path
+
+
+def _yaml_context(context: ComponentLoadContext) -> ResolutionContext:
+    """A resolution context that knows the lines of this component's defs.yaml (if any)."""
+    source = getattr(context.component_decl, "source_tree", None)
+    tree = getattr(source, "source_position_tree", None)
+    return ResolutionContext.default(tree if isinstance(tree, SourcePositionTree) else None)
+
+
+def _renamed(settings: SyncSettings) -> dict[str, str]:
+    name = settings.automation_sensor_name
+    return {"name": name} if name else {}
+
+
+def _key(key: AssetKey | None) -> dict[str, AssetKey]:
+    return {"key": key} if key is not None else {}
+
+
+def _keyed(settings: DotHistorySettings, key: AssetKey | None) -> DotHistorySettings:
+    """The export settings at `key` (the translated key), or as they are."""
+    return settings if key is None else settings.model_copy(update={"key": tuple(key.path)})
+
+
+__all__ = ["DotComponent"]

@@ -1,0 +1,204 @@
+"""`dg scaffold defs dot_orchestration.DotComponent <path>`: a commented `defs.yaml`.
+
+The file must load as written (so `dg check defs` passes right after scaffolding) and
+teach the rest: every section the component knows is there, the optional ones commented
+out. Secrets are written as environment references (`{{ env.DOT_API_KEY }}`), never as
+values, because `defs.yaml` is committed with the code.
+
+When a dbt component sits next to the new one (the usual `defs/dbt` + `defs/dot`), it is
+listed in `upstream` and the example connection syncs after all its models; otherwise the
+file starts with the catalogue, which needs nothing but Dot.
+"""
+
+import importlib
+from pathlib import Path
+
+import yaml
+from dagster import Scaffolder, ScaffoldRequest
+from dagster_dbt import DbtProjectComponent
+from pydantic import BaseModel, Field
+
+
+class DotScaffoldParams(BaseModel):
+    """`dg scaffold defs dot_orchestration.DotComponent dot --dbt-component dbt ...`"""
+
+    dbt_component: str | None = Field(
+        default=None,
+        description="Path of the dbt component in the defs folder (default: a sibling "
+        "folder holding a DbtProjectComponent, if there is one).",
+    )
+    connection_type: str = Field(default="snowflake", description="The Dot connection type.")
+    connection_id: str = Field(default="prod", description="The connection's id in Dot.")
+    region: str = Field(default="app", description="Dot region: app (US) or eu.")
+
+
+class DotComponentScaffolder(Scaffolder[DotScaffoldParams]):
+    """Writes the commented `defs.yaml` of a new `DotComponent`."""
+
+    @classmethod
+    def get_scaffold_params(cls) -> type[DotScaffoldParams]:
+        return DotScaffoldParams
+
+    def scaffold(self, request: ScaffoldRequest[DotScaffoldParams]) -> None:
+        params = request.params
+        dbt = params.dbt_component or sibling_dbt_component(request.target_path)
+        text = render_defs_yaml(request.type_name, params, dbt)
+        request.target_path.mkdir(parents=True, exist_ok=True)
+        (request.target_path / "defs.yaml").write_text(text, encoding="utf-8")
+
+
+def sibling_dbt_component(target: Path) -> str | None:
+    """The folder name of a dbt component next to `target`, when there is exactly one."""
+    found = [
+        child.name
+        for child in sorted(target.parent.iterdir())
+        if child != target and _is_dbt_component(child / "defs.yaml")
+    ]
+    return found[0] if len(found) == 1 else None
+
+
+def _is_dbt_component(defs_yaml: Path) -> bool:
+    if not defs_yaml.is_file():
+        return False
+    try:
+        documents = list(yaml.safe_load_all(defs_yaml.read_text(encoding="utf-8")))
+    except yaml.YAMLError:
+        return False
+    return any(isinstance(doc, dict) and _is_dbt_type(doc.get("type")) for doc in documents)
+
+
+def _is_dbt_type(type_name: object) -> bool:
+    """`dagster_dbt.DbtProjectComponent`, its long name, or a subclass of it."""
+    if not isinstance(type_name, str) or type_name.startswith(".") or "." not in type_name:
+        return False
+    module, _, name = type_name.rpartition(".")
+    try:
+        found = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        return False
+    return isinstance(found, type) and issubclass(found, DbtProjectComponent)
+
+
+def render_defs_yaml(type_name: str, params: DotScaffoldParams, dbt: str | None) -> str:
+    """The scaffolded file: workspace, then syncs (with dbt) or the catalogue (without)."""
+    on, off = "", "# "
+    parts = [
+        _HEADER.format(type_name=type_name, region=params.region),
+        _UPSTREAM.format(upstream=f"[{dbt}]" if dbt else "[]   # e.g. [dbt]"),
+        _SYNC.format(
+            c=on if dbt else off,
+            type=params.connection_type if dbt else "snowflake",
+            id=params.connection_id if dbt else "prod",
+        ),
+        _CATALOGUE.format(c=off if dbt else on),
+        _COMMENTED_SECTIONS,
+    ]
+    return "\n".join(parts)
+
+
+# The templates are flush left: their indentation is YAML's.
+_HEADER = """\
+# Dot (getdot.ai) for this code location; `dg check defs` validates this file.
+# Secrets are references to environment variables (a project's .env file works too),
+# never values: this file is committed with the code.
+type: {type_name}
+
+attributes:
+  # Where Dot is and how to talk to it: the `dot` resource of every Dot asset.
+  # The token: Dot > Settings > Users > Create New Token. The region: app (US) or eu;
+  # or instead an explicit base_url, e.g. the local emulator's.
+  workspace:
+    api_token: "{{{{ env.DOT_API_KEY }}}}"
+    region: {region}
+    # base_url: "{{{{ env.DOT_BASE_URL }}}}"
+    # user_id: data@example.com   # the token owner's email, needed for auth_mode: url
+    # auth_mode: header           # or url (query-string auth; sync, import, export only)
+    # environment: staging        # a Dot environment id (sent as X-Dot-Environment)
+    # max_concurrency: 8          # Dot calls one step makes at the same time
+    # read_timeout_s: 60          # also connect_timeout_s, agentic_timeout_s, max_attempts,
+    #                             # initial_backoff_s, max_backoff_s, max_wait_s
+"""
+
+_UPSTREAM = """\
+  # Paths in the defs folder of the components whose assets Dot reads: the dbt
+  # component (for `dbt_select`) and BI integrations (for the catalogue).
+  upstream: {upstream}
+"""
+
+_SYNC = """\
+  # Re-sync Dot's connections once the dbt models they read were rebuilt cleanly. Each
+  # connection: its type and id in Dot (Settings > Connections), and the models it reads
+  # as a dbt selection (e.g. tag:dot), or other upstream assets as asset_keys.
+  {c}sync:
+  {c}  connections:
+  {c}    - type: {type}
+  {c}      id: {id}
+  {c}      dbt_select: "fqn:*"
+  #       dbt_exclude: tag:private
+  #       asset_keys: [bi/revenue_extract]
+  #       owners: [team:data]
+  {c}  automation: true        # a sensor (running) syncs after each clean dbt build
+  #   schedule:              # and/or a nightly `dbt build, then Dot syncs` job
+  #     cron_schedule: "0 5 * * *"
+  #     timezone: UTC
+  #     default_status: RUNNING
+"""
+
+_CATALOGUE = """\
+  # Dot's external assets (dashboards, data apps) kept in step with YAML catalogues
+  # and the BI dashboards of the upstream components; the ids it owns start `dagster:`.
+  {c}catalogue:
+  {c}  dagster_assets: true
+  #   files: [dot_catalogue.yaml]   # relative to this folder
+  #   on_removed: deactivate        # or delete, keep
+"""
+
+_COMMENTED_SECTIONS = """\
+  # Dot's shared dashboards downstream of their dbt models, read from the file that
+  # `dot-orchestration refresh-exposures` writes (loading never calls Dot).
+  # exposures:
+  #   state_path: dot_exposures.json
+
+  # Dot's conversation history in DuckDB, one partition per day.
+  # history:
+  #   start_date: 2025-01-01
+  #   timezone: UTC
+  #   warehouse:
+  #     path: "{{ env.DOT_HISTORY_DUCKDB }}"
+  #   schedule:
+  #     hour_of_day: 1
+  #     downstream_dbt_select: tag:dot_usage
+  #   freshness:
+  #     deadline_cron: "0 6 * * *"
+
+  # Confluence pages as Dot notes.
+  # confluence:
+  #   site:
+  #     base_url: "{{ env.CONFLUENCE_BASE_URL }}"
+  #     email: "{{ env.CONFLUENCE_EMAIL }}"
+  #     api_token: "{{ env.CONFLUENCE_API_TOKEN }}"
+  #   syncs:
+  #     - name: metrics
+  #       selection:
+  #         descendants_of: ["123456"]
+  #       dialect: org_notes
+
+  # Alerts on failed runs and checks (to Slack and/or Teams; logged without a channel),
+  # and Dot quality incidents while a dbt test on a table Dot reads fails.
+  # monitoring:
+  #   ui_url: https://dagster.example.com
+  #   alerts:
+  #     slack_token: "{{ env.DOT_ALERTS_SLACK_TOKEN }}"
+  #     slack_channel: "#data-ops"
+
+  # Keys, groups, owners and tags of every Dot asset. Templates see `spec` and
+  # `operation` (sync, catalogue, dashboard, exposures_snapshot, history, notes).
+  # translation:
+  #   group_name: dot
+  #   owners: [team:data]
+  #   tags:
+  #     dot/team: data
+"""
+
+
+__all__ = ["DotComponentScaffolder", "DotScaffoldParams", "render_defs_yaml"]

@@ -1,0 +1,251 @@
+"""The sections of a `DotComponent`'s `defs.yaml`, one per Dot operation.
+
+Each section is a pydantic model in the style of the Python API's own settings, and holds
+exactly what its factory takes: the component passes the fields a file sets as keyword
+arguments, so the factory's defaults apply to the rest and live in one place. Where the
+Python API already has a settings class (`DotConnection`, `DotHistorySettings`,
+`ConfluenceNoteSync`, `DotResource`, `ConfluenceResource`, `DuckDBWarehouse`,
+`AlertChannels`), a section uses it as it is: its validators are the YAML's validators.
+"""
+
+from dagster import DefaultScheduleStatus, DefaultSensorStatus
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from dot_orchestration.components._yaml import YamlFront
+from dot_orchestration.confluence_notes import ConfluenceNoteSync, ConfluenceResource
+from dot_orchestration.connection_sync import DotConnection
+from dot_orchestration.history_export import DotHistorySettings, DuckDBWarehouse
+from dot_orchestration.monitoring import AlertChannels
+from dot_orchestration.resources import DotResource
+from dot_orchestration.transforms.catalogue import RemovalPolicy
+
+# Secrets never take a value from defs.yaml: only an `{{ env.NAME }}` reference (EnvVar).
+YamlFront.declare_secrets(DotResource, "api_token")
+YamlFront.declare_secrets(ConfluenceResource, "api_token", "personal_access_token")
+YamlFront.declare_secrets(AlertChannels, "slack_token", "teams_webhook_url")
+
+
+class _Section(BaseModel):
+    """Frozen and strict, like the Python API's settings: a misspelt field is an error."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# --------------------------------------------------------------------------- syncs
+
+
+class SyncSchedule(_Section):
+    """The nightly `dbt build → Dot syncs` job (`build_dbt_then_sync_schedule`)."""
+
+    cron_schedule: str | None = Field(default=None, description="When; default 05:00 daily.")
+    timezone: str | None = Field(default=None, description="IANA zone of the cron; default UTC.")
+    default_status: DefaultScheduleStatus | None = Field(
+        default=None, description="RUNNING or STOPPED (default) when first deployed."
+    )
+    job_name: str | None = Field(default=None, description="Default dbt_build_then_dot_sync.")
+
+
+class SyncSettings(_Section):
+    """Dot connections re-synced after the dbt models they read were rebuilt."""
+
+    connections: tuple[DotConnection, ...] = Field(
+        min_length=1,
+        description="Each Dot connection and its upstream: `dbt_select` (a dbt selection, "
+        "resolved by the dbt component's translator) and/or `asset_keys`.",
+    )
+    automation: bool = Field(
+        default=True,
+        description="Sync once after each clean rebuild of the upstream (a sensor, running).",
+    )
+    automation_sensor_name: str | None = Field(
+        default=None, description="Name of that sensor; default dot_sync_automation."
+    )
+    schedule: SyncSchedule | None = Field(
+        default=None, description="A nightly job building dbt, then syncing: set it to enable."
+    )
+    name: str | None = Field(
+        default=None, description="The step (op) syncing them all; default dot_connection_syncs."
+    )
+
+
+# --------------------------------------------------------------------------- catalogue
+
+
+class CatalogueSettings(_Section):
+    """Dot's external assets kept in step with catalogue files and the Dagster graph."""
+
+    files: tuple[str, ...] = Field(
+        default=(),
+        description="YAML catalogues (every field of Dot's ExternalAsset), relative to this "
+        "defs.yaml's folder or absolute.",
+    )
+    dagster_assets: bool = Field(
+        default=True,
+        description="Also the BI dashboards modelled in the upstream components (Tableau, "
+        "Looker, Power BI, Sigma, Metabase, Omni, or marked with DotExternalAssetMetadata).",
+    )
+    id_prefix: str | None = Field(
+        default=None, description="Prefix of the ids this catalogue owns; default `dagster:`."
+    )
+    on_removed: RemovalPolicy | None = Field(
+        default=None, description="What happens to an owned asset no source lists any more."
+    )
+
+    @model_validator(mode="after")
+    def _has_a_source(self) -> "CatalogueSettings":
+        if not self.files and not self.dagster_assets:
+            raise ValueError(
+                "the catalogue has no source: list catalogue `files` or keep `dagster_assets`"
+            )
+        return self
+
+
+# --------------------------------------------------------------------------- exposures
+
+
+class ExposuresSettings(_Section):
+    """Dot's shared dashboards in the lineage graph, from a cached exposures file."""
+
+    state_path: str = Field(
+        description="The exposures file (`dot-orchestration refresh-exposures` writes it), "
+        "relative to this defs.yaml's folder or absolute. Only this file is read at load."
+    )
+    exposure_types: tuple[str, ...] | None = Field(
+        default=None, description="Which exposure types become assets; default dashboards."
+    )
+    snapshot_asset: bool = Field(
+        default=True,
+        description="Add the asset that refreshes the file (single-host deployments).",
+    )
+    connection_id: str | None = Field(
+        default=None, description="Only the exposures of this Dot dbt connection."
+    )
+
+
+# --------------------------------------------------------------------------- history
+
+
+class HistorySchedule(_Section):
+    """The daily export of the days that just closed (`build_dot_history_schedule`)."""
+
+    hour_of_day: int | None = Field(default=None, description="Hour, in the export's zone.")
+    minute_of_hour: int | None = None
+    refresh_days: int | None = Field(
+        default=None, description="Re-export the last N closed days (late reviews, labels)."
+    )
+    default_status: DefaultScheduleStatus | None = None
+    name: str | None = None
+    downstream_dbt_select: str | None = Field(
+        default=None,
+        description="dbt models to build after the export in the same run, e.g. "
+        "`tag:dot_usage` (resolved by the dbt component's translator).",
+    )
+
+
+class HistoryFreshness(_Section):
+    """A check that the latest closed day is exported by a deadline, and its sensor."""
+
+    deadline_cron: str | None = Field(
+        default=None, description="Deadline, in the export's zone; default 06:00 daily."
+    )
+    sensor_name: str | None = None
+
+
+class HistorySettings(DotHistorySettings):
+    """Dot's conversation history in the warehouse, one partition per day.
+
+    Every field of `DotHistorySettings` (start date, time zone, scope, tables, key, pool),
+    plus where the tables live and when they are exported.
+    """
+
+    warehouse: DuckDBWarehouse = Field(description="The DuckDB file holding the tables.")
+    schedule: HistorySchedule | None = Field(default=None, description="Set it to enable.")
+    freshness: HistoryFreshness | None = Field(default=None, description="Set it to enable.")
+
+    def export_settings(self) -> DotHistorySettings:
+        """The Python API's settings: this section without its placement fields."""
+        return DotHistorySettings(**self.model_dump(include=set(DotHistorySettings.model_fields)))
+
+
+# --------------------------------------------------------------------------- confluence
+
+
+class NoteSensor(_Section):
+    """Polls the selected pages and syncs the changed ones (`build_confluence_note_sensor`)."""
+
+    enabled: bool = True
+    minimum_interval_seconds: int | None = None
+    default_status: DefaultSensorStatus | None = None
+
+
+class NoteSchedule(_Section):
+    """The daily re-render of every page (`build_confluence_note_schedule`)."""
+
+    enabled: bool = True
+    cron_schedule: str | None = None
+    timezone: str | None = None
+    default_status: DefaultScheduleStatus | None = None
+
+
+class ConfluenceSettings(_Section):
+    """Confluence pages as Dot notes: the site, the syncs, and when they run."""
+
+    site: ConfluenceResource = Field(
+        description="The Confluence site and its credentials (secrets as env references)."
+    )
+    syncs: tuple[ConfluenceNoteSync, ...] = Field(
+        min_length=1, description="Each sync: its `name`, page `selection` and note `dialect`."
+    )
+    sensor: NoteSensor = Field(default_factory=NoteSensor)
+    schedule: NoteSchedule = Field(default_factory=NoteSchedule)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> "ConfluenceSettings":
+        names = [sync.name for sync in self.syncs]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ValueError(f"two Confluence syncs are named {', '.join(twice)}; rename one")
+        return self
+
+
+# --------------------------------------------------------------------------- monitoring
+
+
+class MonitoringSettings(_Section):
+    """Alerts on failed runs and checks, and Dot quality incidents for the tables it reads."""
+
+    alerts: AlertChannels = Field(
+        default_factory=AlertChannels,
+        description="Slack (`slack_token`, `slack_channel`) and/or Teams "
+        "(`teams_webhook_url`); secrets as env references. Empty: alerts are only logged.",
+    )
+    ui_url: str | None = Field(
+        default=None, description="The Dagster UI's URL, for links; default localhost:3000."
+    )
+    run_failure_alerts: bool = Field(default=True, description="Alert on every failed run.")
+    check_alerts: bool = Field(
+        default=True, description="Alert when an asset check starts failing or passes again."
+    )
+    quality_incidents: bool = Field(
+        default=True,
+        description="Open and resolve Dot quality incidents for failed checks on the tables "
+        "Dot's warehouse connections read (the `sync` section's upstream).",
+    )
+    incident_source: str | None = Field(
+        default=None, description="The source Dot files the incidents under; default dagster."
+    )
+
+
+__all__ = [
+    "CatalogueSettings",
+    "ConfluenceSettings",
+    "ExposuresSettings",
+    "HistoryFreshness",
+    "HistorySchedule",
+    "HistorySettings",
+    "MonitoringSettings",
+    "NoteSchedule",
+    "NoteSensor",
+    "SyncSchedule",
+    "SyncSettings",
+]

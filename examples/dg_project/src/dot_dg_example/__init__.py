@@ -1,0 +1,1 @@
+"""The dot-orchestration example as a `dg` project (see ../../pyproject.toml)."""

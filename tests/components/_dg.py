@@ -1,0 +1,166 @@
+"""The `dg` runs of `test_dg_cli.py`: a minimal project maker and the runs themselves.
+
+Every `dg` call is a subprocess of the venv's `dg` with `--use-active-venv` (the venv on
+PATH, as after `source .venv/bin/activate`), bounded in time, with a Dagster home of its
+own (concurrent runs on one SQLite instance would race).
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import pytest
+
+from dot_orchestration.emulator import ADMIN_TOKEN
+
+from ._support import EXAMPLE_PROJECT, WORKSPACE
+
+DG = Path(sys.executable).with_name("dg")
+TIMEOUT_S = 240
+CATALOGUE = "catalogue: {dagster_assets: true}\n"
+SYNC_ORDERZ = (
+    "upstream: [dbt]\nsync:\n  connections:\n    - type: duckdb\n      id: dot_demo\n"
+    "      dbt_select: tag:dot orderz\n"
+)
+# Mistakes `dg check defs` finds in the file itself, before loading any code: a misspelt
+# field, a string where a list belongs, and a misspelt field deep in a section.
+YAML_MISTAKES = (
+    WORKSPACE.replace("max_attempts", "max_atempts")
+    + "upstream: dbt\nsync:\n  connections:\n    - type: duckdb\n      id: dot_demo\n"
+    + "      dbt_selct: tag:dot\n"
+)
+
+
+@dataclass
+class DgRun:
+    """One `dg` subprocess; its output is read once, when a test first asks for it."""
+
+    args: list[str]
+    cwd: Path
+    process: subprocess.Popen[str]
+    _output: str | None = None
+
+    @property
+    def output(self) -> str:
+        if self._output is None:
+            try:
+                self._output, _ = self.process.communicate(timeout=TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self._output, _ = self.process.communicate()
+                pytest.fail(f"dg {' '.join(self.args)} took over {TIMEOUT_S}s:\n{self._output}")
+        return self._output
+
+    @property
+    def returncode(self) -> int:
+        _ = self.output
+        return self.process.returncode
+
+
+def registered() -> bool:
+    return any(
+        ep.value.split(":")[0] == "dot_orchestration"
+        for ep in entry_points(group="dagster_dg_cli.registry_modules")
+    )
+
+
+def dagster_home(home: Path) -> Path:
+    """A Dagster home per process: concurrent runs on one SQLite instance would race."""
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    return home
+
+
+def dg_env(home: Path) -> dict[str, str]:
+    venv_bin = str(Path(sys.executable).parent)
+    env = {
+        **os.environ,
+        "VIRTUAL_ENV": str(Path(sys.executable).parents[1]),
+        "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
+        "DAGSTER_HOME": str(home),
+        "DOT_API_KEY": ADMIN_TOKEN,
+        "DOT_BASE_URL": "http://127.0.0.1:9",  # loading never calls Dot
+        "NO_COLOR": "1",
+    }
+    for name in ("DOT_REGION", "DOT_USER_ID", "DOT_AUTH_MODE", "DOT_ENVIRONMENT"):
+        env.pop(name, None)
+    return env
+
+
+def dg_project(root: Path, name: str, dbt_project: Path, dot_attributes: str) -> Path:
+    """A minimal dg project: the dbt component (already parsed) and a Dot component."""
+    project, package = root / name, root / name / "src" / name
+    (package / "defs" / "dbt").mkdir(parents=True)
+    (package / "defs" / "dot").mkdir()
+    (project / "pyproject.toml").write_text(
+        f'[project]\nname = "{name}"\nversion = "0"\n\n[tool.dg]\ndirectory_type = "project"\n'
+        f'\n[tool.dg.project]\nroot_module = "{name}"\n\n[tool.dg.cli]\n'
+        "telemetry = { enabled = false }\n"
+    )
+    (package / "__init__.py").write_text("")
+    (package / "defs" / "__init__.py").write_text("")
+    shutil.copy(EXAMPLE_PROJECT / "src" / "dot_dg_example" / "definitions.py", package)
+    (package / "defs" / "dbt" / "defs.yaml").write_text(
+        "type: dagster_dbt.DbtProjectComponent\nattributes:\n"
+        f"  project: {dbt_project}\n  prepare_if_dev: false\n"
+    )
+    body = textwrap.indent(dot_attributes, "  ")
+    (package / "defs" / "dot" / "defs.yaml").write_text(
+        f"type: dot_orchestration.DotComponent\n\nattributes:\n{body}"
+    )
+    return project
+
+
+def launch(root: Path, dbt_project_dir: Path) -> dict[str, DgRun]:
+    """Start every `dg` run of the tests at once; each is read when a test needs it."""
+    jobs = {
+        "example": (EXAMPLE_PROJECT, ["check", "defs", "--use-active-venv"]),
+        "yaml_mistakes": (
+            dg_project(root, "yaml_mistakes", dbt_project_dir, YAML_MISTAKES),
+            ["check", "defs", "--use-active-venv"],
+        ),
+        "missing_secret": (
+            dg_project(
+                root,
+                "missing_secret",
+                dbt_project_dir,
+                WORKSPACE.replace("DOT_API_KEY", "DOT_TOKEN_NOBODY_SET") + CATALOGUE,
+            ),
+            ["check", "defs", "--use-active-venv"],
+        ),
+        "unknown_model": (
+            dg_project(root, "unknown_model", dbt_project_dir, WORKSPACE + SYNC_ORDERZ),
+            ["check", "defs", "--use-active-venv"],
+        ),
+    }
+    if registered():
+        jobs["list"] = (EXAMPLE_PROJECT, ["list", "components", "--json"])
+    runs = {
+        name: DgRun(
+            args,
+            cwd,
+            subprocess.Popen(
+                [str(DG), *args],
+                cwd=cwd,
+                env=dg_env(dagster_home(root / f"home_{name}")),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            ),
+        )
+        for name, (cwd, args) in jobs.items()
+    }
+    return runs
+
+
+def stop(runs: dict[str, DgRun]) -> None:
+    """Kill the runs no test waited for (a test selection without them)."""
+    for run in runs.values():
+        if run.process.poll() is None:
+            run.process.kill()
+            run.process.communicate()

@@ -1,0 +1,113 @@
+"""Paths and helpers of the component tests."""
+
+import textwrap
+from collections.abc import Iterable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from dagster import AssetKey, DagsterInstance, Definitions, ExecuteInProcessResult
+from dagster.components.testing import DefsFolderSandbox
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE_PROJECT = REPO / "examples" / "dg_project"
+EXAMPLE_CATALOGUE = REPO / "examples" / "dot_catalogue.yaml"
+DOT_TYPE = "dot_orchestration.DotComponent"
+
+#: The workspace every test file uses: the emulator, through the environment only.
+WORKSPACE = """\
+workspace:
+  api_token: "{{ env.DOT_API_KEY }}"
+  base_url: "{{ env.DOT_BASE_URL }}"
+  max_attempts: 2
+  initial_backoff_s: 0.01
+  max_backoff_s: 0.05
+"""
+
+
+def every_section(tmp_path: Path, history_day: date) -> str:
+    """Attributes configuring every operation: emulators through the env, files in tmp."""
+    return (
+        WORKSPACE
+        + f"""\
+upstream: [dbt]
+sync:
+  connections:
+    - type: duckdb
+      id: dot_demo
+      dbt_select: tag:dot
+    - type: dbt
+      id: dot_demo
+      dbt_select: "fqn:*"
+  schedule:
+    cron_schedule: "30 4 * * *"
+    timezone: Europe/Berlin
+catalogue:
+  files: ["{EXAMPLE_CATALOGUE}"]
+exposures:
+  state_path: dot_exposures.json
+history:
+  start_date: {history_day - timedelta(days=5)}
+  schema_name: dot_history
+  warehouse:
+    path: "{tmp_path / "warehouse.duckdb"}"
+  schedule:
+    hour_of_day: 2
+  freshness:
+    deadline_cron: "0 7 * * *"
+confluence:
+  site:
+    base_url: "{{{{ env.CONFLUENCE_BASE_URL }}}}"
+    email: "{{{{ env.CONFLUENCE_EMAIL }}}}"
+    api_token: "{{{{ env.CONFLUENCE_API_TOKEN }}}}"
+    max_attempts: 2
+    initial_backoff_s: 0.01
+  syncs:
+    - name: metrics
+      selection:
+        page_ids: ["100101"]
+  sensor:
+    minimum_interval_seconds: 600
+monitoring:
+  ui_url: https://dagster.example.com
+  alerts:
+    slack_token: "{{{{ env.DOT_ALERTS_SLACK_TOKEN or None }}}}"
+    teams_webhook_url: "{{{{ env.DOT_ALERTS_TEAMS_WEBHOOK_URL }}}}"
+"""
+    )
+
+
+def write_dot_yaml(sandbox: DefsFolderSandbox, attributes: str, folder: str = "dot") -> Path:
+    """`defs/<folder>/defs.yaml` of a DotComponent with these attributes (YAML text)."""
+    path = sandbox.defs_folder_path / folder / "defs.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = textwrap.indent(textwrap.dedent(attributes).strip("\n"), "  ")
+    path.write_text(f"type: {DOT_TYPE}\n\nattributes:\n{body}\n", encoding="utf-8")
+    return path
+
+
+def run_assets(
+    defs: Definitions,
+    keys: Iterable[AssetKey],
+    instance: DagsterInstance,
+    **options: Any,
+) -> ExecuteInProcessResult:
+    """Materialize `keys` (and their checks) through the code location's own implicit job."""
+    keys = list(keys)
+    job = defs.resolve_implicit_job_def_def_for_assets(keys)
+    assert job is not None, f"no job can materialize {keys}"
+    return job.execute_in_process(
+        instance=instance, asset_selection=keys, raise_on_error=False, **options
+    )
+
+
+def journal(server: Any, route: str | None = None) -> list[dict[str, Any]]:
+    """The emulator's request journal, optionally only the calls of one route template."""
+    entries = httpx.get(f"{server.url}/_emulator/journal").json()["entries"]
+    return [e for e in entries if route is None or e["route"] == route]
+
+
+def spec_of(defs: Definitions, key: AssetKey) -> Any:
+    """The resolved spec of `key` (external specs included)."""
+    return defs.get_repository_def().asset_graph.get(key)

@@ -1,0 +1,61 @@
+"""The `dg` command line on the example project and on broken copies, as CI runs it.
+
+The runs (`_dg.launch`) start together with the first test of this folder and these tests
+run last (see conftest), so the subprocesses work while the in-process tests do.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ._dg import DgRun
+
+
+def defs_yaml_of(project: Path) -> str:
+    return str(project / "src" / project.name / "defs" / "dot" / "defs.yaml")
+
+
+def test_check_defs_passes_on_the_example_project(dg_runs: dict[str, DgRun]) -> None:
+    run = dg_runs["example"]
+    assert run.returncode == 0, run.output
+    assert "All definitions loaded successfully" in run.output
+
+
+def test_check_defs_points_at_yaml_mistakes_before_loading_code(dg_runs: dict[str, DgRun]) -> None:
+    run = dg_runs["yaml_mistakes"]
+    assert run.returncode == 1, run.output
+    where = defs_yaml_of(run.cwd)
+    assert f"{where}:7" in run.output and "max_atempts" in run.output, run.output
+    assert f"{where}:10 - dot_orchestration.DotComponent attributes.upstream" in run.output
+    assert "'dbt' is not of type 'array'" in run.output, run.output
+    assert f"{where}:15 - dot_orchestration.DotComponent attributes.sync.connections.0" in (
+        run.output
+    )
+    assert "'dbt_selct' was unexpected" in run.output, run.output
+
+
+def test_check_defs_names_a_missing_secret(dg_runs: dict[str, DgRun]) -> None:
+    run = dg_runs["missing_secret"]
+    assert run.returncode == 1, run.output
+    assert f"{defs_yaml_of(run.cwd)}:5 - attributes.workspace.api_token" in run.output
+    assert "environment variable DOT_TOKEN_NOBODY_SET is not set" in run.output
+
+
+def test_check_defs_names_an_unknown_dbt_model(dg_runs: dict[str, DgRun]) -> None:
+    run = dg_runs["unknown_model"]
+    assert run.returncode == 1, run.output
+    assert f"{defs_yaml_of(run.cwd)}:15 - attributes.sync.connections.0.dbt_select" in run.output
+    assert "dbt selection 'orderz' matches no dbt model" in run.output
+
+
+def test_list_components_shows_the_dot_component(dg_runs: dict[str, DgRun]) -> None:
+    if "list" not in dg_runs:
+        pytest.skip(
+            "dot_orchestration is not registered in the dagster_dg_cli.registry_modules "
+            "entry point group: add it to pyproject.toml and reinstall (pip install -e .)"
+        )
+    run = dg_runs["list"]
+    assert run.returncode == 0, run.output
+    listed = {item["key"] for item in json.loads(run.output[run.output.index("{") :])["items"]}
+    assert "dot_orchestration.DotComponent" in listed

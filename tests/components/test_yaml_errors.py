@@ -1,0 +1,119 @@
+"""A bad `defs.yaml` fails the load at its file, line and field, saying what to fix.
+
+Each case writes one mistake into an otherwise valid file (the workspace of `WORKSPACE`
+is lines 4-9) and loads the project the way `dg` does.
+"""
+
+from pathlib import Path
+
+import pytest
+from dagster.components.testing import DefsFolderSandbox
+
+from dot_orchestration.emulator import EmulatorServer
+
+from ._support import WORKSPACE, write_dot_yaml
+
+CATALOGUE = "catalogue: {dagster_assets: true}\n"
+
+
+def sync_of(select: str, *, upstream: str = "upstream: [dbt]\n") -> str:
+    return (
+        f"{upstream}sync:\n  connections:\n    - type: duckdb\n      id: dot_demo\n"
+        f"      dbt_select: {select}\n"
+    )
+
+
+CASES = {
+    # case: (attributes, line, field path, what the message must say)
+    "unknown field": (
+        WORKSPACE.replace("max_attempts", "max_atempts") + CATALOGUE,
+        7,
+        "attributes.workspace.max_atempts",
+        "Extra inputs are not permitted",
+    ),
+    "wrong type": (
+        WORKSPACE.replace("max_attempts: 2", "max_attempts: lots") + CATALOGUE,
+        7,
+        "attributes.workspace.max_attempts",
+        "Input should be a valid integer",
+    ),
+    "missing secret": (
+        WORKSPACE.replace("DOT_API_KEY", "DOT_TOKEN_NOBODY_SET") + CATALOGUE,
+        5,
+        "attributes.workspace.api_token",
+        "environment variable DOT_TOKEN_NOBODY_SET is not set",
+    ),
+    "literal secret": (
+        WORKSPACE.replace('"{{ env.DOT_API_KEY }}"', "dot-0123456789abcdef") + CATALOGUE,
+        5,
+        "attributes.workspace.api_token",
+        "a secret must be a reference to an environment variable",
+    ),
+    "unknown dbt model": (
+        WORKSPACE + sync_of("tag:dot orderz"),
+        15,
+        "attributes.sync.connections.0.dbt_select",
+        "dbt selection 'orderz' matches no dbt model",
+    ),
+    "no dbt upstream": (
+        WORKSPACE + sync_of("tag:dot", upstream=""),
+        14,
+        "attributes.sync.connections.0.dbt_select",
+        "e.g. `upstream: [dbt]`",
+    ),
+    "unknown connection type": (
+        WORKSPACE + sync_of("tag:dot").replace("type: duckdb", "type: duckdbb"),
+        13,
+        "attributes.sync.connections.0.type",
+        "unknown Dot connection type 'duckdbb'",
+    ),
+    "unknown removal policy": (
+        WORKSPACE + "catalogue: {dagster_assets: true, on_removed: sometimes}\n",
+        10,
+        "attributes.catalogue.on_removed",
+        "Input should be 'deactivate', 'delete' or 'keep'",
+    ),
+    "region and base_url": (
+        WORKSPACE + "  region: eu\n" + CATALOGUE,
+        4,
+        "attributes.workspace",
+        "set exactly one of `region`",
+    ),
+    "missing catalogue file": (
+        WORKSPACE + "catalogue:\n  files: [nowhere.yaml]\n",
+        11,
+        "attributes.catalogue.files.0",
+        "nowhere.yaml",
+    ),
+    "upstream pointing at itself": (
+        WORKSPACE + "upstream: [dot]\n" + CATALOGUE,
+        10,
+        "attributes.upstream.0",
+        "is this component",
+    ),
+}
+
+
+def load_error(sandbox: DefsFolderSandbox) -> str:
+    """Every message of the exception chain the load raises."""
+    with pytest.raises(Exception) as raised, sandbox.build_all_defs():
+        pass
+    messages, error = [], raised.value
+    while error is not None:
+        messages.append(str(error))
+        error = error.__cause__ or error.__context__
+    return "\n".join(messages)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_a_bad_defs_yaml_names_file_line_and_field(
+    case: str, project: DefsFolderSandbox, dot_env: EmulatorServer
+) -> None:
+    attributes, line, field, says = CASES[case]
+    defs_yaml: Path = write_dot_yaml(project, attributes)
+
+    message = load_error(project)
+
+    assert f"{defs_yaml}:{line}" in message, message
+    assert field in message, message
+    assert says in message, message
