@@ -1,0 +1,305 @@
+"""The example pipeline as a deployment runs it, for the reliability tests.
+
+A deployment of `dot_orchestration.definitions` is a set of environment variables (token,
+Dot URL, where the warehouse and the instance live) and the runs its schedules start.
+`PIPELINE` is the table of those runs, in order; adding an operation to the example
+definitions means adding its row here, and every reliability test (fault injection, token
+leak, scale-out) then covers it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dagster import (
+    AssetKey,
+    DagsterInstance,
+    Definitions,
+    ExecuteInProcessResult,
+    instance_for_test,
+)
+
+from dot_orchestration.definitions import ExampleSettings, build_definitions
+from dot_orchestration.demo import NOTES_JOB
+from dot_orchestration.dot_exposures import EXPOSURES_SNAPSHOT_KEY
+from dot_orchestration.emulator import DEFAULT_TOKENS, Role, TokenSpec
+from dot_orchestration.emulator.confluence import DEFAULT_USERS as CONFLUENCE_USERS
+from dot_orchestration.external_assets import CATALOGUE_ASSET_KEY
+
+from ._end_state import EndState, capture_end_state
+from ._traffic import Control, Traffic
+
+#: A token found nowhere else, so any hit in a log or an error is a leak. It belongs to an
+#: admin, so every pipeline step is allowed to run with it.
+CANARY_TOKEN = "dot-emulator-canary-Zq7Kx2Vm9Lp4"
+CANARY_EMAIL = "canary@example.com"
+RELIABILITY_TOKENS = (
+    TokenSpec(token=CANARY_TOKEN, email=CANARY_EMAIL, role=Role.admin),
+    *DEFAULT_TOKENS,
+)
+
+#: A deployment sets some variables with these prefixes and unsets the rest, so the
+#: developer's own shell (a real token, alert channels) never leaks into a test.
+DEPLOYMENT_PREFIXES = ("DOT_", "CONFLUENCE_")
+#: The Confluence user the example reads pages as; its token is a secret too.
+WIKI_USER = CONFLUENCE_USERS[0]
+
+
+@dataclass(frozen=True)
+class PipelineStep:
+    """One run a deployment starts: a named job, or assets of the implicit asset job."""
+
+    name: str
+    job: str | None = None
+    assets: tuple[AssetKey, ...] = ()
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    def run(
+        self,
+        defs: Definitions,
+        instance: DagsterInstance,
+        run_config: Mapping[str, Any] | None = None,
+    ) -> ExecuteInProcessResult:
+        """Execute in this process; failures are returned, not raised, so tests see them."""
+        job = (
+            defs.resolve_job_def(self.job)
+            if self.job
+            else defs.resolve_implicit_global_asset_job_def()
+        )
+        return job.execute_in_process(
+            instance=instance,
+            run_config=dict(run_config or {}),
+            asset_selection=list(self.assets) or None,
+            tags=dict(self.tags),
+            raise_on_error=False,
+        )
+
+    def asset_keys(self, defs: Definitions) -> set[AssetKey]:
+        """What the step materializes (a named job's whole selection)."""
+        if not self.job:
+            return set(self.assets)
+        return set(defs.resolve_job_def(self.job).asset_layer.selected_asset_keys)
+
+    def remaining_after(self, failed: ExecuteInProcessResult, defs: Definitions) -> PipelineStep:
+        """The step again for what `failed` did not finish: the assets of its failed steps
+        (which may have materialized part of their work) and of the steps never run."""
+        failed_steps = {event.step_key for event in failed.all_events if event.is_step_failure}
+        done = {
+            event.asset_key
+            for event in failed.get_asset_materialization_events()
+            if event.step_key not in failed_steps
+        }
+        left = sorted(self.asset_keys(defs) - done, key=AssetKey.to_user_string)
+        assert left, f"{self.name} failed, yet every asset of it was done"
+        return PipelineStep(self.name, assets=tuple(left), tags=self.tags)
+
+
+DBT_THEN_SYNCS = PipelineStep("dbt build, then Dot syncs", job="dbt_build_then_dot_sync")
+CATALOGUE = PipelineStep("Dot external-asset catalogue", assets=(CATALOGUE_ASSET_KEY,))
+EXPOSURES = PipelineStep("Dot exposures snapshot", assets=(EXPOSURES_SNAPSHOT_KEY,))
+NOTES = PipelineStep("Confluence pages to Dot notes", job=NOTES_JOB)
+
+#: The example pipeline in the order its schedules run it (`make demo` runs the first
+#: three the same way; the exposures snapshot is its scheduled refresh). A partitioned
+#: operation joins with its partition range as tags, e.g. the history export:
+#: `PipelineStep("Dot history export", assets=(AssetKey(["dot", "history"]),),
+#: tags=_killable_export.partition_range(first_day, last_day))`.
+PIPELINE: tuple[PipelineStep, ...] = (DBT_THEN_SYNCS, CATALOGUE, NOTES, EXPOSURES)
+
+
+def dot_run_config(*, auth_mode: str = "header", **settings: Any) -> dict[str, Any]:
+    """Run config changing `DotResource` settings.
+
+    Run config replaces a resource's config whole (fields it leaves out fall back to the
+    class defaults, not to the values the definitions gave), so everything the example
+    sets is repeated: the `EnvVar` ones by reference (`{"env": ...}`, read in the step).
+    """
+    given: dict[str, Any] = {
+        "api_token": {"env": "DOT_API_KEY"},
+        "base_url": {"env": "DOT_BASE_URL"},
+    }
+    if auth_mode == "url":
+        given |= {"auth_mode": "url", "user_id": {"env": "DOT_USER_ID"}}
+    return {"resources": {"dot": {"config": {**given, **settings}}}}
+
+
+@dataclass(frozen=True)
+class World:
+    """What a deployment talks to: Dot and Confluence (emulated) and its dbt project."""
+
+    dot: str
+    wiki: str
+    dbt_project: Path
+
+
+def deployment_env(
+    home: Path, world: World, *, token: str = CANARY_TOKEN, auth_mode: str = "header"
+) -> dict[str, str]:
+    """The variables a deployment sets (README, "Configuration"), pointed at `home`."""
+    env = {
+        "DOT_BASE_URL": world.dot,
+        "DOT_API_KEY": token,
+        "DOT_DEMO_HOME": str(home),
+        "DOT_DEMO_DUCKDB_PATH": str(home / "warehouse.duckdb"),
+        "DOT_DBT_PROJECT_DIR": str(world.dbt_project),
+        "CONFLUENCE_BASE_URL": world.wiki,
+        "CONFLUENCE_EMAIL": WIKI_USER.email,
+        "CONFLUENCE_API_TOKEN": WIKI_USER.api_token,
+    }
+    if auth_mode == "url":
+        env |= {"DOT_AUTH_MODE": "url", "DOT_USER_ID": CANARY_EMAIL}
+    return env
+
+
+@contextmanager
+def environment(env: Mapping[str, str]) -> Iterator[None]:
+    """`env` set and every other deployment variable unset, restored afterwards.
+
+    Step processes of the multiprocess executor inherit it, as pods inherit theirs.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        for name in [name for name in os.environ if name.startswith(DEPLOYMENT_PREFIXES)]:
+            patch.delenv(name)
+        for name, value in env.items():
+            patch.setenv(name, value)
+        yield
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One run of a pipeline step; `retry` counts the re-executions before it."""
+
+    step: PipelineStep
+    result: ExecuteInProcessResult
+    retry: int
+
+
+@dataclass
+class Deployment:
+    """The example definitions loaded as a code location would, on their own instance."""
+
+    settings: ExampleSettings
+    defs: Definitions
+    instance: DagsterInstance
+    instance_dir: Path
+    attempts: list[Attempt] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def run(
+        self,
+        steps: Sequence[PipelineStep] = PIPELINE,
+        run_config: Mapping[str, Any] | None = None,
+        *,
+        run_retries: int = 0,
+    ) -> None:
+        """Run `steps` one after the other, as the schedules would, and time them.
+
+        `run_retries` re-executes a failed run from its failure, up to that many times,
+        like Dagster's run retries (`run_retries: {enabled: true, max_retries: N}`).
+        """
+        started = time.monotonic()
+        for step in steps:
+            self._run_with_retries(step, run_config, run_retries)
+        self.seconds += time.monotonic() - started
+
+    def _run_with_retries(
+        self, step: PipelineStep, run_config: Mapping[str, Any] | None, run_retries: int
+    ) -> None:
+        todo = step
+        for retry in range(run_retries + 1):
+            result = todo.run(self.defs, self.instance, run_config)
+            self.attempts.append(Attempt(step, result, retry))
+            if result.success:
+                return
+            todo = step.remaining_after(result, self.defs)
+
+    def failed_steps(self) -> list[str]:
+        """Steps whose last attempt failed, for assertion messages."""
+        last = {attempt.step.name: attempt.result.success for attempt in self.attempts}
+        return [name for name, success in last.items() if not success]
+
+    def retried_steps(self) -> list[str]:
+        return sorted({attempt.step.name for attempt in self.attempts if attempt.retry})
+
+    def unmaterialized(self) -> dict[str, list[str]]:
+        """Assets each step should have materialized and did not, over all its attempts.
+
+        A run can succeed while skipping steps (an upstream output never yielded), so
+        success alone does not prove the work was done.
+        """
+        done: dict[str, set[AssetKey]] = {}
+        steps: dict[str, PipelineStep] = {}
+        for attempt in self.attempts:
+            steps.setdefault(attempt.step.name, attempt.step)
+            events = attempt.result.get_asset_materialization_events()
+            done.setdefault(attempt.step.name, set()).update(e.asset_key for e in events)
+        missing = {name: step.asset_keys(self.defs) - done[name] for name, step in steps.items()}
+        return {
+            name: sorted(map(AssetKey.to_user_string, keys))
+            for name, keys in missing.items()
+            if keys
+        }
+
+
+@contextmanager
+def deployed(
+    home: Path,
+    env: Mapping[str, str],
+    *,
+    instance_overrides: Mapping[str, Any] | None = None,
+) -> Iterator[Deployment]:
+    """Load the definitions from `env` (as `dot_orchestration.definitions:defs` does) on a
+    fresh instance under `home`; the environment stays set until the block ends."""
+    instance_dir = home / "dagster_home"
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    with (
+        environment(env),
+        instance_for_test(overrides=instance_overrides, temp_dir=str(instance_dir)) as instance,
+    ):
+        settings = ExampleSettings.from_env()
+        yield Deployment(settings, build_definitions(settings), instance, instance_dir)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one deployment's pipeline left behind and what it cost."""
+
+    end_state: EndState
+    traffic: Traffic
+    seconds: float
+    failed_steps: list[str]
+    retried_steps: list[str]
+    unmaterialized: dict[str, list[str]]
+
+
+def run_pipeline(
+    home: Path,
+    control: Control,
+    world: World,
+    *,
+    run_config: Mapping[str, Any] | None = None,
+    run_retries: int = 0,
+    **env_options: str,
+) -> Outcome:
+    """Run `PIPELINE` in process on a fresh deployment and capture its outcome.
+
+    `control` must have been reset (and given its fault rules) by the caller.
+    """
+    env = deployment_env(home, world, **env_options)
+    with deployed(home, env) as deployment:
+        deployment.run(run_config=run_config, run_retries=run_retries)
+        return Outcome(
+            end_state=capture_end_state(deployment.settings, control.state()),
+            traffic=control.traffic(),
+            seconds=deployment.seconds,
+            failed_steps=deployment.failed_steps(),
+            retried_steps=deployment.retried_steps(),
+            unmaterialized=deployment.unmaterialized(),
+        )

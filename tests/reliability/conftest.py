@@ -1,0 +1,95 @@
+"""Fixtures of the reliability suite: its own Dot emulator, and one fault-free baseline.
+
+The suite's emulator knows a canary token (`_pipeline.CANARY_TOKEN`) besides the default
+ones, so the token-leak scan searches for a string that cannot appear by accident. The
+baseline is the example pipeline run once without faults; the fault-injection and
+scale-out tests compare their end state with it.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dot_orchestration.definitions import ExampleSettings
+from dot_orchestration.emulator import EmulatorConfig, EmulatorServer
+from dot_orchestration.emulator.confluence import ConfluenceEmulatorServer
+
+from ._pipeline import RELIABILITY_TOKENS, Outcome, World, run_pipeline
+from ._traffic import Control
+
+#: Seed of the emulator's organisation (history, note ids); faults have their own seeds.
+EMULATOR_SEED = 42
+
+
+@pytest.fixture(scope="session")
+def reliability_emulator() -> Iterator[EmulatorServer]:
+    """A Dot emulator for this suite only, with the canary token."""
+    config = EmulatorConfig(seed=EMULATOR_SEED, tokens=list(RELIABILITY_TOKENS))
+    with EmulatorServer(config, port=0) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def wiki_emulator() -> Iterator[ConfluenceEmulatorServer]:
+    """The Confluence site the example's notes come from (read only by the pipeline)."""
+    with ConfluenceEmulatorServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def dbt_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the example dbt project with a target directory of its own.
+
+    The manifest in `examples/dbt_project/target` is shared with whoever runs dbt there
+    (parsed with other `--vars`, it holds models `dbt build` then skips); the suite parses
+    its own copy, once, and leaves the repository's alone.
+    """
+    copy = tmp_path_factory.mktemp("dbt") / "dbt_project"
+    shutil.copytree(
+        ExampleSettings().dbt_project_dir, copy, ignore=shutil.ignore_patterns("target", "logs")
+    )
+    return copy
+
+
+@pytest.fixture(scope="session")
+def world(
+    reliability_emulator: EmulatorServer,
+    wiki_emulator: ConfluenceEmulatorServer,
+    dbt_project: Path,
+) -> World:
+    return World(dot=reliability_emulator.url, wiki=wiki_emulator.url, dbt_project=dbt_project)
+
+
+@pytest.fixture(scope="session")
+def _control_plane(reliability_emulator: EmulatorServer) -> Iterator[Control]:
+    control = Control(reliability_emulator.url)
+    yield control
+    control.close()
+
+
+@pytest.fixture
+def control(_control_plane: Control, wiki_emulator: ConfluenceEmulatorServer) -> Control:
+    """The suite Dot emulator's control plane, both emulators reset for this test."""
+    _control_plane.reset()
+    wiki_emulator.state.reset()
+    return _control_plane
+
+
+@pytest.fixture(scope="session")
+def baseline(
+    world: World,
+    _control_plane: Control,
+    wiki_emulator: ConfluenceEmulatorServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Outcome:
+    """The example pipeline once, fault-free, header auth, default settings."""
+    _control_plane.reset()
+    wiki_emulator.state.reset()
+    outcome = run_pipeline(tmp_path_factory.mktemp("baseline"), _control_plane, world)
+    assert not outcome.failed_steps, f"the fault-free pipeline failed: {outcome.failed_steps}"
+    assert not outcome.unmaterialized, f"the pipeline skipped work: {outcome.unmaterialized}"
+    return outcome
