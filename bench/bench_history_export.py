@@ -144,7 +144,7 @@ def dagster_backfills(url: str, concurrency: int) -> Iterator[Callable[[date, da
     )
     from dot_orchestration.resources import DotResource
 
-    start = END - timedelta(days=3650)
+    start = END - timedelta(days=3650)  # partitions for every day a bench may ask for
     settings = DotHistorySettings(start_date=start, include_all_workspaces=True)
     history = build_dot_history_assets(settings)
     job = define_asset_job("backfill", AssetSelection.assets(history).without_checks())
@@ -212,8 +212,10 @@ def measure(
     command = [sys.executable, __file__, "--phase", name, "--url", url, "--db", str(db)]
     command += ["--first", first.isoformat(), "--last", last.isoformat()]
     command += ["--concurrency", str(concurrency)] + (["--trace"] if trace else [])
-    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-    return Measured(**json.loads(output.strip().splitlines()[-1]), db=db)
+    child = subprocess.run(command, capture_output=True, text=True)
+    if child.returncode:
+        raise RuntimeError(f"{name} {first}..{last} failed:\n{child.stderr[-3000:]}")
+    return Measured(**json.loads(child.stdout.strip().splitlines()[-1]), db=db)
 
 
 def table_counts(db: Path, schema: str) -> tuple[int, int]:

@@ -28,11 +28,13 @@ def dbt_project_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A private copy of the example dbt project, parsed: the dbt component reads its
     manifest at load, and other tests (and `dg check defs` on the example) re-parse the
     original while these run."""
-    source = prepared_dbt_project(ExampleSettings()).project_dir
+    prepared = prepared_dbt_project(ExampleSettings())
     copy = tmp_path_factory.mktemp("dbt") / "dbt_project"
-    shutil.copytree(source, copy, ignore=shutil.ignore_patterns("target", "logs", "*.duckdb"))
+    shutil.copytree(
+        prepared.project_dir, copy, ignore=shutil.ignore_patterns("target", "logs", "*.duckdb")
+    )
     (copy / "target").mkdir()
-    shutil.copy2(source / "target" / "manifest.json", copy / "target" / "manifest.json")
+    shutil.copy2(prepared.manifest_path, copy / "target" / "manifest.json")
     return copy
 
 
