@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 from dagster import AssetKey, Definitions
 from dagster.components.core.component_tree import ComponentTree
+from dagster_dbt import DbtProject
 
 from dot_orchestration.definitions import ExampleSettings, build_definitions
 from dot_orchestration.emulator import EmulatorServer
@@ -21,6 +22,10 @@ from ._support import EXAMPLE_PROJECT
 @pytest.fixture
 def example_yaml(dot_env: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Definitions]:
     monkeypatch.syspath_prepend(str(EXAMPLE_PROJECT / "src"))
+    # `dg dev` / `dg check defs` parse the dbt project first; loading the tree directly
+    # does not, so parse it here as they would (dbt is on PATH through `dot_env`).
+    dbt_project = DbtProject(EXAMPLE_PROJECT.parent / "dbt_project")
+    dbt_project.preparer.prepare(dbt_project)
     try:
         tree = ComponentTree(
             defs_module=importlib.import_module("dot_dg_example.defs"),
