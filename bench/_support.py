@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -26,11 +26,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def emulator_process(*extra_args: str) -> Iterator[str]:
-    """`dot-orchestration emulator` on a free loopback port; yields its base URL."""
+def emulator_process(command: Sequence[str] | None = None) -> Iterator[str]:
+    """An emulator in its own process on a free loopback port; yields its base URL.
+
+    `command` is called with the port appended; by default `dot-orchestration emulator`.
+    """
     port = free_port()
-    command = [sys.executable, "-m", "dot_orchestration.cli", "emulator", "--port", str(port)]
-    proc = subprocess.Popen([*command, *extra_args], stdout=subprocess.DEVNULL)
+    base = command or [sys.executable, "-m", "dot_orchestration.cli", "emulator", "--port"]
+    proc = subprocess.Popen([*base, str(port)], stdout=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30

@@ -39,17 +39,16 @@ import textwrap
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import partial
 from pathlib import Path
 
 import duckdb
-import httpx
 import pandas as pd
 import requests
-from _support import free_port, set_faults
+from _support import emulator_process, set_faults
 
 TOKEN = "dot-emulator-admin"
 END = date(2025, 1, 1)  # exclusive; fixed so every run exports the same year
@@ -62,7 +61,7 @@ EMULATOR = textwrap.dedent(
     from datetime import date
     from dot_orchestration.emulator import EmulatorConfig, EmulatorServer
 
-    port, days, per_day, end = sys.argv[1:]
+    days, per_day, end, port = sys.argv[1:]
     config = EmulatorConfig(
         seed=42, answer_delay_s=0, history_days=int(days),
         history_conversations_per_day=float(per_day), history_end=date.fromisoformat(end),
@@ -72,27 +71,11 @@ EMULATOR = textwrap.dedent(
 )
 
 
-@contextmanager
-def history_emulator(days: int, per_day: float) -> Iterator[str]:
+def history_emulator(days: int, per_day: float) -> AbstractContextManager[str]:
     """The emulator with `days` days of history before `END`; yields its base URL."""
-    port = free_port()
-    args = [str(port), str(days), str(per_day), END.isoformat()]
-    proc = subprocess.Popen([sys.executable, "-c", EMULATOR, *args], stdout=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{url}/_emulator/faults", timeout=1).raise_for_status()
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("the emulator did not start") from None
-                time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    return emulator_process(
+        [sys.executable, "-c", EMULATOR, str(days), str(per_day), END.isoformat()]
+    )
 
 
 # --- the contenders (each runs in a child process: `--phase`) -----------------------------
