@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 from urllib.parse import quote, quote_plus
 
 import httpx
@@ -448,3 +448,28 @@ def _restore(cls: type[HTTPCallError], args: tuple[Any, ...]) -> HTTPCallError:
 def _excerpt(text: str, limit: int) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+CallError = TypeVar("CallError", bound=HTTPCallError)
+
+
+def transport_error(
+    failure: TransportFailure,
+    *,
+    operation: str,
+    request: httpx.Request,
+    secrets: tuple[str, ...],
+    transport_class: type[CallError],
+    timeout_class: type[CallError],
+) -> CallError:
+    """A client's error for a call whose last attempt got no response at all."""
+    timed_out = isinstance(failure.error, httpx.TimeoutException)
+    error_class = timeout_class if timed_out else transport_class
+    return error_class(
+        f"{type(failure.error).__name__}: {failure.error}",
+        operation=operation,
+        method=request.method,
+        path=request.url.path,
+        attempts=failure.attempts,
+        secrets=secrets,
+    )

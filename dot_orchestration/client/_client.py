@@ -20,6 +20,7 @@ from dot_orchestration._http import (
     install_log_redaction,
     send,
     ssl_context,
+    transport_error,
     validation_problems,
 )
 from dot_orchestration.client import _endpoints as api
@@ -39,8 +40,13 @@ from dot_orchestration.client._models import (
     QualityIncident,
     SyncAccepted,
 )
-from dot_orchestration.client._responses import Reply, transport_error
-from dot_orchestration.client.errors import DotAnswerTimeoutError, DotConfigError
+from dot_orchestration.client._responses import Reply
+from dot_orchestration.client.errors import (
+    DotAnswerTimeoutError,
+    DotConfigError,
+    DotTimeoutError,
+    DotTransportError,
+)
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -417,7 +423,14 @@ class DotClient:
                 self._http, request, policy=self._config.retry, idempotent=endpoint.idempotent
             )
         except TransportFailure as failure:
-            raise transport_error(endpoint, request, failure, secrets) from failure.error
+            raise transport_error(
+                failure,
+                operation=endpoint.operation,
+                request=request,
+                secrets=secrets,
+                transport_class=DotTransportError,
+                timeout_class=DotTimeoutError,
+            ) from failure.error
         return Reply(endpoint, exchange, secrets).raise_for_status()
 
     def _json(self, endpoint: Endpoint, **request: Any) -> Any:

@@ -12,7 +12,6 @@ from pydantic import TypeAdapter, ValidationError
 
 from dot_orchestration._http import (
     Exchange,
-    TransportFailure,
     parse_retry_after,
     redact,
     validation_problems,
@@ -26,8 +25,6 @@ from dot_orchestration.client.errors import (
     DotRateLimitError,
     DotResponseError,
     DotServerError,
-    DotTimeoutError,
-    DotTransportError,
     DotValidationError,
 )
 
@@ -106,22 +103,6 @@ class Reply:
             "body": response.text,
             "secrets": self.secrets,
         }
-
-
-def transport_error(
-    endpoint: Endpoint, request: httpx.Request, failure: TransportFailure, secrets: tuple[str, ...]
-) -> DotTransportError:
-    """The error for a call whose last attempt got no response at all."""
-    timed_out = isinstance(failure.error, httpx.TimeoutException)
-    error_class = DotTimeoutError if timed_out else DotTransportError
-    return error_class(
-        f"{type(failure.error).__name__}: {failure.error}",
-        operation=endpoint.operation,
-        method=request.method,
-        path=request.url.path,
-        attempts=failure.attempts,
-        secrets=secrets,
-    )
 
 
 def _by_range(status_code: int) -> tuple[type[DotAPIError], str]:

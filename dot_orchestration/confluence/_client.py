@@ -17,6 +17,7 @@ from dot_orchestration._http import (
     TransportFailure,
     install_log_redaction,
     send,
+    transport_error,
 )
 from dot_orchestration.confluence._config import Flavour, load_config
 from dot_orchestration.confluence._models import (
@@ -33,10 +34,13 @@ from dot_orchestration.confluence._models import (
 from dot_orchestration.confluence._responses import (
     check_status,
     read_model,
-    transport_error,
     unreadable,
 )
-from dot_orchestration.confluence.errors import ConfluenceConfigError
+from dot_orchestration.confluence.errors import (
+    ConfluenceConfigError,
+    ConfluenceTimeoutError,
+    ConfluenceTransportError,
+)
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -253,7 +257,14 @@ class ConfluenceClient:
         try:
             exchange = send(self._http, request, policy=self._config.retry, idempotent=True)
         except TransportFailure as failure:
-            raise transport_error(operation, request, failure, self._secrets) from failure.error
+            raise transport_error(
+                failure,
+                operation=operation,
+                request=request,
+                secrets=self._secrets,
+                transport_class=ConfluenceTransportError,
+                timeout_class=ConfluenceTimeoutError,
+            ) from failure.error
         check_status(operation, exchange, self._secrets)
         return exchange
 

@@ -10,7 +10,6 @@ from pydantic import BaseModel, ValidationError
 
 from dot_orchestration._http import (
     Exchange,
-    TransportFailure,
     parse_retry_after,
     redact,
     validation_problems,
@@ -24,8 +23,6 @@ from dot_orchestration.confluence.errors import (
     ConfluenceRateLimitError,
     ConfluenceResponseError,
     ConfluenceServerError,
-    ConfluenceTimeoutError,
-    ConfluenceTransportError,
 )
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -101,22 +98,6 @@ def unreadable(
     """The error for a success status whose body (or `next` link) the client cannot use."""
     return ConfluenceResponseError(
         problem, body=exchange.response.text, **call_context(operation, exchange, secrets)
-    )
-
-
-def transport_error(
-    operation: str, request: httpx.Request, failure: TransportFailure, secrets: tuple[str, ...]
-) -> ConfluenceTransportError:
-    """The error for a call whose last attempt got no response at all."""
-    timed_out = isinstance(failure.error, httpx.TimeoutException)
-    error_class = ConfluenceTimeoutError if timed_out else ConfluenceTransportError
-    return error_class(
-        f"{type(failure.error).__name__}: {failure.error}",
-        operation=operation,
-        method=request.method,
-        path=request.url.path,
-        attempts=failure.attempts,
-        secrets=secrets,
     )
 
 
