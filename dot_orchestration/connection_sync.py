@@ -177,7 +177,7 @@ def _resolve_dbt_selection(
     connection: DotConnection, upstream: Sequence[AssetsDefinition], graph: AssetGraph
 ) -> list[AssetKey]:
     """Resolve each space-separated term alone, so one misspelt model is named, not hidden."""
-    dbt_defs = [d for d in upstream if _is_dbt_assets(d)]
+    dbt_defs = [d for d in upstream if is_dbt_assets(d)]
     if not dbt_defs:
         raise ValueError(
             f"Dot connection {connection.label} uses dbt_select but no @dbt_assets definition "
@@ -200,7 +200,9 @@ def _resolve_dbt_selection(
     return sorted(keys, key=lambda k: k.to_user_string())
 
 
-def _is_dbt_assets(assets_def: AssetsDefinition) -> bool:
+def is_dbt_assets(assets_def: AssetsDefinition) -> bool:
+    """Whether `assets_def` came from dagster-dbt (`@dbt_assets` or a dbt component):
+    only those carry a manifest that a connection's `dbt_select` can be resolved against."""
     return any("dagster_dbt" in str(k) for k in assets_def.op.tags) or any(
         "dagster_dbt" in str(k) for md in assets_def.metadata_by_key.values() for k in md
     )
@@ -425,6 +427,7 @@ __all__ = [
     "build_dot_sync_assets",
     "build_sync_automation_sensor",
     "connections_by_key",
+    "is_dbt_assets",
     "resolve_upstream_keys",
     "sync_accepted_check_spec",
     "sync_after_upstream_condition",

@@ -68,10 +68,10 @@ from dot_orchestration.confluence_notes import (
 )
 from dot_orchestration.connection_sync import (
     DotConnection,
-    _is_dbt_assets,
     build_dbt_then_sync_schedule,
     build_dot_sync_assets,
     build_sync_automation_sensor,
+    is_dbt_assets,
     resolve_upstream_keys,
     tables_read_by_dot,
 )
@@ -200,7 +200,7 @@ class _Upstream:
 
     @cached_property
     def dbt(self) -> list[AssetsDefinition]:
-        return [assets_def for assets_def in self.assets if _is_dbt_assets(assets_def)]
+        return [assets_def for assets_def in self.assets if is_dbt_assets(assets_def)]
 
     @cached_property
     def graph(self) -> AssetGraph:
