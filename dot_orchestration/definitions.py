@@ -11,15 +11,19 @@ import os
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from dagster import (
     AssetExecutionContext,
     AssetsDefinition,
+    AssetSelection,
     Config,
+    DefaultScheduleStatus,
     Definitions,
     Failure,
+    ScheduleDefinition,
     definitions,
 )
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
@@ -44,15 +48,41 @@ from dot_orchestration.external_assets import (
     DagsterAssetGraph,
     build_dot_catalogue_asset,
 )
+from dot_orchestration.history_export import (
+    DotHistoryDbtTranslator,
+    DotHistorySettings,
+    DuckDBWarehouse,
+    build_dot_history_definitions,
+    dot_history_resources,
+)
 from dot_orchestration.monitoring import MonitoringSettings, add_monitoring
 from dot_orchestration.resources import DotResource
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_TARGET = Path("target") / "dot_orchestration"
+#: The models reading Dot's exported history (`models/dot_usage/`), built after the export.
+USAGE_SELECT = "tag:dot_usage"
+#: Every dbt invocation of the example parses with the history models on, so the manifest,
+#: the nightly build and the usage build all see the same nodes.
+DBT_VARS: Mapping[str, Any] = {"dot_usage_enabled": True}
+#: A model the manifest has only when parsed with `DBT_VARS`: a manifest without it is stale.
+USAGE_MODEL_ID = "model.dot_demo.dot_usage_daily"
+#: DuckDB takes one writing process per file: dbt and the history export share this pool
+#: (limit 1, see README "Pools").
+DUCKDB_POOL = "dot_demo_duckdb"
 
 EXAMPLE_CONNECTIONS = (
     DotConnection(type="duckdb", id="dot_demo", dbt_select="tag:dot", owners=("team:data",)),
     DotConnection(type="dbt", id="dot_demo", dbt_select="fqn:*", owners=("team:data",)),
+)
+
+# The whole history since the start of 2025 (the emulator's is the last 365 days), every
+# workspace, in the warehouse file dbt builds: `dot_history.conversations` and `.messages`.
+EXAMPLE_HISTORY = DotHistorySettings(
+    start_date=date(2025, 1, 1),
+    include_all_workspaces=True,
+    pool=DUCKDB_POOL,
+    owners=("team:data",),
 )
 
 # The Confluence emulator's seeded space: the data team's pages plus the runbooks in ENG.
@@ -72,6 +102,7 @@ class ExampleSettings:
     push_dbt_run_results: bool = True
     catalogue_file: Path = REPO_ROOT / "examples" / "dot_catalogue.yaml"
     note_sync: ConfluenceNoteSync = EXAMPLE_NOTE_SYNC
+    history: DotHistorySettings = EXAMPLE_HISTORY
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
     @property
@@ -123,12 +154,16 @@ def prepared_dbt_project(settings: ExampleSettings) -> DbtProject:
     os.environ.setdefault("DOT_DEMO_DUCKDB_PATH", str(settings.duckdb_path))
     if _manifest_is_stale(project):
         dbt = DbtCliResource(project_dir=project, dbt_executable=dbt_executable())
-        dbt.cli(["parse", "--quiet"], target_path=project.target_path).wait()
+        parse = ["parse", "--quiet", "--vars", json.dumps(DBT_VARS)]
+        dbt.cli(parse, target_path=project.target_path).wait()
     return project
 
 
 def _manifest_is_stale(project: DbtProject) -> bool:
+    """Missing, parsed without `DBT_VARS`, or older than a file of the project."""
     if not project.manifest_path.exists():
+        return True
+    if USAGE_MODEL_ID not in json.loads(project.manifest_path.read_text()).get("nodes", {}):
         return True
     built = project.manifest_path.stat().st_mtime
     sources = (
@@ -140,26 +175,41 @@ def _manifest_is_stale(project: DbtProject) -> bool:
     return any(path.stat().st_mtime > built for path in sources)
 
 
-def build_example_dbt_assets(project: DbtProject, *, push_run_results: bool) -> AssetsDefinition:
-    """`dbt build` streamed into Dagster; its artifacts optionally pushed to Dot afterwards."""
+def build_example_dbt_assets(
+    project: DbtProject,
+    *,
+    push_run_results: bool,
+    name: str = "dot_demo_dbt",
+    select: str = "fqn:*",
+    exclude: str | None = USAGE_SELECT,
+    history: DotHistorySettings = EXAMPLE_HISTORY,
+) -> AssetsDefinition:
+    """`dbt build` of the selected models streamed into Dagster; its artifacts optionally
+    pushed to Dot afterwards. The dbt sources reading the history export are its asset."""
 
-    @dbt_assets(manifest=project.manifest_path, project=project, name="dot_demo_dbt")
+    @dbt_assets(
+        manifest=project.manifest_path,
+        project=project,
+        name=name,
+        select=select,
+        exclude=exclude,
+        dagster_dbt_translator=DotHistoryDbtTranslator(history),
+        pool=history.pool,
+    )
     def _dbt_build(
         context: AssetExecutionContext,
         dbt: DbtCliResource,
         dot: DotResource,
         config: DbtBuildConfig,
     ) -> Iterator[Any]:
-        args = ["build"]
-        if config.dbt_vars:
-            args += ["--vars", json.dumps(config.dbt_vars)]
+        args = ["build", "--vars", json.dumps({**DBT_VARS, **config.dbt_vars})]
         invocation = dbt.cli(args, context=context, raise_on_error=False)
         yield from invocation.stream()
         if push_run_results:
             push_dbt_run_results(context, dot, invocation)
         if not invocation.is_successful():
             raise Failure(
-                description="dbt build failed; the Dot syncs downstream will not run",
+                description="dbt build failed; the assets downstream of it will not run",
                 metadata={"dbt_error": str(invocation.get_error())},
             )
 
@@ -169,16 +219,13 @@ def build_example_dbt_assets(project: DbtProject, *, push_run_results: bool) -> 
 def build_definitions(settings: ExampleSettings) -> Definitions:
     """Every asset, check, job, schedule and sensor of the example, with its resources."""
     project = prepared_dbt_project(settings)
-    dbt = build_example_dbt_assets(project, push_run_results=settings.push_dbt_run_results)
-    syncs = build_dot_sync_assets(settings.connections, upstream=[dbt])
-    dashboards = load_dot_dashboard_specs(settings.exposures_state, dbt_assets=[dbt])
-    catalogue = build_dot_catalogue_asset(
-        [CatalogueFile(settings.catalogue_file), DagsterAssetGraph([dbt, syncs, *dashboards])]
+    dbt = build_example_dbt_assets(
+        project, push_run_results=settings.push_dbt_run_results, history=settings.history
     )
-    exposures_snapshot = build_refresh_exposures_asset(settings.exposures_state)
+    syncs = build_dot_sync_assets(settings.connections, upstream=[dbt])
     schedule = build_dbt_then_sync_schedule([dbt], syncs)
     core = Definitions(
-        assets=[dbt, syncs, *dashboards, catalogue, exposures_snapshot],
+        assets=[dbt, syncs],
         schedules=[schedule],
         sensors=[build_sync_automation_sensor(syncs)],
         resources={
@@ -186,14 +233,62 @@ def build_definitions(settings: ExampleSettings) -> Definitions:
             "dot": DotResource.from_env(settings.env),
         },
     )
-    example = Definitions.merge(core, *optional_definitions(settings))
-    # --- monitoring (issue 7): freshness from the schedule, alerts, Dot quality incidents ---
+    usage = build_example_dbt_assets(
+        project,
+        push_run_results=False,
+        name="dot_usage_dbt",
+        select=USAGE_SELECT,
+        exclude=None,
+        history=settings.history,
+    )
+    example = Definitions.merge(
+        core,
+        history_definitions(settings, usage),
+        catalogue_definitions(settings, dbt_assets=[dbt, usage], syncs=syncs),
+        *optional_definitions(settings),
+    )
     return add_monitoring(
         example,
         dot_tables=tables_read_by_dot(syncs),
-        schedules=[schedule],
+        schedules=[s for s in example.schedules or () if isinstance(s, ScheduleDefinition)],
         settings=MonitoringSettings.from_env(settings.env),
     )
+
+
+def history_definitions(settings: ExampleSettings, usage: AssetsDefinition) -> Definitions:
+    """The daily history export into the dbt warehouse, then the usage models reading it."""
+    return Definitions.merge(
+        build_dot_history_definitions(
+            settings.history, downstream=AssetSelection.assets(usage), refresh_days=3
+        ),
+        Definitions(
+            assets=[usage],
+            resources=dot_history_resources(DuckDBWarehouse(path=str(settings.duckdb_path))),
+        ),
+    )
+
+
+def catalogue_definitions(
+    settings: ExampleSettings, *, dbt_assets: list[AssetsDefinition], syncs: AssetsDefinition
+) -> Definitions:
+    """Dot's dashboards in the lineage, and Dot's catalogue reconciled every morning."""
+    dashboards = load_dot_dashboard_specs(settings.exposures_state, dbt_assets=dbt_assets)
+    catalogue = build_dot_catalogue_asset(
+        [
+            CatalogueFile(settings.catalogue_file),
+            DagsterAssetGraph([*dbt_assets, syncs, *dashboards]),
+        ],
+        owners=("team:data",),
+    )
+    exposures_snapshot = build_refresh_exposures_asset(settings.exposures_state)
+    daily = ScheduleDefinition(
+        name="dot_catalogue_daily",
+        target=AssetSelection.assets(exposures_snapshot, catalogue),
+        cron_schedule="0 5 * * *",
+        default_status=DefaultScheduleStatus.STOPPED,
+        description="Refresh Dot's dashboards and reconcile Dot's catalogue every morning.",
+    )
+    return Definitions(assets=[*dashboards, catalogue, exposures_snapshot], schedules=[daily])
 
 
 def optional_definitions(settings: ExampleSettings) -> list[Definitions]:

@@ -14,12 +14,27 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime, timezone
 
-from dagster import AssetKey, DagsterInstance, Definitions
+import duckdb
+from dagster import (
+    AssetKey,
+    DagsterInstance,
+    Definitions,
+    ExecuteInProcessResult,
+    RunRequest,
+    build_schedule_context,
+)
 
 from dot_orchestration.client import DotClient
 from dot_orchestration.confluence_notes import NOTES_POOL
-from dot_orchestration.definitions import EXAMPLE_NOTE_SYNC, ExampleSettings, build_definitions
+from dot_orchestration.definitions import (
+    DUCKDB_POOL,
+    EXAMPLE_HISTORY,
+    EXAMPLE_NOTE_SYNC,
+    ExampleSettings,
+    build_definitions,
+)
 from dot_orchestration.dot_exposures import refresh_dot_exposures
 from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorConfig, EmulatorServer
 from dot_orchestration.emulator.confluence import DEFAULT_USERS as CONFLUENCE_USERS
@@ -28,6 +43,9 @@ from dot_orchestration.emulator.confluence import ConfluenceEmulatorServer
 CATALOGUE_KEY = AssetKey(["dot", "external_assets"])
 NOTES_KEY = AssetKey(["dot", "notes", EXAMPLE_NOTE_SYNC.name])
 NOTES_JOB = f"dot_notes_{EXAMPLE_NOTE_SYNC.name}_job"
+HISTORY_SCHEDULE = f"{EXAMPLE_HISTORY.name}_daily"
+#: Steps that must not overlap: notes are read-modify-written, DuckDB has one writer.
+POOL_LIMITS = {NOTES_POOL: 1, DUCKDB_POOL: 1}
 
 
 def demo_environment(
@@ -72,18 +90,34 @@ def prepare_home(settings: ExampleSettings) -> None:
 
 
 def run_main_job(defs: Definitions, instance: DagsterInstance) -> bool:
-    """`dbt build → Dot syncs` as the nightly schedule runs it, then catalogue and notes."""
+    """`dbt build → Dot syncs` as the nightly schedule runs it, then the catalogue, the
+    notes, and this morning's history export with the usage models built from it."""
     everything = defs.resolve_implicit_global_asset_job_def()
     runs = (
         (defs.resolve_job_def("dbt_build_then_dot_sync"), None),
         (everything, [CATALOGUE_KEY]),
         (defs.resolve_job_def(NOTES_JOB), None),
     )
-    return all(
+    ok = [
         job.execute_in_process(
             instance=instance, asset_selection=selection, raise_on_error=False
         ).success
         for job, selection in runs
+    ]
+    return all(ok) and run_schedule_tick(defs, instance, HISTORY_SCHEDULE).success
+
+
+def run_schedule_tick(
+    defs: Definitions, instance: DagsterInstance, name: str
+) -> ExecuteInProcessResult:
+    """What the daemon does when the schedule fires now: evaluate it, run its request."""
+    schedule = defs.resolve_schedule_def(name)
+    now = datetime.now(timezone.utc)
+    with build_schedule_context(instance=instance, scheduled_execution_time=now) as context:
+        (request,) = [r for r in schedule.evaluate_tick(context).run_requests or ()]
+    assert isinstance(request, RunRequest)
+    return defs.resolve_job_def(schedule.job_name).execute_in_process(
+        instance=instance, tags=request.tags, raise_on_error=False
     )
 
 
@@ -103,6 +137,7 @@ def summarise(
             )
     lines.append(counts_line("Dot catalogue", instance, CATALOGUE_KEY, CATALOGUE_COUNTS))
     lines.append(counts_line("Confluence notes", instance, NOTES_KEY, NOTES_COUNTS))
+    lines += history_lines(instance, settings)
     lines += [
         f"DuckDB warehouse: {settings.duckdb_path}",
         f"Dagster instance: {settings.demo_home / 'dagster_home'}",
@@ -113,6 +148,31 @@ def summarise(
 
 CATALOGUE_COUNTS = ("created", "updated", "unchanged", "deactivated")
 NOTES_COUNTS = ("pages_synced", "pages_unchanged", "pages_removed", "dot_writes")
+
+
+def history_lines(instance: DagsterInstance, settings: ExampleSettings) -> list[str]:
+    """The days the history export landed, and what `dot_usage_daily` made of them."""
+    records = instance.fetch_materializations(EXAMPLE_HISTORY.asset_key, limit=10).records
+    lines = ["  Dot history exported:"]
+    for record in sorted(records, key=lambda r: r.partition_key or ""):
+        meta = record.asset_materialization.metadata if record.asset_materialization else {}
+        counts = {name: getattr(meta.get(name), "value", "?") for name in HISTORY_COUNTS}
+        lines.append(
+            f"    {record.partition_key}: " + ", ".join(f"{v} {k}" for k, v in counts.items())
+        )
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as warehouse:
+        usage = warehouse.sql(
+            "select activity_date, daily_active_users, round(good_review_share, 2) "
+            "from dot_usage_daily order by activity_date"
+        ).fetchall()
+    lines += [
+        f"  dot_usage_daily {day}: {users} active users, {share:.0%} of reviewed ones good"
+        for day, users, share in usage
+    ]
+    return lines
+
+
+HISTORY_COUNTS = ("conversations", "messages")
 
 
 def latest_metadata(instance: DagsterInstance, key: AssetKey) -> dict[str, object]:
@@ -137,8 +197,8 @@ def main() -> int:
     with running_emulators(settings):
         defs = build_definitions(ExampleSettings.from_env())
         instance = DagsterInstance.get()
-        # Note writers read-modify-write Dot's notes: one at a time (see README, pools).
-        instance.event_log_storage.set_concurrency_slots(NOTES_POOL, 1)
+        for pool, limit in POOL_LIMITS.items():  # see README, "Pools"
+            instance.event_log_storage.set_concurrency_slots(pool, limit)
         started = time.monotonic()
         ok = run_main_job(defs, instance)
         for line in summarise(defs, instance, settings, time.monotonic() - started):

@@ -694,7 +694,8 @@ def build_dot_history_schedule(
         default_status=default_status,
     )
     def _daily(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
-        now = context.scheduled_execution_time or datetime.now(timezone.utc)
+        # Set by the daemon for every tick; a hand-built context must pass it too.
+        now = context.scheduled_execution_time
         keys = partitions_def.get_partition_keys(current_time=now)[-refresh_days:]
         if not keys:
             return SkipReason(f"no day has closed since {partitions_def.start:%Y-%m-%d}")

@@ -23,6 +23,7 @@ from dagster._core.test_utils import freeze_time
 from dot_orchestration.client import DotClient
 from dot_orchestration.connection_sync import SYNC_ACCEPTED_CHECK
 from dot_orchestration.definitions import ExampleSettings
+from dot_orchestration.dot_exposures import EXPOSURES_SNAPSHOT_KEY
 from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorServer
 from dot_orchestration.emulator.faults import FaultRule
 from dot_orchestration.external_assets import (
@@ -130,7 +131,6 @@ def test_freshness_follows_the_nightly_schedule(
     graph = example.resolve_asset_graph()
     targeted = {DUCKDB_SYNC, DBT_SYNC, AssetKey("orders"), AssetKey("stg_orders")}
     assert all(graph.get(key).freshness_policy == policy for key in targeted)
-    assert graph.get(CATALOGUE_ASSET_KEY).freshness_policy is None, "no schedule runs it"
 
     now = datetime.now(timezone.utc)
     assert freshness_at(example, instance, DUCKDB_SYNC, now) == FreshnessState.UNKNOWN
@@ -140,6 +140,28 @@ def test_freshness_follows_the_nightly_schedule(
     assert freshness_at(example, instance, DUCKDB_SYNC, later) == FreshnessState.PASS
     overdue = now + timedelta(hours=25, minutes=1)
     assert freshness_at(example, instance, DUCKDB_SYNC, overdue) == FreshnessState.FAIL
+
+
+def test_every_family_is_as_fresh_as_the_schedule_that_refreshes_it(
+    example: Definitions,
+) -> None:
+    """The catalogue and the history export have schedules of their own; nothing
+    materializable is left without a policy."""
+    graph = example.resolve_asset_graph()
+    for schedule, key in (
+        ("dot_catalogue_daily", CATALOGUE_ASSET_KEY),
+        ("dot_catalogue_daily", EXPOSURES_SNAPSHOT_KEY),
+        ("dot_history_daily", AssetKey(["dot", "history"])),
+        ("dot_history_daily", AssetKey("dot_usage_daily")),
+    ):
+        policy = schedule_freshness_policy(example.resolve_schedule_def(schedule))
+        assert graph.get(key).freshness_policy == policy, (schedule, key)
+    unpoliced = [
+        key.to_user_string()
+        for key in graph.materializable_asset_keys
+        if graph.get(key).freshness_policy is None
+    ]
+    assert unpoliced == []
 
 
 def test_check_outcomes_read_back_from_the_instance(
