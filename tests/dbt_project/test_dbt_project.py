@@ -194,12 +194,13 @@ create schema dot_history;
 create table dot_history.conversations (
     conversation_id varchar, partition_date date, created_at timestamp,
     updated_at timestamp, author_email varchar, author_name varchar, title varchar,
-    message_count integer, labels varchar[], auto_review_score double,
-    auto_review_reason varchar, environment varchar, workspace varchar, raw json
+    message_count bigint, labels varchar /* JSON array */, auto_review_score double,
+    auto_review_reason varchar, environment varchar, workspace varchar,
+    raw varchar /* JSON object */
 );
 create table dot_history.messages (
-    conversation_id varchar, message_index integer, partition_date date, role varchar,
-    created_at timestamp, content varchar, raw json
+    conversation_id varchar, message_index bigint, partition_date date, role varchar,
+    created_at timestamp, content varchar, raw varchar
 );
 """
 
@@ -238,7 +239,7 @@ def _write_dot_history(db_path: Path) -> None:
                 [
                     conv_id, day, f"{day} 08:00:00", f"{day} {hour:02d}:00:00", author,
                     author.split("@")[0].title(), f"Question {conv_id}",
-                    len(HISTORY_MESSAGES[conv_id]), ["demo"], score,
+                    len(HISTORY_MESSAGES[conv_id]), json.dumps(["demo"]), score,
                     None if score is None else "auto-review", "staging", "demo",
                     json.dumps({"id": conv_id}),
                 ],
