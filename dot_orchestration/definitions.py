@@ -280,7 +280,9 @@ def catalogue_definitions(
         ],
         owners=("team:data",),
     )
-    exposures_snapshot = build_refresh_exposures_asset(settings.exposures_state)
+    exposures_snapshot = build_refresh_exposures_asset(
+        settings.exposures_state, owners=("team:data",)
+    )
     daily = ScheduleDefinition(
         name="dot_catalogue_daily",
         target=AssetSelection.assets(exposures_snapshot, catalogue),

@@ -333,6 +333,7 @@ def build_refresh_exposures_asset(
     connection_id: str | None = None,
     key: AssetKey = EXPOSURES_SNAPSHOT_KEY,
     group_name: str = "dot",
+    owners: Sequence[str] = (),
 ) -> AssetsDefinition:
     """An asset that refreshes the state file, for a schedule on single-host deployments.
 
@@ -347,8 +348,11 @@ def build_refresh_exposures_asset(
         group_name=group_name,
         kinds={"dot", "json"},
         tags={"dot/operation": "exposures"},
+        owners=list(owners),
         description=f"Dot's dbt exposures cached in {state_path.name}; definitions read only "
-        "this file. After it changed, reload the code location to see new dashboards.",
+        "this file. After it changed, reload the code location to see new dashboards. On "
+        "failure the file is left as it was (the graph keeps the last known dashboards): "
+        "401/403 means DOT_API_KEY needs renewing, 5xx that Dot is down (re-execute later).",
         required_resource_keys={"dot"},
         pool="dot_api",
     )

@@ -445,8 +445,10 @@ def build_dot_history_assets(settings: DotHistorySettings) -> AssetsDefinition:
             f"Dot's conversation history in {tables}, one partition per day of "
             f"{settings.timezone} (a conversation's creation day). Each run fetches its days "
             "from Dot's export and replaces them atomically; re-running a day or backfilling "
-            "a range is safe. On failure the run log names the day and Dot's answer; nothing "
-            "of the run was written."
+            "a range is safe. On failure the run log names the day and Dot's answer and "
+            "nothing of the run was written: 401/403 means DOT_API_KEY needs renewing, 5xx or "
+            "a timeout that Dot is down, a shape error quotes what Dot sent; fix it and "
+            "re-execute the same partitions."
         ),
     )
     def _dot_history(context: AssetExecutionContext, dot: DotResource) -> HistoryExport:

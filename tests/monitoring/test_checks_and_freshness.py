@@ -5,8 +5,11 @@ Dagster's freshness daemon uses, on the instance the run wrote to, at chosen clo
 """
 
 import asyncio
+import os
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
+import pytest
 from dagster import (
     AssetCheckEvaluation,
     AssetCheckKey,
@@ -22,7 +25,7 @@ from dagster._core.test_utils import freeze_time
 
 from dot_orchestration.client import DotClient
 from dot_orchestration.connection_sync import SYNC_ACCEPTED_CHECK
-from dot_orchestration.definitions import ExampleSettings
+from dot_orchestration.definitions import ExampleSettings, build_definitions
 from dot_orchestration.dot_exposures import EXPOSURES_SNAPSHOT_KEY
 from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorServer
 from dot_orchestration.emulator.faults import FaultRule
@@ -162,6 +165,23 @@ def test_every_family_is_as_fresh_as_the_schedule_that_refreshes_it(
         if graph.get(key).freshness_policy is None
     ]
     assert unpoliced == []
+
+
+def test_every_asset_tells_on_call_who_owns_it_and_what_to_do(
+    example: Definitions, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Owners, kinds and a description on every asset; Dot's own assets say what a failure
+    means. Confluence is configured so the notes family is loaded too (the definitions
+    only read the URL, no call is made)."""
+    monkeypatch.setenv("CONFLUENCE_BASE_URL", "https://wiki.example.com/wiki")
+    defs = build_definitions(ExampleSettings(demo_home=tmp_path, env=dict(os.environ)))
+    graph = defs.resolve_asset_graph()
+    nodes = [graph.get(key) for key in graph.materializable_asset_keys]
+    assert AssetKey(["dot", "notes", "confluence"]) in graph.materializable_asset_keys
+    assert [n.key for n in nodes if not (n.owners and n.kinds and n.description)] == []
+    dot_nodes = [n for n in nodes if n.key.path[0] == "dot"]
+    assert len(dot_nodes) >= 6
+    assert [n.key for n in dot_nodes if "On failure" not in (n.description or "")] == []
 
 
 def test_check_outcomes_read_back_from_the_instance(
