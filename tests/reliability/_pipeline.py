@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -27,13 +28,14 @@ from dagster import (
 )
 
 from dot_orchestration.definitions import ExampleSettings, build_definitions
-from dot_orchestration.demo import NOTES_JOB
+from dot_orchestration.demo import HISTORY_SCHEDULE, NOTES_JOB
 from dot_orchestration.dot_exposures import EXPOSURES_SNAPSHOT_KEY
 from dot_orchestration.emulator import DEFAULT_TOKENS, Role, TokenSpec
 from dot_orchestration.emulator.confluence import DEFAULT_USERS as CONFLUENCE_USERS
 from dot_orchestration.external_assets import CATALOGUE_ASSET_KEY
 
 from ._end_state import EndState, capture_end_state
+from ._killable_export import partition_range
 from ._traffic import Control, Traffic
 
 #: A token found nowhere else, so any hit in a log or an error is a leak. It belongs to an
@@ -105,13 +107,18 @@ DBT_THEN_SYNCS = PipelineStep("dbt build, then Dot syncs", job="dbt_build_then_d
 CATALOGUE = PipelineStep("Dot external-asset catalogue", assets=(CATALOGUE_ASSET_KEY,))
 EXPOSURES = PipelineStep("Dot exposures snapshot", assets=(EXPOSURES_SNAPSHOT_KEY,))
 NOTES = PipelineStep("Confluence pages to Dot notes", job=NOTES_JOB)
+#: The run `dot_history_daily` starts (`refresh_days=3`): the last three closed UTC days,
+#: which the emulator's generated history covers, then `dot_usage_daily` built from them.
+_TODAY = datetime.now(timezone.utc).date()
+HISTORY = PipelineStep(
+    "Dot history export, then the usage models",
+    job=f"{HISTORY_SCHEDULE}_job",
+    tags=partition_range(_TODAY - timedelta(days=3), _TODAY - timedelta(days=1)),
+)
 
-#: The example pipeline in the order its schedules run it (`make demo` runs the first
-#: three the same way; the exposures snapshot is its scheduled refresh). A partitioned
-#: operation joins with its partition range as tags, e.g. the history export:
-#: `PipelineStep("Dot history export", assets=(AssetKey(["dot", "history"]),),
-#: tags=_killable_export.partition_range(first_day, last_day))`.
-PIPELINE: tuple[PipelineStep, ...] = (DBT_THEN_SYNCS, CATALOGUE, NOTES, EXPOSURES)
+#: The example pipeline in the order its schedules run it (`make demo` runs the same
+#: runs; the exposures snapshot is its scheduled refresh).
+PIPELINE: tuple[PipelineStep, ...] = (DBT_THEN_SYNCS, CATALOGUE, NOTES, HISTORY, EXPOSURES)
 
 
 def dot_run_config(*, auth_mode: str = "header", **settings: Any) -> dict[str, Any]:
