@@ -10,6 +10,7 @@ import contextlib
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -38,13 +39,31 @@ def _emulator_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="how long Dot takes to answer a question",
     )
+    history = parser.add_argument_group("generated conversation history")
+    history.add_argument("--history-days", type=int, default=365, help="days of history")
+    history.add_argument(
+        "--history-per-day", type=float, default=20.0, help="conversations per average day"
+    )
+    history.add_argument(
+        "--history-end",
+        type=date.fromisoformat,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="first day after the history (default: today, UTC)",
+    )
 
 
 def _run_emulator(args: argparse.Namespace) -> int:
     """Serve the Dot API emulator in the foreground until Ctrl+C."""
     from dot_orchestration.emulator import EmulatorConfig, EmulatorServer
 
-    config = EmulatorConfig(seed=args.seed, answer_delay_s=args.answer_delay)
+    config = EmulatorConfig(
+        seed=args.seed,
+        answer_delay_s=args.answer_delay,
+        history_days=args.history_days,
+        history_conversations_per_day=args.history_per_day,
+        history_end=args.history_end,
+    )
     server = EmulatorServer(config, host=args.host, port=args.port, verbose=True)
     # uvicorn shuts down gracefully on Ctrl+C, then re-raises it: here it is the normal stop.
     with contextlib.suppress(KeyboardInterrupt):

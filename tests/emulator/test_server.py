@@ -39,8 +39,9 @@ def test_a_port_in_use_fails_with_a_plain_os_error(dot_emulator: EmulatorServer)
 
 def test_the_command_line_runs_the_emulator_in_the_foreground() -> None:
     command = [sys.executable, "-m", "dot_orchestration.emulator", "--port", "0", "--seed", "5"]
+    history = ["--history-days", "2", "--history-end", "2026-01-03", "--history-per-day", "9"]
     process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        command + history, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     )
     try:
         assert process.stdout is not None
@@ -49,6 +50,15 @@ def test_the_command_line_runs_the_emulator_in_the_foreground() -> None:
         response = httpx.get(f"{url}/api/auth/me", headers={"API-KEY": "dot-emulator-viewer"})
         assert response.json()["role"] == "viewer"
         assert "dot-emulator-admin" in process.stdout.readline()
+        exported = httpx.get(
+            f"{url}/api/export_history",
+            params={"start_date": "2025-12-25", "end_date": "2026-01-10"},
+            headers={"API-KEY": "dot-emulator-admin"},
+        ).json()
+        assert exported and {c["created_at"][:10] for c in exported} <= {
+            "2026-01-01",
+            "2026-01-02",
+        }
     finally:
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=15) == 0
