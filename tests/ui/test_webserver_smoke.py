@@ -30,6 +30,8 @@ from dot_orchestration.connection_sync import SYNC_ACCEPTED_CHECK
 from dot_orchestration.definitions import ExampleSettings, build_definitions
 from dot_orchestration.dot_exposures import refresh_dot_exposures
 from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorServer
+from dot_orchestration.emulator.confluence import DEFAULT_USERS as CONFLUENCE_USERS
+from dot_orchestration.emulator.confluence import ConfluenceEmulatorServer
 from dot_orchestration.external_assets import CATALOGUE_ASSET_KEY
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -214,16 +216,29 @@ def dagster_home(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def wiki() -> Iterator[ConfluenceEmulatorServer]:
+    with ConfluenceEmulatorServer() as server:
+        yield server
+
+
+@pytest.fixture
 def expected(
-    tmp_path: Path, dot_emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    dot_emulator: EmulatorServer,
+    wiki: ConfluenceEmulatorServer,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Definitions:
-    """The example as the subprocesses load it: same variables, Dot's dashboards fetched."""
+    """The example as the subprocesses load it: same variables, Dot's dashboards fetched,
+    Confluence configured so every operation (notes included) is shown."""
     dot_env = {
         "DOT_BASE_URL": dot_emulator.url,
         "DOT_API_KEY": ADMIN_TOKEN,
         "DOT_DEMO_HOME": str(tmp_path),
         "DOT_DEMO_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"),
         "DOT_EXPOSURES_STATE": str(tmp_path / "dot_exposures.json"),
+        "CONFLUENCE_BASE_URL": wiki.url,
+        "CONFLUENCE_EMAIL": CONFLUENCE_USERS[0].email,
+        "CONFLUENCE_API_TOKEN": CONFLUENCE_USERS[0].api_token,
     }
     for name, value in dot_env.items():
         monkeypatch.setenv(name, value)
@@ -289,6 +304,8 @@ def loaded(ui: DagsterUI) -> tuple[str, str] | None:
 def assert_same_definitions(shown: dict[str, Any], expected: Definitions) -> None:
     assert shown["__typename"] == "Repository"
     graph = expected.resolve_asset_graph()
+    families = {("dot", "sync"), ("dot", "history"), ("dot", "notes"), ("dot", "external_assets")}
+    assert families <= {tuple(key.path[:2]) for key in graph.get_all_asset_keys()}
     assert {tuple(node["assetKey"]["path"]) for node in shown["assetNodes"]} == {
         tuple(key.path) for key in expected.resolve_all_asset_keys()
     }
