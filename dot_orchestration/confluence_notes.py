@@ -32,12 +32,19 @@ default_limit: 1`` in ``dagster.yaml``) so two runs never interleave their
 read-modify-write. Humans edit notes too, and Dot has no compare-and-swap, so a run reads
 Dot early only to plan, fetches and converts pages (the slow part), then reads again
 right before it writes and merges into that fresh copy: an edit made meanwhile survives.
+
+**Retries.** The clients retry each call, except a note create whose answer was lost (a
+5xx, a timeout, a dropped connection): Dot may have made the note, so sending it again
+could make two. Dagster retries the step instead (`ConfluenceNoteSync.step_retries`), and
+the retried step re-lists Dot's notes first: a note the lost create did make carries our
+marker and the page's version, so it is adopted, not created again. Only transient
+failures are retried (`TRANSIENT_ERRORS`); a refused token or a bad page fails at once.
 """
 
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -52,8 +59,10 @@ from dagster import (
     AssetsDefinition,
     AssetSelection,
     AssetSpec,
+    Backoff,
     Config,
     ConfigurableResource,
+    DagsterError,
     DefaultScheduleStatus,
     DefaultSensorStatus,
     Definitions,
@@ -72,11 +81,19 @@ from dagster import (
     multi_asset,
     sensor,
 )
+from dagster import RetryPolicy as StepRetryPolicy
 from dagster._core.definitions.metadata.metadata_set import NamespacedMetadataSet
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from dot_orchestration.client import DotClient, DotError, OrgNote
+from dot_orchestration.client import (
+    DotClient,
+    DotError,
+    DotRateLimitError,
+    DotServerError,
+    DotTransportError,
+    OrgNote,
+)
 from dot_orchestration.confluence import (
     MAX_PAGE_SIZE,
     ConfluenceClient,
@@ -84,6 +101,9 @@ from dot_orchestration.confluence import (
     ConfluenceNotFoundError,
     ConfluencePage,
     ConfluencePermissionError,
+    ConfluenceRateLimitError,
+    ConfluenceServerError,
+    ConfluenceTransportError,
     PageSelection,
     RetryPolicy,
     SelectedPages,
@@ -105,6 +125,7 @@ from dot_orchestration.transforms.storage_markdown import StorageFormatError, st
 
 __all__ = [
     "NOTES_POOL",
+    "TRANSIENT_ERRORS",
     "ConfluenceNoteMetadata",
     "ConfluenceNoteRunConfig",
     "ConfluenceNoteSync",
@@ -121,6 +142,19 @@ __all__ = [
 
 #: The Dagster pool every Dot note writer runs in; give it a limit of 1.
 NOTES_POOL = "dot_notes"
+#: Failures a later attempt of the step can overcome: no usable answer (dropped, timed
+#: out), a 5xx or a 429 that outlasted the client's own retries, from Dot or Confluence.
+#: Everything else (a refused or under-privileged token, a rejected request, an answer Dot
+#: or a proxy garbled the same way each time, a bad page) would fail again, so it fails
+#: the step at once.
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
+    DotTransportError,
+    DotServerError,
+    DotRateLimitError,
+    ConfluenceTransportError,
+    ConfluenceServerError,
+    ConfluenceRateLimitError,
+)
 
 Dialect = Literal["org_notes", "org_note"]
 OnRemoved = Literal["deactivate", "delete"]
@@ -261,6 +295,17 @@ class ConfluenceNoteSync(BaseModel):
     allow_empty_selection: bool = False
     description: str | None = None
     owners: tuple[str, ...] = ()
+    step_retries: int = Field(
+        default=3,
+        ge=0,
+        description="Times Dagster runs the step again after a transient failure (Dot or "
+        "Confluence unavailable, a note create whose answer was lost); 0: never.",
+    )
+    step_retry_delay_s: float = Field(
+        default=5.0,
+        ge=0,
+        description="Wait before the first step retry; the next ones wait 3 and 7 times it.",
+    )
 
     @field_validator("name")
     @classmethod
@@ -287,6 +332,22 @@ class ConfluenceNoteSync(BaseModel):
     @property
     def removal(self) -> OnRemoved:
         return self.on_removed or "deactivate"
+
+    def step_retry_policy(self) -> StepRetryPolicy | None:
+        """The note writer's Dagster retry policy: exponential backoff, and no jitter.
+
+        The wait is what lets a create Dot was still carrying out when its answer was lost
+        land before the retry re-lists the notes; jitter may shorten the first wait to
+        nothing, and the `dot_notes` pool runs one note writer at a time, so there is no
+        crowd of retries to spread out.
+        """
+        if not self.step_retries:
+            return None
+        return StepRetryPolicy(
+            max_retries=self.step_retries,
+            delay=self.step_retry_delay_s,
+            backoff=Backoff.EXPONENTIAL,
+        )
 
 
 class ConfluenceNoteRunConfig(Config):
@@ -334,9 +395,11 @@ class _RenderedPage:
 @dataclass(frozen=True)
 class _PageFailure:
     """Why a page could not be synced; `keeps_notes` is False only when Confluence says the
-    page is gone, so its notes leave Dot as any removed page's do."""
+    page is gone, so its notes leave Dot as any removed page's do. `error` is the typed
+    error, kept so the step's failure can chain it and tell whether a retry may help."""
 
     message: str
+    error: Exception
     keeps_notes: bool = True
 
 
@@ -456,7 +519,8 @@ class _OrgNotes:
                 if write.active and write.action != "delete":
                     held.append(note_id)
         except DotError as error:
-            report.fail(page_id, _PageFailure(f"page {page_id}: writing its notes failed: {error}"))
+            message = f"page {page_id}: writing its notes failed: {error}"
+            report.fail(page_id, _PageFailure(message, error))
             return
         changed = any(write.action != "keep" for write in writes)
         report.outcomes[page_id] = done if changed else "unchanged"
@@ -573,7 +637,8 @@ def sync_confluence_notes(
     notes as they were; one Confluence does not find loses them like any removed page. The
     other pages are still written and recorded as a materialization, then the step fails
     naming each page and the fix. A failure that leaves the selection or Dot's notes
-    unknown stops the run before anything is written.
+    unknown stops the run before anything is written. Every Failure chains its typed error
+    and lets the step's retry policy apply only when that error is transient.
     """
     with confluence.get_client() as wiki, dot.get_client() as client:
         selected = _select(wiki, sync, context)
@@ -587,12 +652,33 @@ def sync_confluence_notes(
         _on_dot(sync, "writing", lambda: writer.write(client, rendered, keep, report))
     yield MaterializeResult(metadata=_run_metadata(sync, selected, report))
     if report.failures:
-        messages = {page_id: failure.message for page_id, failure in report.failures.items()}
-        raise Failure(
-            description=f"{len(messages)} Confluence page(s) not synced; every other page "
-            "was: " + " | ".join(messages.values()),
-            metadata={"failures": MetadataValue.json(messages)},
-        )
+        cause = _retry_cause(report.failures.values())
+        raise _failure(
+            f"{len(report.failures)} Confluence page(s) not synced; every other page was: "
+            + " | ".join(failure.message for failure in report.failures.values()),
+            cause,
+            failures={page_id: failure.message for page_id, failure in report.failures.items()},
+            error_class={
+                page_id: type(failure.error).__name__
+                for page_id, failure in report.failures.items()
+            },
+        ) from cause
+
+
+def _retry_cause(failures: Iterable[_PageFailure]) -> Exception:
+    """The error the step's failure chains: the first transient one, so that one page Dot
+    did not answer gets the step retried even beside a page that will fail every time."""
+    errors = [failure.error for failure in failures]
+    return next((error for error in errors if isinstance(error, TRANSIENT_ERRORS)), errors[0])
+
+
+def _failure(description: str, cause: BaseException | None, **metadata: object) -> Failure:
+    """A Failure the step's retry policy applies to only when `cause` is transient."""
+    return Failure(
+        description=description,
+        metadata={name: MetadataValue.json(value) for name, value in metadata.items()},
+        allow_retries=isinstance(cause, TRANSIENT_ERRORS),
+    )
 
 
 def _select(
@@ -603,10 +689,11 @@ def _select(
     try:
         selected = select_pages(wiki, sync.selection)
     except ConfluenceError as error:
-        raise Failure(
-            description=f"Confluence note sync {sync.name!r}: the page selection "
+        raise _failure(
+            f"Confluence note sync {sync.name!r}: the page selection "
             f"({sync.selection.describe()}) could not be resolved, so nothing was written: "
-            f"{error}"
+            f"{error}",
+            error,
         ) from error
     for source in selected.empty_sources:
         context.log.warning(f"Confluence note sync {sync.name!r}: {source} matched no pages")
@@ -618,13 +705,14 @@ def _on_dot(sync: ConfluenceNoteSync, doing: str, call: Callable[[], T]) -> T:
     try:
         return call()
     except MalformedNoteError as error:
-        raise Failure(
-            description=f"Confluence note sync {sync.name!r}: the org note has a managed block "
-            f"that is not closed, so it cannot be merged without losing text: {error}"
+        raise _failure(
+            f"Confluence note sync {sync.name!r}: the org note has a managed block "
+            f"that is not closed, so it cannot be merged without losing text: {error}",
+            error,
         ) from error
     except DotError as error:
-        raise Failure(
-            description=f"Confluence note sync {sync.name!r}: {doing} Dot's notes failed: {error}"
+        raise _failure(
+            f"Confluence note sync {sync.name!r}: {doing} Dot's notes failed: {error}", error
         ) from error
 
 
@@ -636,11 +724,12 @@ def _refuse_to_empty(
     ids Confluence did not list are not "nothing": each is looked up and reported."""
     if selected.pages or selected.missing or not held or sync.allow_empty_selection:
         return
-    raise Failure(
-        description=f"Confluence note sync {sync.name!r}: the selection "
+    raise _failure(
+        f"Confluence note sync {sync.name!r}: the selection "
         f"({sync.selection.describe()}) matched no pages, so the {len(held)} page(s) with "
         "notes in Dot were left alone. Fix the selection; to really remove them all, set "
-        "allow_empty_selection=True."
+        "allow_empty_selection=True.",
+        None,
     )
 
 
@@ -690,20 +779,22 @@ def _render_pages(
 def _render(wiki: ConfluenceClient, page_id: str) -> _RenderedPage | _PageFailure:
     try:
         page = wiki.get_page(page_id)
-    except ConfluenceNotFoundError:
+    except ConfluenceNotFoundError as error:
         return _PageFailure(
             f"page {page_id} was not found (deleted, a wrong id, or hidden from the "
             "Confluence user), so its notes were removed as configured: remove it from the "
             "selection",
+            error,
             keeps_notes=False,
         )
-    except ConfluencePermissionError:
+    except ConfluencePermissionError as error:
         return _PageFailure(
             f"page {page_id}: the Confluence user may not view it: grant them view "
-            "permission or remove the page from the selection"
+            "permission or remove the page from the selection",
+            error,
         )
     except ConfluenceError as error:
-        return _PageFailure(f"page {page_id}: reading it from Confluence failed: {error}")
+        return _PageFailure(f"page {page_id}: reading it from Confluence failed: {error}", error)
     try:
         markdown = storage_to_markdown(
             page.body_storage, base_url=wiki.base_url, space_key=page.space, page_id=page.id
@@ -711,7 +802,8 @@ def _render(wiki: ConfluenceClient, page_id: str) -> _RenderedPage | _PageFailur
     except StorageFormatError as error:
         return _PageFailure(
             f"page {page_id} ({page.title!r}, version {page.version}): its storage format "
-            f"cannot be converted ({error}): repair the page in Confluence"
+            f"cannot be converted ({error}): repair the page in Confluence",
+            error,
         )
     return _RenderedPage(page, markdown)
 
@@ -865,19 +957,38 @@ class ConfluenceNotesTranslator:
 def build_confluence_note_asset(
     sync: ConfluenceNoteSync, *, translator: ConfluenceNotesTranslator | None = None
 ) -> AssetsDefinition:
-    """The asset that writes the sync's notes, in the `dot_notes` pool."""
+    """The asset that writes the sync's notes, in the `dot_notes` pool, retried by Dagster
+    after a transient failure (`ConfluenceNoteSync.step_retry_policy`)."""
     spec = (translator or ConfluenceNotesTranslator()).get_asset_spec(sync)
 
-    @multi_asset(name=_op_name(sync), specs=[spec], pool=NOTES_POOL)
+    @multi_asset(
+        name=_op_name(sync),
+        specs=[spec],
+        pool=NOTES_POOL,
+        retry_policy=sync.step_retry_policy(),
+    )
     def _notes(
         context: AssetExecutionContext,
         config: ConfluenceNoteRunConfig,
         dot: DotResource,
         confluence: ConfluenceResource,
     ) -> Iterator[MaterializeResult]:
-        yield from sync_confluence_notes(context, sync, config, dot, confluence)
+        try:
+            yield from sync_confluence_notes(context, sync, config, dot, confluence)
+        except (Failure, DagsterError):
+            raise
+        except Exception as error:
+            raise _unexpected(sync, error) from error
 
     return _notes
+
+
+def _unexpected(sync: ConfluenceNoteSync, error: Exception) -> Failure:
+    """An error no step of the sync turned into a Failure (a client set up wrong, a bug):
+    without this, the retry policy would retry it like any exception, to fail the same way."""
+    return _failure(
+        f"Confluence note sync {sync.name!r} failed: {type(error).__name__}: {error}", error
+    )
 
 
 def build_confluence_note_check(

@@ -273,7 +273,7 @@ def sync_selected_connections(
     """Sync the selected connections concurrently; report every failure, keep every success."""
     targets = _selected_connections(context)
     checked = {key.asset_key for key in context.selected_asset_check_keys}
-    failures: dict[str, str] = {}
+    failures: dict[str, DotError] = {}
     with (
         dot.get_client() as client,
         ThreadPoolExecutor(
@@ -290,18 +290,32 @@ def sync_selected_connections(
             try:
                 accepted, seconds = future.result()
             except DotError as error:
-                failures[f"{ctype}/{cid}"] = str(error)
+                failures[f"{ctype}/{cid}"] = error
                 context.log.error(f"Dot sync of {ctype}/{cid} failed: {error}")
                 if key in checked:
                     yield _refused_check(key, error)
                 continue
             yield _materialization(key, accepted, seconds, dot.web_url, checked=key in checked)
     if failures:
-        raise Failure(
-            description=f"{len(failures)} of {len(targets)} Dot syncs failed: "
-            + ", ".join(sorted(failures)),
-            metadata={"failed_connections": MetadataValue.json(failures)},
-        )
+        raise _syncs_failed(failures, len(targets)) from failures[min(failures)]
+
+
+def _syncs_failed(failures: Mapping[str, DotError], selected: int) -> Failure:
+    """The step's Failure, naming every failed connection.
+
+    The caller chains it to the first failure by label, so the exact Dot error class
+    (`DotAuthError`, `DotServerError`, ...) reaches the step's error chain in the event
+    log, where alerts and tests read it; a chain holds one error, so `error_class` gives
+    every connection's. The texts are the errors' own, which never hold the token.
+    """
+    labels = sorted(failures)
+    return Failure(
+        description=f"{len(failures)} of {selected} Dot syncs failed: " + ", ".join(labels),
+        metadata={
+            "failed_connections": MetadataValue.json({c: str(failures[c]) for c in labels}),
+            "error_class": MetadataValue.json({c: type(failures[c]).__name__ for c in labels}),
+        },
+    )
 
 
 def _selected_connections(context: AssetExecutionContext) -> dict[AssetKey, tuple[str, str]]:
@@ -348,7 +362,10 @@ def _refused_check(key: AssetKey, error: DotError) -> AssetCheckResult:
         check_name=SYNC_ACCEPTED_CHECK,
         passed=False,
         description=f"Dot did not accept the sync: {error}",
-        metadata={"error": MetadataValue.text(str(error))},
+        metadata={
+            "error": MetadataValue.text(str(error)),
+            "error_class": MetadataValue.text(type(error).__name__),
+        },
     )
 
 

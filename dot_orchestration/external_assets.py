@@ -330,7 +330,10 @@ def build_dot_catalogue_asset(
                     else None
                 )
         except (CatalogueError, UnreadableListingError, DotError) as error:
-            raise Failure(description=f"{error}; nothing was written to Dot") from None
+            raise Failure(
+                description=f"{error}; nothing was written to Dot",
+                metadata={"error_class": type(error).__name__},
+            ) from error
         for asset_id, error in sorted(failures.items()):
             context.log.error(f"Dot external asset {asset_id}: {error}")
         metadata = _catalogue_metadata(plan, failures, len(desired), time.monotonic() - started)
@@ -341,7 +344,7 @@ def build_dot_catalogue_asset(
                 description=f"{len(failures)} of {len(plan.writes)} Dot external asset writes "
                 f"failed: {', '.join(sorted(failures))}; the others were applied",
                 metadata=metadata,
-            )
+            ) from failures[min(failures)]
         yield MaterializeResult(metadata=metadata, check_results=[check] if check else None)
 
     return _dot_catalogue
@@ -368,13 +371,14 @@ def reconcile_dot_catalogue(
     id_prefix: str = DEFAULT_ID_PREFIX,
     on_removed: RemovalPolicy = "deactivate",
     max_concurrency: int = 8,
-) -> tuple[ReconcilePlan, dict[str, str]]:
+) -> tuple[ReconcilePlan, dict[str, DotError]]:
     """Read the sources and Dot's list, then apply the plan; returns it and failures by id.
 
     What would make the plan wrong raises before anything is written: a bad source
     (`CatalogueError`), a list Dot could not give (`DotError`) or that cannot be read
     (`UnreadableListingError`). Failed writes are returned, not raised, so that every
-    other write still happens.
+    other write still happens; each keeps its typed `DotError`, so a caller can tell a
+    refused token from an unavailable Dot.
     """
     desired = collect_source_assets(sources, id_prefix=id_prefix)
     return apply_catalogue(
@@ -402,7 +406,7 @@ def apply_catalogue(
     id_prefix: str,
     on_removed: RemovalPolicy,
     max_concurrency: int,
-) -> tuple[ReconcilePlan, dict[str, str]]:
+) -> tuple[ReconcilePlan, dict[str, DotError]]:
     """Plan `desired` against what Dot lists now and apply the writes; failures by id."""
     current = parse_listed_assets(client.list_external_assets())
     plan = plan_reconcile(desired, current, id_prefix=id_prefix, on_removed=on_removed)
@@ -412,7 +416,7 @@ def apply_catalogue(
 def catalogue_reconciled_check(
     client: DotClient,
     desired: Sequence[DesiredAsset],
-    failures: Mapping[str, str],
+    failures: Mapping[str, DotError],
     *,
     id_prefix: str,
     on_removed: RemovalPolicy,
@@ -459,9 +463,9 @@ def _reconciled_result(
 
 def _apply_writes(
     client: DotClient, writes: Sequence[Change], *, max_concurrency: int
-) -> dict[str, str]:
+) -> dict[str, DotError]:
     """Send the writes over at most `max_concurrency` threads; the error of each failure by id."""
-    failures: dict[str, str] = {}
+    failures: dict[str, DotError] = {}
     if not writes:
         return failures
     workers = min(max_concurrency, len(writes))
@@ -471,7 +475,7 @@ def _apply_writes(
             try:
                 future.result()
             except DotError as error:
-                failures[futures[future].asset_id] = str(error)
+                failures[futures[future].asset_id] = error
     return failures
 
 
@@ -483,10 +487,11 @@ def _write(client: DotClient, change: Change) -> None:
 
 
 def _catalogue_metadata(
-    plan: ReconcilePlan, failures: Mapping[str, str], desired: int, seconds: float
+    plan: ReconcilePlan, failures: Mapping[str, DotError], desired: int, seconds: float
 ) -> dict[str, Any]:
     """Counts per outcome (plotted by the UI) and one table row per asset, for the
-    materialization or the failure."""
+    materialization or the failure. The failure chains only the first write's error, so
+    `error_class` names each failed write's class."""
     metadata: dict[str, Any] = {
         label: MetadataValue.int(
             sum(
@@ -501,11 +506,13 @@ def _catalogue_metadata(
     metadata["source_assets"] = MetadataValue.int(desired)
     metadata["duration_s"] = MetadataValue.float(round(seconds, 3))
     metadata["assets"] = MetadataValue.table(
-        records=[_table_row(change, failures.get(change.asset_id)) for change in plan.changes],
+        records=[_table_row(change, change.asset_id in failures) for change in plan.changes],
         schema=_TABLE_SCHEMA,
     )
     if failures:
-        metadata["failed_assets"] = MetadataValue.json(dict(sorted(failures.items())))
+        ids = sorted(failures)
+        metadata["failed_assets"] = MetadataValue.json({i: str(failures[i]) for i in ids})
+        metadata["error_class"] = MetadataValue.json({i: type(failures[i]).__name__ for i in ids})
     return metadata
 
 
@@ -523,12 +530,12 @@ _TABLE_SCHEMA = TableSchema(
 )
 
 
-def _table_row(change: Change, error: str | None) -> TableRecord:
+def _table_row(change: Change, failed: bool) -> TableRecord:
     return TableRecord(
         {
             "id": change.asset_id,
             "action": change.action,
-            "result": "failed" if error else "ok",
+            "result": "failed" if failed else "ok",
             "source": change.origin or "",
             "name": change.asset.name or "",
             "subtype": change.asset.subtype,

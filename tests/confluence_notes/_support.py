@@ -33,6 +33,7 @@ from dot_orchestration.transforms.notes import owned_note_key, parse_managed_blo
 ANALYST = DEFAULT_USERS[0]
 HOME, METRICS, REVENUE, ACTIVE_CUSTOMERS, NRR = "100000", "100100", "100101", "100102", "100103"
 FAQ, PLAYBOOK, HANDBOOK, RESTRICTED = "100200", "100300", "100400", "100500"
+FAST_STEP_RETRY_DELAY_S = 0.05
 NOTE_WRITE_ROUTES = {
     ("POST", "/api/save_note"),
     ("POST", "/api/org_notes"),
@@ -101,9 +102,18 @@ def is_body_read(request: httpx.Request) -> bool:
 # --------------------------------------------------------------------------- harness
 
 
-def sync_of(*, dialect: str = "org_notes", **selection: Any) -> ConfluenceNoteSync:
+def sync_of(
+    *, dialect: str = "org_notes", step_retries: int = 3, **selection: Any
+) -> ConfluenceNoteSync:
+    """A sync of the selection whose step retries follow each other within tenths of a
+    second: the emulator's faults land at once, so a test need not wait like Dot would."""
     selection = {k: tuple(v) if isinstance(v, list | tuple) else (v,) for k, v in selection.items()}
-    return ConfluenceNoteSync(selection=PageSelection(**selection), dialect=dialect)
+    return ConfluenceNoteSync(
+        selection=PageSelection(**selection),
+        dialect=dialect,
+        step_retries=step_retries,
+        step_retry_delay_s=FAST_STEP_RETRY_DELAY_S,
+    )
 
 
 @dataclass

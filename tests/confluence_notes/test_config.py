@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from dagster import AssetCheckKey, AssetKey, Definitions, build_schedule_context
+from dagster import (
+    AssetCheckKey,
+    AssetKey,
+    Backoff,
+    Definitions,
+    RetryPolicy,
+    build_schedule_context,
+)
 from pydantic import ValidationError
 
 from dot_orchestration.confluence import PageSelection, select_pages
@@ -36,6 +43,8 @@ SELECTION = PageSelection(page_ids=("100101",))
         ({"dialect": "org_note", "on_removed": "delete"}, "on_removed only apply to"),
         ({"dialect": "org_note", "title_prefix": "KB:"}, "title_prefix only apply to"),
         ({"dialect": "notes"}, "org_notes"),
+        ({"step_retries": -1}, "greater than or equal to 0"),
+        ({"step_retry_delay_s": -1}, "greater than or equal to 0"),
     ],
 )
 def test_mistakes_are_refused_at_load_naming_the_fix(
@@ -63,6 +72,9 @@ def test_the_definitions_load_with_one_pooled_asset_its_check_sensor_and_schedul
     [asset] = list(repository.assets_defs_by_key.values())
     assert asset.key == AssetKey(["dot", "notes", "wiki"])
     assert asset.op.pool == NOTES_POOL
+    assert asset.op.retry_policy == RetryPolicy(
+        max_retries=3, delay=5.0, backoff=Backoff.EXPONENTIAL
+    )
     assert asset.specs_by_key[asset.key].metadata["dot_notes/dialect"] == "org_note"
     job = defs.resolve_job_def("dot_notes_wiki_job")
     check = AssetCheckKey(asset.key, "every_selected_page_has_a_current_note")

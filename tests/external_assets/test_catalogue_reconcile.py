@@ -253,6 +253,9 @@ def test_when_dot_cannot_list_its_assets_nothing_is_written(
     failure = result.failure_data_for_node("dot__external_assets")
     assert failure is not None and failure.user_failure_data is not None
     assert "nothing was written to Dot" in (failure.user_failure_data.description or "")
+    assert failure.error is not None and failure.error.cause is not None
+    assert failure.error.cause.cls_name == "DotServerError"
+    assert failure.user_failure_data.metadata["error_class"].value == "DotServerError"
     assert writes(dot_emulator) == []
 
 
@@ -279,4 +282,7 @@ def test_a_5xx_on_one_asset_fails_the_run_naming_it_and_keeps_the_others(
     assert description.startswith(f"1 of 4 Dot external asset writes failed: {failed};")
     metadata = {k: v.value for k, v in failure.user_failure_data.metadata.items()}
     assert list(metadata["failed_assets"]) == [failed]
+    assert metadata["error_class"] == {failed: "DotServerError"}
+    assert failure.error is not None and failure.error.cause is not None
+    assert failure.error.cause.cls_name == "DotServerError"
     assert counts(metadata) == {"created": 3, "failed": 1}

@@ -65,16 +65,6 @@ LOAD_TIME_VARIABLES = frozenset({"DOT_AUTH_MODE", "DOT_USER_ID", "DOT_ENVIRONMEN
 FAST_RETRIES = dot_run_config(initial_backoff_s=0.01, max_backoff_s=0.05)
 EVERY_CALL = "/api/*"
 
-SYNC_DROPS_CLASS = (
-    "reported to the lead: connection_sync keeps each failed sync's DotError only as text "
-    "(`failed_connections` metadata, the check's description); the step's Failure has no "
-    "cause, so the class never reaches Dagster"
-)
-CATALOGUE_DROPS_CLASS = (
-    "reported to the lead: external_assets raises `Failure(...) from None` for a failed "
-    "listing and keeps failed writes as text, so the class never reaches Dagster"
-)
-
 
 @dataclass(frozen=True)
 class BadInput:
@@ -87,8 +77,6 @@ class BadInput:
     faults: tuple[dict[str, Any], ...] = ()
     answers: Mapping[tuple[str, str], CannedAnswer] = field(default_factory=dict)
     run_config: Mapping[str, Any] | None = None
-    #: Why the class does not surface yet (a reported bug), or None.
-    class_lost: str | None = None
 
 
 def html_page(status: int) -> dict[str, Any]:
@@ -109,7 +97,6 @@ CASES = (
         SYNCS,
         DotAuthError,
         env={"DOT_API_KEY": EXPIRED_TOKEN},
-        class_lost=SYNC_DROPS_CLASS,
     ),
     BadInput(
         "expired token (401) on the exposures snapshot",
@@ -122,14 +109,12 @@ CASES = (
         SYNCS,
         DotPermissionError,
         env={"DOT_API_KEY": VIEWER_TOKEN},
-        class_lost=SYNC_DROPS_CLASS,
     ),
     BadInput(
         "viewer token (403) on the catalogue's imports",
         CATALOGUE,
         DotPermissionError,
         env={"DOT_API_KEY": VIEWER_TOKEN},
-        class_lost=CATALOGUE_DROPS_CLASS,
     ),
     BadInput(
         "proxy's HTML 502 page on every call, after the retries",
@@ -137,7 +122,6 @@ CASES = (
         DotServerError,
         faults=({"path": EVERY_CALL, **html_page(502)},),
         run_config=FAST_RETRIES,
-        class_lost=SYNC_DROPS_CLASS,
     ),
     BadInput(
         "HTML login page with status 200",
@@ -150,7 +134,6 @@ CASES = (
         CATALOGUE,
         DotResponseError,
         faults=(truncated("GET", "/api/external_assets"),),
-        class_lost=CATALOGUE_DROPS_CLASS,
     ),
     BadInput(
         "truncated JSON listing of org notes",
@@ -163,7 +146,6 @@ CASES = (
         CATALOGUE,
         UnreadableListingError,
         answers={("GET", "/api/external_assets"): json_answer({"assets": "all of them"})},
-        class_lost=CATALOGUE_DROPS_CLASS,
     ),
     BadInput(
         "org-note listing of the wrong type",
@@ -208,6 +190,8 @@ CASES = (
         env={"DOT_AUTH_MODE": "url"},
     ),
 )
+
+CASE_IDS = [case.name for case in CASES]
 
 
 @dataclass
@@ -337,16 +321,7 @@ def run_in(
     return run_step(deployment, case)
 
 
-def _param(case: BadInput, *, judged_by_class: bool) -> Any:
-    marks = (
-        [pytest.mark.xfail(reason=case.class_lost, strict=True)]
-        if judged_by_class and case.class_lost
-        else []
-    )
-    return pytest.param(case, id=case.name, marks=marks)
-
-
-@pytest.mark.parametrize("case", [_param(case, judged_by_class=True) for case in CASES])
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_the_failure_names_the_exact_error_class(
     case: BadInput, outcomes: Callable[[BadInput], CaseOutcome]
 ) -> None:
@@ -357,7 +332,7 @@ def test_the_failure_names_the_exact_error_class(
     )
 
 
-@pytest.mark.parametrize("case", [_param(case, judged_by_class=False) for case in CASES])
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_nothing_is_written_and_no_token_is_shown(
     case: BadInput, outcomes: Callable[[BadInput], CaseOutcome]
 ) -> None:

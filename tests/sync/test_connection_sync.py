@@ -166,7 +166,12 @@ def test_one_failing_connection_fails_the_step_and_keeps_the_others(
         instance=instance, asset_selection=list(SYNC_KEYS), raise_on_error=False
     )
     assert not result.success
-    failure = next(e for e in result.all_events if e.is_step_failure)
-    assert broken.label in str(failure.step_failure_data.error)
+    failure = next(e for e in result.all_events if e.is_step_failure).step_failure_data
+    assert broken.label in str(failure.error)
+    assert failure.error.cause is not None and failure.error.cause.cls_name == "DotNotFoundError"
+    assert failure.user_failure_data is not None
+    assert failure.user_failure_data.metadata["error_class"].value == {
+        broken.label: "DotNotFoundError"
+    }
     materialized = {e.asset_key for e in result.get_asset_materialization_events()}
     assert materialized == SYNC_KEYS - {DotSyncTranslator().get_asset_key(broken)}
