@@ -106,7 +106,7 @@ from dot_orchestration.transforms.history import (
     NormalisedHistory,
     normalise_history,
 )
-from dot_orchestration.warehouse import DuckDBLocation, PartitionSession
+from dot_orchestration.warehouse import DuckDBLocation, PartitionSession, PostgresLocation
 
 WAREHOUSE_KEY = "dot_warehouse"
 IO_MANAGER_KEY = "dot_history_io_manager"
@@ -228,6 +228,47 @@ class DuckDBWarehouse(PartitionWarehouse):
 
     def session(self, *, read_only: bool = False) -> AbstractContextManager[PartitionSession]:
         location = DuckDBLocation(path=Path(self.path), lock_timeout_s=self.lock_timeout_s)
+        return location.session(read_only=read_only)
+
+
+class PostgresWarehouse(PartitionWarehouse):
+    """The history tables in a PostgreSQL database: the swap from DuckDB is this resource.
+
+    Give `password` (and whatever else varies by deployment) as `EnvVar`, so the secret
+    stays a reference in the definitions and the UI; it is also kept out of reprs and
+    validation errors. Unlike DuckDB, PostgreSQL takes concurrent writers: no pool is
+    needed, writers of one schema wait for each other (up to `lock_timeout_s`).
+    """
+
+    # A password given literally must not reach a validation error's input excerpt.
+    model_config = ConfigDict(hide_input_in_errors=True)
+
+    host: str = Field(description="Server host name or address.")
+    port: int = Field(default=5432, description="Server port.")
+    dbname: str = Field(description="The database holding the history schema.")
+    user: str = Field(description="A role that may create the schema, or write its tables.")
+    password: str = Field(repr=False, description="The role's password. Use EnvVar.")
+    sslmode: str | None = Field(
+        default=None, description="libpq sslmode, e.g. `require`; None: libpq's default."
+    )
+    connect_timeout_s: int = Field(default=10, gt=0, description="Connection timeout.")
+    lock_timeout_s: float = Field(
+        default=120.0,
+        ge=0,
+        description="How long to wait for another writer of the same schema (or any lock).",
+    )
+
+    def session(self, *, read_only: bool = False) -> AbstractContextManager[PartitionSession]:
+        location = PostgresLocation(
+            host=self.host,
+            port=self.port,
+            dbname=self.dbname,
+            user=self.user,
+            password=self.password,  # a SecretStr from here on
+            sslmode=self.sslmode,
+            connect_timeout_s=self.connect_timeout_s,
+            lock_timeout_s=self.lock_timeout_s,
+        )
         return location.session(read_only=read_only)
 
 
@@ -791,6 +832,7 @@ __all__ = [
     "DuckDBWarehouse",
     "HistoryExport",
     "PartitionWarehouse",
+    "PostgresWarehouse",
     "SpooledDay",
     "build_dot_history_assets",
     "build_dot_history_checks",

@@ -16,13 +16,19 @@ The contract (`replace_partition`) is what any warehouse behind it must keep:
 
 `PartitionSession` is the seam: the four operations the Dagster layer needs (replace,
 read, compare a table's schema with the contract, find duplicate keys) on one open
-connection. `DuckDBLocation.session()` hands out the DuckDB one (`DuckDBSession`).
+connection. Two warehouses implement it:
 
-Only DuckDB is implemented here. Swapping the warehouse means a `PartitionSession` on that
-warehouse's connection that keeps the three points:
+* **DuckDB** (the embedded default): `DuckDBLocation.session()` hands out a
+  `DuckDBSession`. The file lock admits one writing process at a time.
+* **Postgres**: `PostgresLocation.session()` hands out a `PostgresSession` (psycopg2):
+  ``BEGIN; DELETE … WHERE partition = ANY(%s); COPY …; COMMIT`` on one connection, the
+  tables created in the same transaction (PostgreSQL's DDL is transactional), types
+  BIGINT, DOUBLE PRECISION, TEXT, BOOLEAN, DATE, TIMESTAMP. Writers of one schema take a
+  transaction-scoped advisory lock, since PostgreSQL, unlike DuckDB, lets two runs replace
+  the same day at once. Read-only sessions read one ``REPEATABLE READ READ ONLY`` snapshot.
 
-* **Postgres**: transactional DDL; ``BEGIN; DELETE … WHERE partition = ANY(%s); COPY …;
-  COMMIT`` on one connection.
+Another warehouse is a `PartitionSession` on its connection that keeps the three points:
+
 * **Snowflake**: DDL commits implicitly, so create the table first, stage the frame
   (``write_pandas`` into a temporary table), then ``BEGIN; DELETE …; INSERT … SELECT FROM
   <temp>; COMMIT`` — or one ``MERGE``. Use ``TIMESTAMP_NTZ`` for UTC timestamps.
@@ -30,6 +36,9 @@ warehouse's connection that keeps the three points:
   COMMIT TRANSACTION``) after loading the frame into a staging table; for one day, a load
   job with ``WRITE_TRUNCATE`` into the ``table$YYYYMMDD`` partition decorator is atomic too.
   Use ``DATETIME`` (or ``TIMESTAMP``) consistently.
+
+Either way the frame checks (`check_frames` in ``_contract``) and the one-type-per-kind
+mapping are shared: only the SQL and the bulk load are the warehouse's own.
 """
 
 from dot_orchestration.warehouse._contract import DuplicateKeys, PartitionSession, WriteResult
@@ -41,6 +50,7 @@ from dot_orchestration.warehouse._duckdb import (
     replace_partition,
     replace_partitions,
 )
+from dot_orchestration.warehouse._postgres import PostgresLocation, PostgresSession
 from dot_orchestration.warehouse.errors import (
     EmptyPartitionError,
     PartitionMismatchError,
@@ -57,6 +67,8 @@ __all__ = [
     "PartitionMismatchError",
     "PartitionSession",
     "PartitionWriteError",
+    "PostgresLocation",
+    "PostgresSession",
     "SchemaMismatchError",
     "WriteResult",
     "read_partition",

@@ -1,0 +1,619 @@
+"""The Postgres warehouse on a real PostgreSQL server: the DuckDB contract, then a Dagster run.
+
+One throwaway cluster serves the module (`reliability._postgres`: loopback only, removed
+afterwards); every test writes a schema of its own. The contract cases run against both
+warehouses through the `PartitionSession` the Dagster layer uses, so "same semantics" is
+tested, not assumed. The Postgres-only cases are the ones DuckDB's file lock makes moot:
+readers during a write, a writer killed mid-transaction, two writers of one day.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager, contextmanager
+from datetime import date, timedelta
+from pathlib import Path
+from uuid import uuid4
+
+import numpy as np
+import pandas as pd
+import psycopg2
+import psycopg2.errors
+import pytest
+from dagster import (
+    DagsterInstance,
+    Definitions,
+    EnvVar,
+    ExecuteInProcessResult,
+    instance_for_test,
+)
+from dagster._serdes import serialize_value
+from pydantic import SecretStr
+from reliability._postgres import (
+    DATABASE,
+    SUPERUSER,
+    PostgresCluster,
+    PostgresUnavailable,
+    server_binaries,
+    start_cluster,
+)
+from test_history_tables import EXPORT, START
+from test_replace_partition import DAY_1, DAY_2, DAY_3, day_frame
+from test_replace_partitions import day as history_day
+
+from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorConfig, EmulatorServer
+from dot_orchestration.history_export import (
+    DotHistorySettings,
+    PostgresWarehouse,
+    build_dot_history_definitions,
+    dot_history_resources,
+)
+from dot_orchestration.resources import DotResource
+from dot_orchestration.transforms.history import normalise_history
+from dot_orchestration.warehouse import (
+    DuckDBLocation,
+    DuckDBSession,
+    DuplicateKeys,
+    EmptyPartitionError,
+    PartitionSession,
+    PartitionWriteError,
+    PostgresLocation,
+    PostgresSession,
+    SchemaMismatchError,
+    WriteResult,
+)
+
+PARTITION = "partition_date"
+BACKENDS = ("duckdb", "postgres")
+#: The contract's kinds as each warehouse names them.
+TYPES = {
+    "duckdb": {"text": "VARCHAR", "double": "DOUBLE"},
+    "postgres": {"text": "TEXT", "double": "DOUBLE PRECISION"},
+}
+WAIT_S = 30
+
+
+# --- the server ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[PostgresCluster]:
+    try:
+        server_binaries()
+    except PostgresUnavailable as missing:
+        pytest.skip(f"PostgreSQL server binaries are not installed: {missing}")
+    started = start_cluster()
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
+@pytest.fixture(scope="module")
+def location(cluster: PostgresCluster) -> PostgresLocation:
+    return PostgresLocation(
+        host="127.0.0.1",
+        port=cluster.port,
+        dbname=DATABASE,
+        user=SUPERUSER,
+        password=cluster.password,
+        lock_timeout_s=WAIT_S,
+    )
+
+
+@pytest.fixture
+def schema() -> str:
+    """A schema of this test's own (in DuckDB too: the name is part of what is compared)."""
+    return f"t_{uuid4().hex[:12]}"
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def warehouse(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Callable[..., AbstractContextManager[PartitionSession]]:
+    """``warehouse(read_only=False)``: a session on this test's backend."""
+    if backend == "duckdb":
+        return DuckDBLocation(path=tmp_path / "dot.duckdb").session
+    location: PostgresLocation = request.getfixturevalue("location")
+    return location.session
+
+
+@pytest.fixture
+def session(
+    warehouse: Callable[..., AbstractContextManager[PartitionSession]],
+) -> Iterator[PartitionSession]:
+    with warehouse() as opened:
+        yield opened
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def write(
+    session: PartitionSession,
+    schema: str,
+    tables: pd.DataFrame | dict[str, pd.DataFrame],
+    days: list[date],
+    *,
+    allow_empty: bool = False,
+) -> dict[str, WriteResult]:
+    """Replace ``days``; a lone frame is the conversations table."""
+    if isinstance(tables, pd.DataFrame):
+        tables = {"conversations": tables}
+    return session.replace_partitions(
+        schema=schema,
+        tables=tables,
+        partition_column=PARTITION,
+        partition_values=days,
+        allow_empty=allow_empty,
+    )
+
+
+def read(
+    session: PartitionSession,
+    schema: str,
+    days: list[date] | None = None,
+    table: str = "conversations",
+) -> pd.DataFrame:
+    return session.read_partitions(
+        schema=schema, table=table, partition_column=PARTITION, partition_values=days
+    )
+
+
+def ids(session: PartitionSession, schema: str, table: str = "conversations") -> list[str]:
+    return read(session, schema, table=table)["conversation_id"].tolist()
+
+
+def column_types(session: PartitionSession, schema: str, table: str) -> list[tuple[str, str]]:
+    """The table's columns and types as the warehouse's catalogue names them."""
+    sql = (
+        "SELECT column_name, upper(data_type) FROM information_schema.columns "
+        "WHERE table_schema = {0} AND table_name = {0} ORDER BY ordinal_position"
+    )
+    if isinstance(session, DuckDBSession):
+        return session.connection.execute(sql.format("?"), [schema, table]).fetchall()
+    assert isinstance(session, PostgresSession)
+    with session.connection.cursor() as cursor:
+        cursor.execute(sql.format("%s"), [schema, table])
+        return cursor.fetchall()
+
+
+def frames_equal(left: pd.DataFrame, right: pd.DataFrame) -> None:
+    pd.testing.assert_frame_equal(left.reset_index(drop=True), right.reset_index(drop=True))
+
+
+# --- the contract, on both warehouses ------------------------------------------------------
+
+
+def test_the_first_write_creates_the_table_with_one_type_per_kind(
+    session: PartitionSession, schema: str, backend: str
+) -> None:
+    frame = day_frame(DAY_1, ["a", "b"])
+    assert write(session, schema, frame, [DAY_1]) == {"conversations": WriteResult(0, 2)}
+    timestamp = "TIMESTAMP" if backend == "duckdb" else "TIMESTAMP WITHOUT TIME ZONE"
+    assert column_types(session, schema, "conversations") == [
+        ("conversation_id", TYPES[backend]["text"]),
+        ("partition_date", "DATE"),
+        ("created_at", timestamp),
+        ("message_count", "BIGINT"),
+        ("auto_review_score", TYPES[backend]["double"]),
+        ("archived", "BOOLEAN"),
+    ]
+    frames_equal(read(session, schema), frame)
+
+
+def test_rewriting_a_day_replaces_it_and_leaves_other_days(
+    session: PartitionSession, schema: str
+) -> None:
+    write(session, schema, day_frame(DAY_1, ["a", "b", "c"]), [DAY_1])
+    write(session, schema, day_frame(DAY_2, ["x"]), [DAY_2])
+    second = day_frame(DAY_1, ["a", "b", "d", "e"], version=2)
+    assert write(session, schema, second, [DAY_1]) == {"conversations": WriteResult(3, 4)}
+    assert write(session, schema, second, [DAY_1]) == {"conversations": WriteResult(4, 4)}
+    frames_equal(read(session, schema, [DAY_1]), second)
+    assert ids(session, schema) == ["a", "b", "d", "e", "x"]
+
+
+def test_an_empty_frame_is_refused_unless_allowed(session: PartitionSession, schema: str) -> None:
+    with pytest.raises(EmptyPartitionError):
+        write(session, schema, day_frame(DAY_1, []), [DAY_1])
+    contract = day_frame(DAY_1, [])
+    problems = session.schema_problems(
+        schema=schema, table="conversations", frame=contract, partition_column=PARTITION
+    )
+    assert problems == [f"table {schema}.conversations does not exist"]  # nothing created
+
+    write(session, schema, day_frame(DAY_1, ["a"]), [DAY_1])
+    with pytest.raises(EmptyPartitionError):
+        write(session, schema, day_frame(DAY_1, []), [DAY_1])
+    assert ids(session, schema) == ["a"]
+    result = write(session, schema, day_frame(DAY_1, []), [DAY_1], allow_empty=True)
+    assert result == {"conversations": WriteResult(1, 0)}
+    assert ids(session, schema) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "differences"),
+    [
+        (lambda f: f.assign(extra=1), "missing columns [], extra columns ['extra']"),
+        (lambda f: f.drop(columns=["archived"]), "missing columns ['archived'], extra columns []"),
+        (
+            lambda f: f.assign(message_count=[1.5]),
+            "missing columns [], extra columns [], different types "
+            "['message_count: table BIGINT, frame {double}']",
+        ),
+    ],
+    ids=["extra-column", "missing-column", "float-for-integer"],
+)
+def test_a_frame_unlike_the_table_is_refused(
+    session: PartitionSession, schema: str, backend: str, change: Callable, differences: str
+) -> None:
+    written = day_frame(DAY_1, ["a", "b"])
+    write(session, schema, written, [DAY_1])
+    with pytest.raises(SchemaMismatchError) as caught:
+        write(session, schema, change(day_frame(DAY_1, ["z"])), [DAY_1])
+    if "different types" not in differences:
+        differences += ", different types []"
+    expected = differences.format(double=TYPES[backend]["double"])
+    assert str(caught.value) == f"frame does not match {schema}.conversations: {expected}"
+    frames_equal(read(session, schema), written)
+
+
+@pytest.mark.parametrize(
+    ("column", "values"),
+    [
+        # uint64 maps to BIGINT like every integer; the second value does not fit
+        ("message_count", np.array([1, 2**64 - 1], dtype="uint64")),
+        # a lone surrogate (JSON "\ud83d" cut from an emoji) is not UTF-8
+        ("conversation_id", pd.array(["ok", "broken \ud83d"], dtype="string")),
+    ],
+    ids=["integer-overflow", "invalid-text"],
+)
+def test_a_frame_that_cannot_be_stored_leaves_the_previous_rows(
+    session: PartitionSession, schema: str, column: str, values: object
+) -> None:
+    written = day_frame(DAY_1, ["a", "b", "c"])
+    write(session, schema, written, [DAY_1])
+    bad = day_frame(DAY_1, ["a", "b"])
+    bad[column] = values
+    with pytest.raises(PartitionWriteError):
+        write(session, schema, bad, [DAY_1])
+    frames_equal(read(session, schema), written)
+    write(session, schema, day_frame(DAY_1, ["after"]), [DAY_1])  # the session still works
+    assert ids(session, schema) == ["after"]
+
+
+def test_a_failure_in_the_second_table_rolls_back_the_first(
+    session: PartitionSession, schema: str
+) -> None:
+    write(session, schema, history_day(DAY_1, ["a", "b"]), [DAY_1])
+    broken = history_day(DAY_1, ["z"])
+    broken["messages"]["message_index"] = np.array([0, 2**64 - 1], dtype="uint64")
+    with pytest.raises(PartitionWriteError, match="rolled back"):
+        write(session, schema, broken, [DAY_1])
+    assert ids(session, schema) == ["a", "b"]
+    assert ids(session, schema, "messages") == ["a", "a", "b", "b"]
+
+
+def test_both_tables_are_replaced_and_counted(session: PartitionSession, schema: str) -> None:
+    write(session, schema, history_day(DAY_1, ["a", "b"]), [DAY_1])
+    results = write(session, schema, history_day(DAY_1, ["a", "c", "d"], 3), [DAY_1])
+    assert results == {"conversations": WriteResult(2, 3), "messages": WriteResult(4, 9)}
+    assert ids(session, schema, "messages") == [i for i in "acd" for _ in range(3)]
+
+
+def test_text_survives_the_round_trip(session: PartitionSession, schema: str) -> None:
+    awkward = ["tab\there", "new\nline", "cr\rlf\r\n", "back\\slash", "\\N", "", "'\"", "😀 ü"]
+    frame = day_frame(DAY_1, [*awkward, "null-title"])
+    frame["title"] = pd.array([*awkward, None], dtype="string")
+    write(session, schema, frame, [DAY_1])
+    frames_equal(read(session, schema), frame)
+
+
+def test_the_normalised_history_round_trips(session: PartitionSession, schema: str) -> None:
+    history = normalise_history(EXPORT, window_start=START, window_end=START + timedelta(days=1))
+    tables = {"conversations": history.conversations, "messages": history.messages}
+    write(session, schema, tables, [DAY_1])
+    for table, frame in tables.items():
+        pd.testing.assert_frame_equal(read(session, schema, table=table), frame)
+
+
+def test_reads_filter_by_day_in_write_order_and_name_a_missing_table(
+    session: PartitionSession, schema: str
+) -> None:
+    write(session, schema, day_frame(DAY_2, ["z", "y"]), [DAY_2])
+    write(session, schema, day_frame(DAY_1, ["b", "a"]), [DAY_1])
+    assert ids(session, schema) == ["b", "a", "z", "y"]
+    assert read(session, schema, [DAY_2])["conversation_id"].tolist() == ["z", "y"]
+    assert read(session, schema, [DAY_3]).empty
+    with pytest.raises(Exception, match=rf"{schema}\.messages does not exist"):
+        read(session, schema, table="messages")
+
+
+def test_schema_problems_and_duplicate_keys(
+    warehouse: Callable[..., AbstractContextManager[PartitionSession]], schema: str
+) -> None:
+    with warehouse() as session:
+        write(session, schema, history_day(DAY_1, ["a", "b"]), [DAY_1])
+        write(session, schema, history_day(DAY_2, ["a", "c"]), [DAY_2])  # "a" on two days
+    contract = history_day(DAY_1, [])["conversations"]
+    with warehouse(read_only=True) as session:
+        same = session.schema_problems(
+            schema=schema, table="conversations", frame=contract, partition_column=PARTITION
+        )
+        changed = session.schema_problems(
+            schema=schema,
+            table="conversations",
+            frame=contract.drop(columns=[PARTITION]).assign(extra=pd.Series(dtype="Int64")),
+            partition_column=PARTITION,
+        )
+        found = session.duplicate_keys(
+            schema=schema, table="conversations", columns=["conversation_id"], examples=1
+        )
+        messages = session.duplicate_keys(
+            schema=schema, table="messages", columns=["conversation_id", "message_index"]
+        )
+    assert same == []
+    assert changed == ["missing columns ['extra']", "unexpected columns ['partition_date']"]
+    assert found == DuplicateKeys(count=1, examples=((("a",), 2),))
+    assert messages == DuplicateKeys(count=2, examples=((("a", 0), 2), (("a", 1), 2)))
+
+
+# --- what only a server with concurrent sessions can show --------------------------------
+
+
+@contextmanager
+def connection(location: PostgresLocation) -> Iterator[psycopg2.extensions.connection]:
+    """A plain autocommit connection, for what the test itself does to the server."""
+    conn = location.connect()
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def sql(conn: psycopg2.extensions.connection, statement: str, *params: object) -> list[tuple]:
+    with conn.cursor() as cursor:
+        cursor.execute(statement, params or None)
+        return cursor.fetchall() if cursor.description else []
+
+
+@contextmanager
+def table_locked(location: PostgresLocation, schema: str, table: str) -> Iterator[None]:
+    """Hold an exclusive lock on the table: a writer reaching it waits there, mid-write."""
+    with connection(location) as blocker:
+        sql(blocker, "BEGIN")
+        sql(blocker, f'LOCK TABLE {schema}."{table}" IN ACCESS EXCLUSIVE MODE')
+        try:
+            yield
+        finally:
+            sql(blocker, "ROLLBACK")
+
+
+def wait_until_waiting(
+    location: PostgresLocation, pid: int, locktype: str, future: Future[object]
+) -> None:
+    """Until backend ``pid`` waits for a lock of ``locktype`` (failing early if it ended)."""
+    deadline = time.monotonic() + WAIT_S
+    with connection(location) as admin:
+        while not sql(
+            admin,
+            "SELECT 1 FROM pg_locks WHERE pid = %s AND locktype = %s AND NOT granted",
+            pid,
+            locktype,
+        ):
+            if future.done():
+                future.result()
+                pytest.fail("the writer finished instead of waiting")
+            assert time.monotonic() < deadline, f"backend {pid} never waited for a {locktype}"
+            time.sleep(0.02)
+
+
+def background_write(
+    pool: ThreadPoolExecutor, session: PostgresSession, schema: str, tables: dict, on: date
+) -> Future[dict[str, WriteResult]]:
+    return pool.submit(write, session, schema, tables, [on])
+
+
+def test_readers_see_the_old_day_and_a_killed_writer_changes_nothing(
+    location: PostgresLocation, schema: str
+) -> None:
+    with location.session() as session:
+        write(session, schema, history_day(DAY_1, ["a", "b"]), [DAY_1])
+    with (
+        location.session() as writer,
+        ThreadPoolExecutor(1) as pool,
+        table_locked(location, schema, "messages"),
+    ):
+        pid = writer.connection.get_backend_pid()
+        pending = background_write(pool, writer, schema, history_day(DAY_1, ["new"]), DAY_1)
+        # conversations replaced, messages' old rows about to be deleted: not committed
+        wait_until_waiting(location, pid, "relation", pending)
+        with location.session(read_only=True) as reader:
+            assert ids(reader, schema) == ["a", "b"]
+        with connection(location) as admin:
+            assert sql(admin, "SELECT pg_terminate_backend(%s)", pid) == [(True,)]
+        with pytest.raises(PartitionWriteError, match="rolled back"):
+            pending.result(timeout=WAIT_S)
+    with location.session(read_only=True) as reader:
+        assert ids(reader, schema) == ["a", "b"]
+        assert ids(reader, schema, "messages") == ["a", "a", "b", "b"]
+
+
+def test_two_writers_of_one_day_leave_one_write_not_both(
+    location: PostgresLocation, schema: str
+) -> None:
+    with location.session() as session:
+        write(session, schema, history_day(DAY_1, ["old"]), [DAY_1])
+    with (
+        location.session() as first,
+        location.session() as second,
+        ThreadPoolExecutor(2) as pool,
+    ):
+        with table_locked(location, schema, "conversations"):
+            one = background_write(pool, first, schema, history_day(DAY_1, ["1a", "1b"]), DAY_1)
+            wait_until_waiting(location, first.connection.get_backend_pid(), "relation", one)
+            two = background_write(pool, second, schema, history_day(DAY_1, ["2a"]), DAY_1)
+            wait_until_waiting(location, second.connection.get_backend_pid(), "advisory", two)
+        assert one.result(timeout=WAIT_S)["conversations"] == WriteResult(1, 2)
+        # the second writer waited for the first to commit, then replaced its rows
+        assert two.result(timeout=WAIT_S)["conversations"] == WriteResult(2, 1)
+        assert ids(second, schema) == ["2a"]
+        assert ids(second, schema, "messages") == ["2a", "2a"]
+
+
+def test_a_read_only_session_is_one_read_only_snapshot(
+    location: PostgresLocation, schema: str
+) -> None:
+    with location.session() as session:
+        write(session, schema, day_frame(DAY_1, ["a"]), [DAY_1])
+    with location.session(read_only=True) as reader, location.session() as writer:
+        assert ids(reader, schema) == ["a"]
+        write(writer, schema, day_frame(DAY_2, ["b"]), [DAY_2])
+        assert ids(reader, schema) == ["a"]  # the snapshot of its first read
+        assert ids(writer, schema) == ["a", "b"]
+        with pytest.raises(PartitionWriteError, match="the session is read-only"):
+            write(reader, schema, day_frame(DAY_1, ["z"]), [DAY_1])
+        with pytest.raises(psycopg2.errors.ReadOnlySqlTransaction):
+            sql(reader.connection, f"DELETE FROM {schema}.conversations")
+
+
+def test_timestamps_are_stored_as_utc_whatever_the_session_time_zone(
+    location: PostgresLocation, schema: str
+) -> None:
+    frame = day_frame(DAY_1, ["a"])
+    frame["created_at"] = pd.to_datetime(["2024-03-01T10:00:00+01:00"]).tz_convert("Europe/Paris")
+    with location.session() as session:
+        sql(session.connection, "SET TimeZone = 'America/New_York'")
+        write(session, schema, frame, [DAY_1])
+        stored = sql(session.connection, f"SELECT created_at::text FROM {schema}.conversations")
+        assert stored == [("2024-03-01 09:00:00",)]
+        assert read(session, schema)["created_at"].tolist() == [
+            pd.Timestamp("2024-03-01T09:00:00Z")
+        ]
+
+
+def test_the_password_shows_in_no_repr_error_or_dsn(
+    location: PostgresLocation, cluster: PostgresCluster
+) -> None:
+    canary = f"canary-{secrets.token_hex(8)}"
+    wrong = location.model_copy(update={"password": SecretStr(canary)})
+    resource = PostgresWarehouse(
+        host="127.0.0.1", port=cluster.port, dbname=DATABASE, user=SUPERUSER, password=canary
+    )
+    with pytest.raises(psycopg2.OperationalError) as refused:
+        wrong.connect()
+    with location.session() as session:
+        dsn = session.connection.dsn
+    shown = [repr(wrong), str(wrong), repr(resource), str(refused.value)]
+    assert "password authentication failed" in str(refused.value)
+    assert not [text for text in shown if canary in text]
+    assert cluster.password not in dsn
+
+
+# --- a Dagster run -----------------------------------------------------------------------
+
+RUN_DAYS = [date(2025, 3, 1), date(2025, 3, 2), date(2025, 3, 3)]
+PASSWORD_VAR = "DOT_TEST_HISTORY_PG_PASSWORD"
+
+
+@pytest.fixture(scope="module")
+def dot() -> Iterator[EmulatorServer]:
+    """A Dot with three days of history, every answer at once."""
+    config = EmulatorConfig(
+        seed=7,
+        history_days=len(RUN_DAYS),
+        history_end=RUN_DAYS[-1] + timedelta(days=1),
+        history_conversations_per_day=6,
+        answer_delay_s=0,
+    )
+    with EmulatorServer(config, port=0) as server:
+        yield server
+
+
+@pytest.fixture
+def instance(tmp_path: Path) -> Iterator[DagsterInstance]:
+    with instance_for_test(temp_dir=str(tmp_path)) as created:
+        yield created
+
+
+def event_log(instance: DagsterInstance) -> str:
+    """Every run record and event, serialized as Dagster stores them."""
+    texts = []
+    for run in instance.get_runs():
+        texts.append(serialize_value(run))
+        texts.extend(serialize_value(entry) for entry in instance.all_logs(run.run_id))
+    return "\n".join(texts)
+
+
+def run_days(defs: Definitions, instance: DagsterInstance) -> ExecuteInProcessResult:
+    """The daily job over every day of `RUN_DAYS`, as one single-run backfill."""
+    job = defs.resolve_job_def("dot_history_daily_job")
+    return job.execute_in_process(
+        instance=instance,
+        tags={
+            "dagster/asset_partition_range_start": str(RUN_DAYS[0]),
+            "dagster/asset_partition_range_end": str(RUN_DAYS[-1]),
+        },
+        raise_on_error=False,
+    )
+
+
+def test_a_dagster_run_exports_days_into_postgres_by_swapping_the_resource(
+    dot: EmulatorServer,
+    location: PostgresLocation,
+    cluster: PostgresCluster,
+    schema: str,
+    instance: DagsterInstance,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = DotHistorySettings(start_date=RUN_DAYS[0], schema_name=schema)
+    warehouse = PostgresWarehouse(
+        host="127.0.0.1",
+        port=cluster.port,
+        dbname=DATABASE,
+        user=SUPERUSER,
+        password=EnvVar(PASSWORD_VAR),
+    )
+    defs = Definitions.merge(
+        build_dot_history_definitions(settings),
+        Definitions(
+            resources={
+                "dot": DotResource(api_token=ADMIN_TOKEN, base_url=dot.url),
+                **dot_history_resources(warehouse),
+            }
+        ),
+    )
+    monkeypatch.setenv(PASSWORD_VAR, cluster.password)
+    assert run_days(defs, instance).success
+    rerun = run_days(defs, instance)  # a re-run replaces: no duplicates
+    assert rerun.success
+
+    truth = {day: dot.state.history_truth(day, day + timedelta(days=1)) for day in RUN_DAYS}
+    with location.session(read_only=True) as session:
+        stored = {table: read(session, schema, table=table) for table in settings.tables}
+    counts = {table: frame.groupby(PARTITION).size().to_dict() for table, frame in stored.items()}
+    assert counts["conversations"] == {day: t.conversations for day, t in truth.items()}
+    assert counts["messages"] == {day: t.messages for day, t in truth.items()}
+    assert stored["conversations"]["conversation_id"].tolist() == [
+        chat for t in truth.values() for chat in t.chat_ids
+    ]
+    checks = {e.check_name: e.passed for e in rerun.get_asset_check_evaluations()}
+    # the freshness check fails, rightly: the days of 2025 are not yesterday
+    assert checks["tables_match_contract"] and checks["unique_conversation_ids"]
+
+    canary = f"canary-{secrets.token_hex(8)}"  # a wrong password must not leak either
+    monkeypatch.setenv(PASSWORD_VAR, canary)
+    assert not run_days(defs, instance).success
+    log = event_log(instance)
+    assert "password authentication failed" in log
+    assert cluster.password not in log
+    assert canary not in log
