@@ -15,7 +15,18 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from dot_orchestration.warehouse._contract import DuplicateKeys, WriteResult, check_frames
-from dot_orchestration.warehouse.errors import PartitionWriteError, SchemaMismatchError
+from dot_orchestration.warehouse._types import (
+    TEXT,
+    check_matches,
+    column_types,
+    duplicate_keys_found,
+    duplicate_keys_query,
+    quote,
+    restored,
+    schema_problems,
+    storable,
+)
+from dot_orchestration.warehouse.errors import PartitionWriteError
 
 __all__ = [
     "DuckDBLocation",
@@ -133,48 +144,19 @@ class DuckDBSession:
             existing = _table_types(self.connection, schema, table)
         except duckdb.CatalogException:
             return [f"table {schema}.{table} does not exist"]
-        contract = _column_types(frame, partition_column)
-        unexpected, missing, changed = _differences(existing, contract)
-        named = (
-            ("missing columns", missing),
-            ("unexpected columns", unexpected),
-            ("different types", changed),
-        )
-        return [f"{what} {found}" for what, found in named if found]
+        return schema_problems(existing, column_types(frame, partition_column))
 
     def duplicate_keys(
         self, *, schema: str, table: str, columns: Sequence[str], examples: int = 5
     ) -> DuplicateKeys:
         """Grouped in the database: the table never travels to Python."""
-        keys = ", ".join(_quote(column) for column in columns)
-        rows = self.connection.execute(
-            f"SELECT {keys}, count(*) AS n, count(*) OVER () AS total "
-            f"FROM {_quote(schema)}.{_quote(table)} GROUP BY {keys} HAVING count(*) > 1 "
-            f"ORDER BY n DESC, {keys} LIMIT ?",
-            [examples],
-        ).fetchall()
-        width = len(columns)
-        return DuplicateKeys(
-            count=int(rows[0][-1]) if rows else 0,
-            examples=tuple((tuple(row[:width]), int(row[width])) for row in rows),
-        )
+        name = f"{quote(schema)}.{quote(table)}"
+        query = duplicate_keys_query(name, columns, placeholder="?")
+        rows = self.connection.execute(query, [examples]).fetchall()
+        return duplicate_keys_found(rows, len(columns))
 
 
 DuckDBTarget = duckdb.DuckDBPyConnection | DuckDBLocation | str | os.PathLike[str]
-
-# Frame dtype → column type. One type per kind (all integers BIGINT, all floats DOUBLE) so a
-# table's types do not depend on which day happened to create it.
-_INTEGER, _FLOAT, _TEXT, _BOOLEAN = "BIGINT", "DOUBLE", "VARCHAR", "BOOLEAN"
-_DATE, _TIMESTAMP = "DATE", "TIMESTAMP"
-_OBJECT_KINDS = {
-    "string": _TEXT,
-    "date": _DATE,
-    "boolean": _BOOLEAN,
-    "integer": _INTEGER,
-    "floating": _FLOAT,
-    "mixed-integer-float": _FLOAT,
-}
-_READ_DTYPES = {_TEXT: "string", _INTEGER: "Int64", _FLOAT: "float64", _BOOLEAN: "boolean"}
 
 
 def replace_partition(
@@ -255,7 +237,7 @@ def _replace_partitions(
     # Types and storable frames first: a frame that cannot be stored is refused before
     # the transaction starts.
     plans = {
-        table: (_column_types(frame, partition_column), _storable(frame))
+        table: (column_types(frame, partition_column), storable(frame))
         for table, frame in tables.items()
     }
     described = ", ".join(f"{schema}.{table}" for table in tables)
@@ -300,10 +282,10 @@ def _replace(
     verified: bool,
 ) -> WriteResult:
     """Inside the caller's transaction: create if missing, check, delete, insert."""
-    name = f"{_quote(schema)}.{_quote(table)}"
+    name = f"{quote(schema)}.{quote(table)}"
     if not verified:
         _create_if_missing(conn, schema, name, types)
-        _check_schema(conn, schema, table, types)
+        check_matches(schema, table, _table_types(conn, schema, table), types)
     deleted = _delete_partitions(conn, name, partition_column, values)
     inserted = _insert_frame(conn, name, rows) if len(rows) else 0
     return WriteResult(rows_deleted=deleted, rows_inserted=inserted)
@@ -323,19 +305,19 @@ def read_partition(
     integers as ``Int64``, dates as ``datetime.date``, timestamps as UTC-aware), so a read
     frame can be written again unchanged.
     """
-    name = f"{_quote(schema)}.{_quote(table)}"
+    name = f"{quote(schema)}.{quote(table)}"
     where, params = "", []
     if partition_values is not None:
         params = list(dict.fromkeys(partition_values))
         if not params:
             raise ValueError("partition_values is empty: pass None to read every partition")
-        where = f"WHERE {_quote(partition_column)} IN ({', '.join('?' * len(params))})"
+        where = f"WHERE {quote(partition_column)} IN ({', '.join('?' * len(params))})"
     with _connection(target, read_only=True) as conn:
         types = _table_types(conn, schema, table)
         frame = conn.execute(
-            f"SELECT * FROM {name} {where} ORDER BY {_quote(partition_column)}, rowid", params
+            f"SELECT * FROM {name} {where} ORDER BY {quote(partition_column)}, rowid", params
         ).df()
-    return frame.assign(**{column: _restored(frame[column], types[column]) for column in frame})
+    return frame.assign(**{column: restored(frame[column], types[column]) for column in frame})
 
 
 # --- connection and transaction -----------------------------------------------------------
@@ -371,35 +353,9 @@ def _create_if_missing(
     conn: duckdb.DuckDBPyConnection, schema: str, name: str, types: dict[str, str | None]
 ) -> None:
     """Column types come from the first frame; a column with no values yet is VARCHAR."""
-    columns = ", ".join(f"{_quote(column)} {kind or _TEXT}" for column, kind in types.items())
-    conn.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(schema)}")
+    columns = ", ".join(f"{quote(column)} {kind or TEXT}" for column, kind in types.items())
+    conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
     conn.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
-
-
-def _check_schema(
-    conn: duckdb.DuckDBPyConnection, schema: str, table: str, types: dict[str, str | None]
-) -> None:
-    """The table's columns never change under a write: a different frame is refused."""
-    missing, extra, changed = _differences(_table_types(conn, schema, table), types)
-    if missing or extra or changed:
-        raise SchemaMismatchError(
-            f"frame does not match {schema}.{table}: missing columns {missing}, extra columns "
-            f"{extra}, different types {changed}"
-        )
-
-
-def _differences(
-    existing: dict[str, str], types: dict[str, str | None]
-) -> tuple[list[str], list[str], list[str]]:
-    """Columns the frame lacks, columns the table lacks, and columns whose types differ."""
-    missing = [column for column in existing if column not in types]
-    extra = [column for column in types if column not in existing]
-    changed = [
-        f"{column}: table {existing[column]}, frame {kind}"
-        for column, kind in types.items()
-        if column in existing and kind is not None and kind != existing[column]
-    ]
-    return missing, extra, changed
 
 
 def _delete_partitions(
@@ -407,7 +363,7 @@ def _delete_partitions(
 ) -> int:
     placeholders = ", ".join("?" * len(values))
     result = conn.execute(
-        f"DELETE FROM {name} WHERE {_quote(partition_column)} IN ({placeholders})", list(values)
+        f"DELETE FROM {name} WHERE {quote(partition_column)} IN ({placeholders})", list(values)
     ).fetchone()
     return int(result[0]) if result else 0
 
@@ -415,63 +371,15 @@ def _delete_partitions(
 def _insert_frame(conn: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> int:
     """Insert through a uniquely named view of the frame, by column name."""
     view = f"dot_frame_{uuid4().hex}"
-    columns = ", ".join(_quote(column) for column in frame.columns)
+    columns = ", ".join(quote(column) for column in frame.columns)
     conn.register(view, frame)
     try:
         result = conn.execute(
-            f"INSERT INTO {name} ({columns}) SELECT {columns} FROM {_quote(view)}"
+            f"INSERT INTO {name} ({columns}) SELECT {columns} FROM {quote(view)}"
         ).fetchone()
     finally:
         conn.unregister(view)
     return int(result[0]) if result else 0
-
-
-# --- types --------------------------------------------------------------------------------
-
-
-def _column_types(frame: pd.DataFrame, partition_column: str) -> dict[str, str | None]:
-    """Each column's type, None for an object column without a value to tell it by."""
-    return {
-        column: _DATE if column == partition_column else _column_type(frame[column])
-        for column in frame.columns
-    }
-
-
-def _column_type(column: pd.Series) -> str | None:
-    dtype = column.dtype
-    if isinstance(dtype, pd.DatetimeTZDtype):
-        return _TIMESTAMP
-    if pd.api.types.is_datetime64_dtype(dtype):
-        raise SchemaMismatchError(
-            f"column {column.name!r} holds timestamps without a time zone ({dtype}); "
-            "localize them (to UTC) so the stored instant is unambiguous"
-        )
-    if pd.api.types.is_bool_dtype(dtype):
-        return _BOOLEAN
-    if pd.api.types.is_integer_dtype(dtype):
-        return _INTEGER
-    if pd.api.types.is_float_dtype(dtype):
-        return _FLOAT
-    if isinstance(dtype, pd.StringDtype):
-        return _TEXT
-    if pd.api.types.is_object_dtype(dtype):
-        kind = pd.api.types.infer_dtype(column, skipna=True)
-        if kind == "empty":
-            return None
-        if kind in _OBJECT_KINDS:
-            return _OBJECT_KINDS[kind]
-    raise SchemaMismatchError(
-        f"column {column.name!r} has dtype {dtype} ({pd.api.types.infer_dtype(column)}), "
-        "which has no stable column type; convert it to text, numbers, dates or timestamps"
-    )
-
-
-def _storable(frame: pd.DataFrame) -> pd.DataFrame:
-    """Aware timestamps as naive UTC, so DuckDB's session time zone plays no part."""
-    aware = [c for c in frame.columns if isinstance(frame[c].dtype, pd.DatetimeTZDtype)]
-    if not aware:
-        return frame
-    return frame.assign(**{c: frame[c].dt.tz_convert("UTC").dt.tz_localize(None) for c in aware})
 
 
 def _table_types(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[str, str]:
@@ -484,18 +392,3 @@ def _table_types(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> di
     if not rows:
         raise duckdb.CatalogException(f"table {schema}.{table} does not exist")
     return {column: kind for column, kind in rows}
-
-
-def _restored(column: pd.Series, kind: str) -> pd.Series:
-    """A column read from DuckDB, in the dtype `replace_partition` takes for its type."""
-    if kind == _DATE:
-        return column.dt.date.astype(object).where(column.notna(), None)
-    if kind == _TIMESTAMP:
-        return column.astype("datetime64[ns]").dt.tz_localize("UTC")
-    if kind in _READ_DTYPES:
-        return column.astype(_READ_DTYPES[kind])
-    return column
-
-
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'

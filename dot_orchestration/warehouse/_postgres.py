@@ -1,8 +1,7 @@
 """Atomic partition replacement in PostgreSQL (see the package docstring for the contract).
 
 Same semantics as the DuckDB writer, whose frame checks (`check_frames`) and type mapping
-(`_column_types`, `_storable`, `_restored`) it reuses; what differs is what PostgreSQL does
-differently:
+(`_types.py`) it shares; what differs is what PostgreSQL does differently:
 
 * **Transactions are explicit.** The connection runs in autocommit mode and a write is
   ``BEGIN; … COMMIT`` on it, so a read between writes never leaves a transaction open
@@ -37,18 +36,21 @@ import psycopg2.extensions
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from dot_orchestration.warehouse._contract import DuplicateKeys, WriteResult, check_frames
-from dot_orchestration.warehouse._duckdb import (
-    _column_types,
-    _differences,
-    _quote,
-    _restored,
-    _storable,
+from dot_orchestration.warehouse._types import (
+    check_matches,
+    column_types,
+    duplicate_keys_found,
+    duplicate_keys_query,
+    quote,
+    restored,
+    schema_problems,
+    storable,
 )
 from dot_orchestration.warehouse.errors import PartitionWriteError, SchemaMismatchError
 
 __all__ = ["PostgresLocation", "PostgresSession"]
 
-# The contract's kinds (named as `_column_types` names them) → (the column type PostgreSQL
+# The contract's kinds (named as `column_types` names them) → (the column type PostgreSQL
 # creates, the name information_schema reports for it). TIMESTAMP holds UTC, without zone.
 _TYPES = {
     "BIGINT": ("BIGINT", "bigint"),
@@ -209,11 +211,11 @@ class PostgresSession:
             params = [list(dict.fromkeys(partition_values))]
             if not params[0]:
                 raise ValueError("partition_values is empty: pass None to read every partition")
-            where = f"WHERE {_quote(partition_column)} = ANY(%s)"
-        columns = ", ".join(_quote(column) for column in types)
+            where = f"WHERE {quote(partition_column)} = ANY(%s)"
+        columns = ", ".join(quote(column) for column in types)
         rows = self._execute(
             f"SELECT {columns} FROM {_name(schema, table)} {where} "
-            f"ORDER BY {_quote(partition_column)}, ctid",
+            f"ORDER BY {quote(partition_column)}, ctid",
             params,
         ).fetchall()
         frame = pd.DataFrame.from_records(rows, columns=list(types))
@@ -226,31 +228,16 @@ class PostgresSession:
         existing = self._table_types(schema, table)
         if not existing:
             return [f"table {schema}.{table} does not exist"]
-        unexpected, missing, changed = _differences(existing, _types(frame, partition_column))
-        named = (
-            ("missing columns", missing),
-            ("unexpected columns", unexpected),
-            ("different types", changed),
-        )
-        return [f"{what} {found}" for what, found in named if found]
+        return schema_problems(existing, _types(frame, partition_column))
 
     def duplicate_keys(
         self, *, schema: str, table: str, columns: Sequence[str], examples: int = 5
     ) -> DuplicateKeys:
         """Grouped in the database: the table never travels to Python."""
         self._existing_types(schema, table)  # a clear error, not an aborted snapshot
-        keys = ", ".join(_quote(column) for column in columns)
-        rows = self._execute(
-            f"SELECT {keys}, count(*) AS n, count(*) OVER () AS total "
-            f"FROM {_name(schema, table)} GROUP BY {keys} HAVING count(*) > 1 "
-            f"ORDER BY n DESC, {keys} LIMIT %s",
-            [examples],
-        ).fetchall()
-        width = len(columns)
-        return DuplicateKeys(
-            count=int(rows[0][-1]) if rows else 0,
-            examples=tuple((tuple(row[:width]), int(row[width])) for row in rows),
-        )
+        query = duplicate_keys_query(_name(schema, table), columns, placeholder="%s")
+        rows = self._execute(query, [examples]).fetchall()
+        return duplicate_keys_found(rows, len(columns))
 
     # --- inside the transaction -----------------------------------------------------------
 
@@ -275,15 +262,15 @@ class PostgresSession:
         """Create if missing, check, delete, copy."""
         existing = self._table_types(schema, table)
         if existing:
-            _check_schema(schema, table, existing, plan.types)
+            check_matches(schema, table, existing, plan.types)
         else:
             self._create(schema, table, plan.types)
         deleted = self._execute(
-            f"DELETE FROM {_name(schema, table)} WHERE {_quote(partition_column)} = ANY(%s)",
+            f"DELETE FROM {_name(schema, table)} WHERE {quote(partition_column)} = ANY(%s)",
             [list(values)],
         ).rowcount
         if plan.rows:
-            columns = ", ".join(_quote(column) for column in plan.types)
+            columns = ", ".join(quote(column) for column in plan.types)
             self.connection.cursor().copy_expert(
                 f"COPY {_name(schema, table)} ({columns}) FROM STDIN",
                 io.BytesIO(plan.payload),
@@ -295,8 +282,8 @@ class PostgresSession:
         """Column types come from the first frame; a column with no values yet is TEXT."""
         exists = self._execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [schema])
         if exists.fetchone() is None:
-            self._execute(f"CREATE SCHEMA {_quote(schema)}")
-        columns = ", ".join(f"{_quote(column)} {kind or _TEXT}" for column, kind in types.items())
+            self._execute(f"CREATE SCHEMA {quote(schema)}")
+        columns = ", ".join(f"{quote(column)} {kind or _TEXT}" for column, kind in types.items())
         self._execute(f"CREATE TABLE {_name(schema, table)} ({columns})")
 
     def _rollback(self) -> None:
@@ -334,15 +321,15 @@ class PostgresSession:
 
 def _types(frame: pd.DataFrame, partition_column: str) -> dict[str, str | None]:
     """The PostgreSQL type of each column, by the contract's one-type-per-kind mapping."""
-    kinds = _column_types(frame, partition_column)
+    kinds = column_types(frame, partition_column)
     return {column: _TYPES[kind][0] if kind else None for column, kind in kinds.items()}
 
 
 def _plan(frame: pd.DataFrame, partition_column: str, described: str) -> _Plan:
     """Types and COPY payload; a frame that cannot be encoded is refused here, unwritten."""
     types = _types(frame, partition_column)
-    storable = _storable(frame)
-    columns = [_copy_column(storable[column], kind) for column, kind in types.items()]
+    stored = storable(frame)
+    columns = [_copy_column(stored[column], kind) for column, kind in types.items()]
     text = "".join("\t".join(row) + "\n" for row in zip(*columns, strict=True))
     try:
         payload = text.encode("utf-8")
@@ -374,7 +361,7 @@ _FORMATS: dict[str, Callable[[pd.Series], Sequence[str]]] = {
     "BOOLEAN": _values(lambda value: "t" if value else "f"),
     "DATE": _values(lambda value: value.isoformat()),
     "TEXT": _values(lambda value: str(value).translate(_ESCAPES)),
-    # naive UTC after `_storable`; microseconds, like PostgreSQL's TIMESTAMP
+    # naive UTC after `storable`; microseconds, like PostgreSQL's TIMESTAMP
     "TIMESTAMP": lambda column: column.dt.strftime("%Y-%m-%d %H:%M:%S.%f").tolist(),
 }
 
@@ -383,19 +370,7 @@ def _read(column: pd.Series, kind: str) -> pd.Series:
     """A column as psycopg2 returns it, in the dtype the writer takes for its type."""
     if kind == "DATE":
         return column.astype(object).where(column.notna(), None)  # already datetime.date
-    return _restored(column, _KIND.get(kind, kind))
-
-
-def _check_schema(
-    schema: str, table: str, existing: dict[str, str], types: dict[str, str | None]
-) -> None:
-    """The table's columns never change under a write: a different frame is refused."""
-    missing, extra, changed = _differences(existing, types)
-    if missing or extra or changed:
-        raise SchemaMismatchError(
-            f"frame does not match {schema}.{table}: missing columns {missing}, extra columns "
-            f"{extra}, different types {changed}"
-        )
+    return restored(column, _KIND.get(kind, kind))
 
 
 def _lock_key(schema: str) -> int:
@@ -405,4 +380,4 @@ def _lock_key(schema: str) -> int:
 
 
 def _name(schema: str, table: str) -> str:
-    return f"{_quote(schema)}.{_quote(table)}"
+    return f"{quote(schema)}.{quote(table)}"
