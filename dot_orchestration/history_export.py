@@ -36,9 +36,9 @@ What is exported (`environment`, `include_all_workspaces`) is part of the defini
 of a run's config: two scopes written into the same tables would replace each other's days.
 Export another environment into another schema, with a second definition.
 
-The warehouse is a resource (`PartitionWarehouse`, implemented for DuckDB by
-`DuckDBWarehouse`), used by the IO manager and the checks alike. Moving the tables to
-Snowflake, BigQuery or Postgres is another `PartitionWarehouse` (see
+The warehouse is a resource (`PartitionWarehouse`: `DuckDBWarehouse`, `PostgresWarehouse`),
+used by the IO manager and the checks alike. Moving the tables from DuckDB to Postgres is a
+change of that resource; Snowflake or BigQuery is another `PartitionWarehouse` (see
 `dot_orchestration.warehouse` for the contract) passed to `dot_history_resources`.
 """
 
@@ -206,9 +206,9 @@ class DotHistoryMetadata(NamespacedMetadataSet):
 class PartitionWarehouse(ConfigurableResource, ABC):
     """Where the history tables live; hands out `PartitionSession`s.
 
-    Implement `session` for another warehouse (a Postgres one would open a psycopg
-    connection and wrap it in a session keeping the contract of `dot_orchestration.warehouse`)
-    and pass it to `dot_history_resources`: the assets and checks stay as they are.
+    Implement `session` for another warehouse (open a connection and wrap it in a session
+    keeping the contract of `dot_orchestration.warehouse`, as `PostgresWarehouse` does) and
+    pass it to `dot_history_resources`: the assets and checks stay as they are.
     """
 
     @abstractmethod
