@@ -8,10 +8,12 @@ whose step fans the calls out over a bounded thread pool: 200 connections cost o
 and roughly `200 / max_concurrency` round trips of wall time, whatever the executor.
 """
 
+import operator
 import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from functools import reduce
 
 from dagster import (
     AssetCheckResult,
@@ -389,15 +391,26 @@ def build_dbt_then_sync_schedule(
     timezone: str = "UTC",
     default_status: DefaultScheduleStatus = DefaultScheduleStatus.STOPPED,
     job_name: str = "dbt_build_then_dot_sync",
+    dbt_exclude: str | None = None,
 ) -> ScheduleDefinition:
     """A nightly `dbt build → Dot syncs` job for teams who want one run a day.
 
     Safe beside the automation sensor: a run that targets the syncs too is not treated as
     an upstream update by `sync_after_upstream_condition`, so no connection syncs twice.
+    `dbt_exclude` leaves models out of the nightly build (e.g. `tag:dot_usage`, built by the
+    history export's own schedule once its tables exist).
     """
+    dbt = (
+        reduce(
+            operator.or_,
+            (build_dbt_asset_selection([d], dbt_exclude=dbt_exclude) for d in dbt_assets),
+        )
+        if dbt_exclude
+        else AssetSelection.assets(*dbt_assets)
+    )
     job = define_asset_job(
         job_name,
-        selection=AssetSelection.assets(*dbt_assets) | AssetSelection.assets(sync_assets),
+        selection=dbt | AssetSelection.assets(sync_assets),
         description="dbt build, then tell Dot to re-sync every connection that reads the models.",
     )
     return ScheduleDefinition(

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 from dagster import AssetKey, AssetsDefinition, asset
+from dagster._core.definitions.assets.graph.asset_graph import AssetGraph
 from pydantic import ValidationError
 
 from dot_orchestration.connection_sync import (
     DotConnection,
     DotSyncTranslator,
+    build_dbt_then_sync_schedule,
     build_dot_sync_assets,
 )
 from dot_orchestration.definitions import (
@@ -111,3 +113,24 @@ def test_no_connections_is_refused(dbt_defs: AssetsDefinition) -> None:
 def test_unknown_field_is_refused() -> None:
     with pytest.raises(ValidationError, match="dbt_selct"):
         DotConnection(type="snowflake", id="prod", dbt_selct="tag:dot")  # type: ignore[call-arg]
+
+
+def test_the_nightly_job_can_leave_models_out_of_its_build() -> None:
+    """One dbt definition holding every model: `dbt_exclude` keeps the usage models (built
+    after the history export) out of `dbt build → syncs`, their tests included."""
+    everything = build_example_dbt_assets(
+        prepared_dbt_project(ExampleSettings()), push_run_results=False, exclude=None
+    )
+    conn = DotConnection(type="duckdb", id="demo", dbt_select="tag:dot")
+    syncs = build_dot_sync_assets([conn], upstream=[everything])
+    graph = AssetGraph.from_assets([everything, syncs])
+    usage = AssetKey("dot_usage_daily")
+
+    def job_of(**kwargs: str) -> set[AssetKey]:
+        schedule = build_dbt_then_sync_schedule([everything], syncs, **kwargs)
+        return set(schedule.job.selection.resolve(graph))  # type: ignore[union-attr]
+
+    assert usage in job_of()
+    nightly = job_of(dbt_exclude="tag:dot_usage")
+    assert usage not in nightly
+    assert {AssetKey("orders"), DotSyncTranslator().get_asset_key(conn)} <= nightly
