@@ -1,9 +1,10 @@
 """Run every recurring Dot (getdot.ai) operation from Dagster.
 
 This module stays import-light: the core (`dot_orchestration.client`, `.confluence`,
-`.transforms`, `.emulator`) must be importable without Dagster. The Dagster component is
-re-exported lazily, as `dot_orchestration.DotComponent` (the name `dg` and `defs.yaml`
-use), and imports Dagster only when it is asked for.
+`.transforms`, `.emulator`) must be importable without Dagster. The Dagster components are
+re-exported lazily, as `dot_orchestration.DotComponent` and
+`dot_orchestration.DotDbtProjectComponent` (the names `dg` and `defs.yaml` use), and
+import Dagster only when asked for.
 """
 
 import importlib
@@ -15,7 +16,10 @@ except PackageNotFoundError:  # running from a source tree that was never instal
     __version__ = "0.0.0"
 
 #: Public names imported on first use, and the module that defines each.
-_LAZY = {"DotComponent": "dot_orchestration.components"}
+_LAZY = {
+    "DotComponent": "dot_orchestration.components",
+    "DotDbtProjectComponent": "dot_orchestration.components",
+}
 
 
 def __getattr__(name: str) -> object:

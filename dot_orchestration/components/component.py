@@ -4,7 +4,8 @@ A thin YAML front over the Python API. Each section of the file is validated by 
 settings class the Python API already uses (see `settings.py`) and handed to the same
 factories a Python user calls: `build_dot_sync_assets`, `build_dot_catalogue_asset`,
 `load_dot_dashboard_specs`, `build_dot_history_assets`, `build_confluence_note_asset`, the
-monitoring sensors, and their schedules and checks. Nothing here syncs, exports or reconciles.
+monitoring sensors and `apply_schedule_freshness`, and their schedules and checks. Nothing
+here syncs, exports or reconciles.
 
 A new operation is a new section: its settings class in `settings.py`, an entry in
 `ATTRIBUTES`, and a method of `_DefinitionsBuild` calling its factories.
@@ -13,7 +14,9 @@ The dbt models a connection reads come from other components of the project: `up
 lists their paths in the defs folder, the component builds their definitions through
 Dagster (`ComponentLoadContext.build_defs`, cached, so the dbt project is loaded once) and
 resolves `dbt_select` through the dbt assets' own manifest and translator, exactly as the
-Python API does with `@dbt_assets`.
+Python API does with `@dbt_assets`. What the dbt assets themselves owe Dot (run results
+pushed after each build, the history export upstream of the models reading it) is done
+where they are built: `DotDbtProjectComponent` (`dbt_project.py`).
 
 Mistakes found while building (an unknown dbt model, a catalogue file with a bad entry)
 are reported like Dagster's own resolution errors: file, line, field, and the Python API's
@@ -23,6 +26,7 @@ message saying what to fix.
 import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cache, cached_property, reduce
 from pathlib import Path
 from typing import Any
@@ -39,18 +43,21 @@ from dagster import (
     Model,
     ResolutionContext,
     Resolver,
+    ScheduleDefinition,
 )
 from dagster._core.definitions.assets.graph.asset_graph import AssetGraph
 from dagster.components.resolved.scopes import LoadContextScope
 from dagster.components.scaffold.scaffold import scaffold_with
 from dagster.components.utils.translation import TranslationFn, TranslationFnResolver
 from dagster_dbt import build_dbt_asset_selection
+from dagster_shared.record import copy as copy_record
 from dagster_shared.yaml_utils.source_position import SourcePositionTree
 from pydantic import BaseModel, Field, create_model
 
 from dot_orchestration.components._yaml import YamlFront, located_error, set_fields
 from dot_orchestration.components.scaffolder import DotComponentScaffolder
 from dot_orchestration.components.settings import (
+    CatalogueSchedule,
     CatalogueSettings,
     ConfluenceSettings,
     ExposuresSettings,
@@ -91,6 +98,7 @@ from dot_orchestration.history_export import (
     dot_history_resources,
 )
 from dot_orchestration.monitoring import (
+    apply_schedule_freshness,
     build_check_alert_sensor,
     build_quality_incident_sensor,
     build_run_failure_alert_sensor,
@@ -129,7 +137,8 @@ ATTRIBUTES: dict[str, Resolver] = {
     ),
     "confluence": YamlFront.of(ConfluenceSettings).resolver("Confluence pages kept as Dot notes."),
     "monitoring": YamlFront.of(MonitoringSettings).resolver(
-        "Alerts to Slack / Teams and Dot quality incidents."
+        "Freshness from this component's schedules, alerts to Slack / Teams and Dot "
+        "quality incidents."
     ),
     "translation": TranslationFnResolver(template_vars_for_translation_fn=template_vars),
 }
@@ -142,6 +151,11 @@ class DotComponent(Component):
     external-asset catalogue, Dot dashboards in the lineage graph, the conversation history
     export, Confluence notes, alerts and Dot quality incidents, each an optional section of
     `defs.yaml`.
+
+    With a `monitoring` section, each asset one of its schedules refreshes (the syncs,
+    the history, the notes, the catalogue and its exposures snapshot) gets a freshness
+    policy of one schedule interval plus `freshness_grace_minutes`, as `add_monitoring`
+    gives the Python example's; `schedule_freshness: false` turns that off.
 
     Scaffold it with `dg scaffold defs dot_orchestration.DotComponent dot`. From Python,
     construct it with the settings classes: `DotComponent(workspace=DotResource(...),
@@ -218,10 +232,10 @@ class _DefinitionsBuild:
         self.upstream = _Upstream(tuple(self._upstream_assets()))
 
     def definitions(self) -> Definitions:
-        syncs = self._syncs()
-        built = [syncs, self._exposures(), self._history(), self._confluence()]
+        syncs, exposures = self._syncs(), self._exposures()
+        built = [syncs, exposures, self._history(), self._confluence()]
         made = [asset for defs in built if defs for asset in defs.assets or ()]
-        built.append(self._catalogue(made))
+        built.append(self._catalogue(made, _executable(exposures)))
         sections = [defs for defs in built if defs is not None]
         if not sections:
             raise located_error(
@@ -230,8 +244,11 @@ class _DefinitionsBuild:
                 "`history` or `confluence` section",
             )
         own = Definitions.merge(*sections, Definitions(resources=self._resources()))
-        monitoring = self._monitoring(own, syncs)
-        return Definitions.merge(own, monitoring) if monitoring else own
+        settings = self.component.monitoring
+        if settings is None:
+            return own
+        own = _schedule_freshness(own, self.upstream.assets, settings)
+        return Definitions.merge(own, self._monitoring(own, syncs, settings))
 
     # ----------------------------------------------------------------- upstream
 
@@ -334,7 +351,13 @@ class _DefinitionsBuild:
 
     # ----------------------------------------------------------------- catalogue
 
-    def _catalogue(self, made: Sequence[AssetsDefinition | AssetSpec]) -> Definitions | None:
+    def _catalogue(
+        self,
+        made: Sequence[AssetsDefinition | AssetSpec],
+        refreshed_with: Sequence[AssetsDefinition],
+    ) -> Definitions | None:
+        """The reconcile asset and, when asked, its schedule; `refreshed_with` (the
+        exposures snapshot) runs in the same scheduled run."""
         settings = self.component.catalogue
         if settings is None:
             return None
@@ -345,7 +368,7 @@ class _DefinitionsBuild:
         ]
         if settings.dagster_assets:
             sources.append(DagsterAssetGraph([*self.upstream.assets, *made]))
-        options = set_fields(settings, "id_prefix", "on_removed")
+        options = set_fields(settings, "id_prefix", "on_removed", "group_name", "owners")
         try:
             catalogue = self.translate.single_asset(
                 lambda key: build_dot_catalogue_asset(sources, **options, **_key(key)),
@@ -353,7 +376,12 @@ class _DefinitionsBuild:
             )
         except ValueError as error:
             raise located_error(at, str(error)) from None
-        return Definitions(assets=[catalogue])
+        schedules = (
+            [_catalogue_schedule(settings.schedule, [*refreshed_with, catalogue])]
+            if settings.schedule is not None
+            else []
+        )
+        return Definitions(assets=[catalogue], schedules=schedules)
 
     def _catalogue_file(self, path: str, at: ResolutionContext) -> CatalogueFile:
         try:
@@ -377,7 +405,7 @@ class _DefinitionsBuild:
             )
         )
         if settings.snapshot_asset:
-            options = set_fields(settings, "connection_id")
+            options = set_fields(settings, "connection_id", "group_name", "owners")
             assets.append(
                 self.translate.single_asset(
                     lambda key: build_refresh_exposures_asset(state, **options, **_key(key)),
@@ -456,16 +484,11 @@ class _DefinitionsBuild:
 
     # ----------------------------------------------------------------- monitoring
 
-    def _monitoring(self, own: Definitions, syncs: Definitions | None) -> Definitions | None:
+    def _monitoring(
+        self, own: Definitions, syncs: Definitions | None, settings: MonitoringSettings
+    ) -> Definitions:
         """Alert and incident sensors over every check of this component and its upstream
-        (the dbt tests among them), as `add_monitoring` wires them in Python.
-
-        Freshness from schedules is left to each component: the schedules here also
-        target the dbt component's assets, which only that component may change.
-        """
-        settings = self.component.monitoring
-        if settings is None:
-            return None
+        (the dbt tests among them), as `add_monitoring` wires them in Python."""
         watched = Definitions.merge(Definitions(assets=list(self.upstream.assets)), own)
         graph = watched.resolve_asset_graph()
         checks = sorted(graph.asset_check_keys, key=AssetCheckKey.to_user_string)
@@ -503,6 +526,55 @@ def _yaml_context(context: ComponentLoadContext) -> ResolutionContext:
     source = getattr(context.component_decl, "source_tree", None)
     tree = getattr(source, "source_position_tree", None)
     return ResolutionContext.default(tree if isinstance(tree, SourcePositionTree) else None)
+
+
+def _schedule_freshness(
+    own: Definitions, upstream: Sequence[AssetsDefinition], settings: MonitoringSettings
+) -> Definitions:
+    """`own` with freshness from its schedules, as `add_monitoring` applies it in Python.
+
+    Only this component's assets get a policy: a schedule here may also build the dbt
+    component's models (the nightly job, the history export's downstream), whose specs
+    only that component may change. They are in the graph only so that the schedules'
+    selections resolve.
+    """
+    if not settings.schedule_freshness:
+        return own
+    schedules = [s for s in own.schedules or () if isinstance(s, ScheduleDefinition)]
+    minutes = settings.freshness_grace_minutes
+    grace = {"grace": timedelta(minutes=minutes)} if minutes is not None else {}
+    whole = Definitions(assets=[*upstream, *(own.assets or ())], resources=own.resources)
+    fresh = apply_schedule_freshness(whole, schedules, **grace).assets or ()
+    mine = {key for asset in own.assets or () for key in _keys_of(asset)}
+    return copy_record(own, assets=[a for a in fresh if _keys_of(a) <= mine])
+
+
+def _keys_of(asset: object) -> set[AssetKey]:
+    if isinstance(asset, AssetSpec):
+        return {asset.key}
+    return set(asset.keys) if isinstance(asset, AssetsDefinition) else set()
+
+
+def _catalogue_schedule(
+    settings: CatalogueSchedule, assets: Sequence[AssetsDefinition]
+) -> ScheduleDefinition:
+    """The catalogue's cron job: what the Python example's `dot_catalogue_daily` runs."""
+    return ScheduleDefinition(
+        name=settings.name,
+        target=AssetSelection.assets(*assets),
+        cron_schedule=settings.cron_schedule,
+        execution_timezone=settings.timezone,
+        default_status=settings.default_status,
+        description="Reconcile Dot's catalogue"
+        + (" after refreshing Dot's dashboards" if len(assets) > 1 else "")
+        + ".",
+    )
+
+
+def _executable(defs: Definitions | None) -> list[AssetsDefinition]:
+    """The assets of `defs` that a run can materialize (not the specs of Dot dashboards)."""
+    assets = defs.assets if defs is not None else None
+    return [a for a in assets or () if isinstance(a, AssetsDefinition) and a.is_executable]
 
 
 def _renamed(settings: SyncSettings) -> dict[str, str]:

@@ -151,6 +151,8 @@ _CATALOGUE = """\
   {c}  dagster_assets: true
   #   files: [dot_catalogue.yaml]   # relative to this folder
   #   on_removed: deactivate        # or delete, keep
+  #   schedule:                     # reconcile on a cron (and refresh the exposures
+  #     cron_schedule: "0 5 * * *"  # snapshot in the same run); stopped when deployed
 """
 
 _COMMENTED_SECTIONS = """\
@@ -159,7 +161,9 @@ _COMMENTED_SECTIONS = """\
   # exposures:
   #   state_path: dot_exposures.json
 
-  # Dot's conversation history in DuckDB, one partition per day.
+  # Dot's conversation history in DuckDB, one partition per day. For the dbt models
+  # reading it to run after the export, make the dbt component a
+  # dot_orchestration.DotDbtProjectComponent with `dot_history: {}`.
   # history:
   #   start_date: 2025-01-01
   #   timezone: UTC
@@ -183,9 +187,12 @@ _COMMENTED_SECTIONS = """\
   #         descendants_of: ["123456"]
   #       dialect: org_notes
 
-  # Alerts on failed runs and checks (to Slack and/or Teams; logged without a channel),
-  # and Dot quality incidents while a dbt test on a table Dot reads fails.
+  # Freshness from the schedules above (an asset a schedule refreshes is late one
+  # interval plus the grace after a missed run), alerts on failed runs and checks (to
+  # Slack and/or Teams; logged without a channel), and Dot quality incidents while a
+  # dbt test on a table Dot reads fails.
   # monitoring:
+  #   freshness_grace_minutes: 60     # or schedule_freshness: false
   #   ui_url: https://dagster.example.com
   #   alerts:
   #     slack_token: "{{ env.DOT_ALERTS_SLACK_TOKEN }}"

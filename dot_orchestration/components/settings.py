@@ -1,4 +1,5 @@
-"""The sections of a `DotComponent`'s `defs.yaml`, one per Dot operation.
+"""The sections of a `DotComponent`'s `defs.yaml`, one per Dot operation, and the Dot
+section of a `DotDbtProjectComponent`'s.
 
 Each section is a pydantic model in the style of the Python API's own settings, and holds
 exactly what its factory takes: the component passes the fields a file sets as keyword
@@ -8,13 +9,21 @@ Python API already has a settings class (`DotConnection`, `DotHistorySettings`,
 `AlertChannels`), a section uses it as it is: its validators are the YAML's validators.
 """
 
-from dagster import DefaultScheduleStatus, DefaultSensorStatus
+from datetime import date
+from typing import Any
+
+from dagster import AssetKey, DefaultScheduleStatus, DefaultSensorStatus
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.fields import FieldInfo
 
 from dot_orchestration.components._yaml import YamlFront
 from dot_orchestration.confluence_notes import ConfluenceNoteSync, ConfluenceResource
 from dot_orchestration.connection_sync import DotConnection
-from dot_orchestration.history_export import DotHistorySettings, DuckDBWarehouse
+from dot_orchestration.history_export import (
+    DotHistoryDbtTranslator,
+    DotHistorySettings,
+    DuckDBWarehouse,
+)
 from dot_orchestration.monitoring import AlertChannels
 from dot_orchestration.resources import DotResource
 from dot_orchestration.transforms.catalogue import RemovalPolicy
@@ -43,6 +52,11 @@ class SyncSchedule(_Section):
         default=None, description="RUNNING or STOPPED (default) when first deployed."
     )
     job_name: str | None = Field(default=None, description="Default dbt_build_then_dot_sync.")
+    dbt_exclude: str | None = Field(
+        default=None,
+        description="dbt models the nightly build leaves out, e.g. `tag:dot_usage` (built "
+        "after the history export instead).",
+    )
 
 
 class SyncSettings(_Section):
@@ -71,6 +85,24 @@ class SyncSettings(_Section):
 # --------------------------------------------------------------------------- catalogue
 
 
+class CatalogueSchedule(_Section):
+    """A cron job reconciling the catalogue, and refreshing the exposures snapshot in the
+    same run when the `exposures` section has one.
+
+    The catalogue asset has no schedule in the Python API: it runs when asked, so a team
+    that edits its catalogue files by hand would otherwise reconcile by hand too. The
+    defaults are the Python example's (`dot_catalogue_daily`).
+    """
+
+    cron_schedule: str = Field(default="0 5 * * *", description="When; default 05:00 daily.")
+    timezone: str = Field(default="UTC", description="IANA zone of the cron; default UTC.")
+    default_status: DefaultScheduleStatus = Field(
+        default=DefaultScheduleStatus.STOPPED,
+        description="RUNNING or STOPPED (default) when first deployed.",
+    )
+    name: str = Field(default="dot_catalogue_daily", description="The schedule's name.")
+
+
 class CatalogueSettings(_Section):
     """Dot's external assets kept in step with catalogue files and the Dagster graph."""
 
@@ -89,6 +121,13 @@ class CatalogueSettings(_Section):
     )
     on_removed: RemovalPolicy | None = Field(
         default=None, description="What happens to an owned asset no source lists any more."
+    )
+    group_name: str | None = Field(default=None, description="The asset's group; default dot.")
+    owners: tuple[str, ...] | None = Field(
+        default=None, description="The asset's owners, e.g. `team:data`."
+    )
+    schedule: CatalogueSchedule | None = Field(
+        default=None, description="A cron job reconciling the catalogue: set it to enable."
     )
 
     @model_validator(mode="after")
@@ -119,6 +158,12 @@ class ExposuresSettings(_Section):
     )
     connection_id: str | None = Field(
         default=None, description="Only the exposures of this Dot dbt connection."
+    )
+    group_name: str | None = Field(
+        default=None, description="The snapshot asset's group; default dot."
+    )
+    owners: tuple[str, ...] | None = Field(
+        default=None, description="The snapshot asset's owners, e.g. `team:data`."
     )
 
 
@@ -165,6 +210,39 @@ class HistorySettings(DotHistorySettings):
     def export_settings(self) -> DotHistorySettings:
         """The Python API's settings: this section without its placement fields."""
         return DotHistorySettings(**self.model_dump(include=set(DotHistorySettings.model_fields)))
+
+
+def _export_field(name: str, description: str) -> Any:
+    """A field of `DotHistorySettings` as it is there (default, checks), described."""
+    return FieldInfo.merge_field_infos(
+        DotHistorySettings.model_fields[name], description=description
+    )
+
+
+class HistoryTables(_Section):
+    """Where the `history` section's export writes, told to the dbt component: the dbt
+    sources reading these tables become the history asset, so the models selecting from
+    them run after the export.
+
+    The fields, defaults and checks are the `history` section's own: set here exactly
+    what is set there (usually nothing).
+    """
+
+    schema_name: str = _export_field("schema_name", "The export's schema; default dot_history.")
+    conversations_table: str = _export_field(
+        "conversations_table", "Its conversations table; default conversations."
+    )
+    messages_table: str = _export_field("messages_table", "Its messages table; default messages.")
+    key: tuple[str, ...] = _export_field("key", "The history asset's key; default dot/history.")
+
+    @property
+    def asset_key(self) -> AssetKey:
+        return AssetKey(list(self.key))
+
+    def translator(self) -> DotHistoryDbtTranslator:
+        """The Python API's translator for these tables. It reads where they are and the
+        key, never which days the export holds, so any start date does."""
+        return DotHistoryDbtTranslator(DotHistorySettings(start_date=date.min, **self.model_dump()))
 
 
 # --------------------------------------------------------------------------- confluence
@@ -234,15 +312,29 @@ class MonitoringSettings(_Section):
     incident_source: str | None = Field(
         default=None, description="The source Dot files the incidents under; default dagster."
     )
+    schedule_freshness: bool = Field(
+        default=True,
+        description="Give each asset a schedule of this component refreshes a freshness "
+        "policy of one schedule interval plus `freshness_grace_minutes`, so the UI flags it "
+        "once a scheduled refresh is overdue. The dbt component's assets keep their own.",
+    )
+    freshness_grace_minutes: int | None = Field(
+        default=None,
+        ge=0,
+        description="How long a scheduled run may take before its assets count as late; "
+        "default 60.",
+    )
 
 
 __all__ = [
+    "CatalogueSchedule",
     "CatalogueSettings",
     "ConfluenceSettings",
     "ExposuresSettings",
     "HistoryFreshness",
     "HistorySchedule",
     "HistorySettings",
+    "HistoryTables",
     "MonitoringSettings",
     "NoteSchedule",
     "NoteSensor",

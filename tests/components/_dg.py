@@ -2,7 +2,8 @@
 
 Every `dg` call is a subprocess of the venv's `dg` with `--use-active-venv` (the venv on
 PATH, as after `source .venv/bin/activate`), bounded in time, with a Dagster home of its
-own (concurrent runs on one SQLite instance would race).
+own (concurrent runs on one SQLite instance would race). `dg check defs` of the example
+runs on a copy (`example_copy`): it rewrites the dbt component's state in its project.
 """
 
 import os
@@ -11,14 +12,13 @@ import subprocess
 import sys
 import textwrap
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
 
 from dot_orchestration.emulator import ADMIN_TOKEN
 
-from ._support import EXAMPLE_PROJECT, WORKSPACE
+from ._support import EXAMPLE_PROJECT, WORKSPACE, example_copy
 
 DG = Path(sys.executable).with_name("dg")
 TIMEOUT_S = 240
@@ -60,13 +60,6 @@ class DgRun:
     def returncode(self) -> int:
         _ = self.output
         return self.process.returncode
-
-
-def registered() -> bool:
-    return any(
-        ep.value.split(":")[0] == "dot_orchestration"
-        for ep in entry_points(group="dagster_dg_cli.registry_modules")
-    )
 
 
 def dagster_home(home: Path) -> Path:
@@ -119,7 +112,7 @@ def dg_project(root: Path, name: str, dbt_project: Path, dot_attributes: str) ->
 def launch(root: Path, dbt_project_dir: Path) -> dict[str, DgRun]:
     """Start every `dg` run of the tests at once; each is read when a test needs it."""
     jobs = {
-        "example": (EXAMPLE_PROJECT, ["check", "defs", "--use-active-venv"]),
+        "example": (example_copy(root / "example"), ["check", "defs", "--use-active-venv"]),
         "yaml_mistakes": (
             dg_project(root, "yaml_mistakes", dbt_project_dir, YAML_MISTAKES),
             ["check", "defs", "--use-active-venv"],
@@ -138,8 +131,7 @@ def launch(root: Path, dbt_project_dir: Path) -> dict[str, DgRun]:
             ["check", "defs", "--use-active-venv"],
         ),
     }
-    if registered():
-        jobs["list"] = (EXAMPLE_PROJECT, ["list", "components", "--json"])
+    jobs["list"] = (EXAMPLE_PROJECT, ["list", "components", "--json"])
     runs = {
         name: DgRun(
             args,

@@ -1,5 +1,6 @@
 """Paths and helpers of the component tests."""
 
+import shutil
 import textwrap
 from collections.abc import Iterable
 from datetime import date, timedelta
@@ -13,6 +14,7 @@ from dagster.components.testing import DefsFolderSandbox
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE_PROJECT = REPO / "examples" / "dg_project"
 EXAMPLE_CATALOGUE = REPO / "examples" / "dot_catalogue.yaml"
+EXAMPLE_DBT_PROJECT = REPO / "examples" / "dbt_project"
 DOT_TYPE = "dot_orchestration.DotComponent"
 
 #: The workspace every test file uses: the emulator, through the environment only.
@@ -45,6 +47,8 @@ sync:
     timezone: Europe/Berlin
 catalogue:
   files: ["{EXAMPLE_CATALOGUE}"]
+  schedule:
+    cron_schedule: "0 6 * * *"
 exposures:
   state_path: dot_exposures.json
 history:
@@ -71,11 +75,34 @@ confluence:
     minimum_interval_seconds: 600
 monitoring:
   ui_url: https://dagster.example.com
+  freshness_grace_minutes: 30
   alerts:
     slack_token: "{{{{ env.DOT_ALERTS_SLACK_TOKEN or None }}}}"
     teams_webhook_url: "{{{{ env.DOT_ALERTS_TEAMS_WEBHOOK_URL }}}}"
 """
     )
+
+
+def example_copy(root: Path, dbt_project: Path | None = None) -> Path:
+    """The example dg project at `root/examples/dg_project`, with the files it refers to
+    beside it: the catalogue, and a link to `dbt_project` (parsed already) or a fresh copy
+    of the example's dbt project for `dg` to parse.
+
+    Never the repository's own folder: `dg` keeps the dbt component's state in it (a copy
+    of the dbt project), and a load reading that state while another run rewrites it, or
+    after a run was stopped halfway, would fail.
+    """
+    examples = root / "examples"
+    unwanted = shutil.ignore_patterns(
+        ".local_defs_state", "__pycache__", "target", "logs", "*.duckdb"
+    )
+    shutil.copytree(EXAMPLE_PROJECT, examples / "dg_project", ignore=unwanted)
+    shutil.copy2(EXAMPLE_CATALOGUE, examples)
+    if dbt_project is None:
+        shutil.copytree(EXAMPLE_DBT_PROJECT, examples / "dbt_project", ignore=unwanted)
+    else:
+        (examples / "dbt_project").symlink_to(dbt_project, target_is_directory=True)
+    return examples / "dg_project"
 
 
 def write_dot_yaml(sandbox: DefsFolderSandbox, attributes: str, folder: str = "dot") -> Path:

@@ -1,4 +1,5 @@
-"""The `dg` command line on the example project and on broken copies, as CI runs it.
+"""The `dg` command line on a copy of the example project and on broken projects, as CI
+runs it.
 
 The runs (`_dg.launch`) start together with the first test of this folder and these tests
 run last (see conftest), so the subprocesses work while the in-process tests do.
@@ -6,8 +7,6 @@ run last (see conftest), so the subprocesses work while the in-process tests do.
 
 import json
 from pathlib import Path
-
-import pytest
 
 from ._dg import DgRun
 
@@ -50,12 +49,16 @@ def test_check_defs_names_an_unknown_dbt_model(dg_runs: dict[str, DgRun]) -> Non
 
 
 def test_list_components_shows_the_dot_component(dg_runs: dict[str, DgRun]) -> None:
-    if "list" not in dg_runs:
-        pytest.skip(
-            "dot_orchestration is not registered in the dagster_dg_cli.registry_modules "
-            "entry point group: add it to pyproject.toml and reinstall (pip install -e .)"
-        )
+    assert "dot_orchestration.DotComponent" in listed_components(dg_runs)
+
+
+def test_list_components_shows_the_dbt_component(dg_runs: dict[str, DgRun]) -> None:
+    assert "dot_orchestration.DotDbtProjectComponent" in listed_components(dg_runs)
+
+
+def listed_components(dg_runs: dict[str, DgRun]) -> set[str]:
+    """What `dg list components` found through the `dagster_dg_cli.registry_modules` entry
+    point and `dir(dot_orchestration)` (its lazy names)."""
     run = dg_runs["list"]
     assert run.returncode == 0, run.output
-    listed = {item["key"] for item in json.loads(run.output[run.output.index("{") :])["items"]}
-    assert "dot_orchestration.DotComponent" in listed
+    return {item["key"] for item in json.loads(run.output[run.output.index("{") :])["items"]}

@@ -28,6 +28,7 @@ from dot_orchestration.client import DotClient
 from dot_orchestration.dot_exposures import refresh_dot_exposures
 from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorServer
 from dot_orchestration.emulator.confluence import ConfluenceEmulatorServer
+from dot_orchestration.monitoring import schedule_freshness_policy
 
 from ._support import every_section, journal, run_assets, spec_of, write_dot_yaml
 
@@ -37,6 +38,7 @@ SYNC_KEYS = {DUCKDB_SYNC, AssetKey(["dot", "sync", "dbt", "dot_demo"])}
 CATALOGUE_KEY = AssetKey(["dot", "external_assets"])
 HISTORY_KEY = AssetKey(["dot", "history"])
 NOTES_KEY = AssetKey(["dot", "notes", "metrics"])
+SNAPSHOT_KEY = AssetKey(["dot", "exposures_snapshot"])
 
 
 @dataclass
@@ -66,6 +68,12 @@ def loaded(
             site=confluence_env,
             warehouse=tmp_path / "warehouse.duckdb",
         )
+
+
+def dbt_assets_of(loaded: Loaded) -> set[AssetKey]:
+    """The keys the dbt component materializes (not the dbt sources it reads)."""
+    with_dbt = loaded.defs.get_repository_def().asset_graph
+    return {key for key in with_dbt.materializable_asset_keys if key.path[0] != "dot"}
 
 
 def test_every_section_becomes_assets_checks_schedules_and_sensors(loaded: Loaded) -> None:
@@ -137,12 +145,33 @@ def test_nightly_job_and_automation_target_the_dbt_models_and_the_syncs(loaded: 
     """What runs together: the job builds every dbt asset, then syncs; the sensor only syncs.
     (Running dbt for real is what `tests/sync` does with the same factories.)"""
     repo = loaded.defs.get_repository_def()
-    dbt_keys = {key for key in repo.asset_graph.get_all_asset_keys() if key.path[0] != "dot"}
+    dbt_keys = dbt_assets_of(loaded)
 
     job = repo.get_job("dbt_build_then_dot_sync")
     assert set(job.asset_layer.executable_asset_keys) >= dbt_keys | SYNC_KEYS
     sensor = next(s for s in repo.sensor_defs if s.name == "dot_sync_automation")
     assert sensor.asset_selection.resolve(repo.asset_graph) == SYNC_KEYS
+
+
+def test_each_schedule_gives_the_dot_assets_it_refreshes_a_freshness_policy(
+    loaded: Loaded,
+) -> None:
+    """Freshness from the component's own schedules, with the YAML's grace; the dbt
+    models the nightly job also builds keep the dbt component's (none here)."""
+    repo = loaded.defs.get_repository_def()
+    targets = {
+        "dbt_build_then_dot_sync_schedule": SYNC_KEYS,
+        "dot_history_daily": {HISTORY_KEY},
+        "dot_notes_metrics_schedule": {NOTES_KEY},
+        "dot_catalogue_daily": {CATALOGUE_KEY, SNAPSHOT_KEY},
+    }
+    for name, keys in targets.items():
+        schedule = repo.get_schedule_def(name)
+        policy = schedule_freshness_policy(schedule, grace=timedelta(minutes=30))
+        for key in keys:
+            assert repo.asset_graph.get(key).freshness_policy == policy, (name, key)
+    assert repo.get_schedule_def("dot_catalogue_daily").cron_schedule == "0 6 * * *"
+    assert all(repo.asset_graph.get(key).freshness_policy is None for key in dbt_assets_of(loaded))
 
 
 def test_a_failed_dbt_test_opens_a_dot_incident_from_yaml(
