@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 from dagster import (
     AssetExecutionContext,
@@ -27,6 +28,7 @@ from dagster import (
     definitions,
 )
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
+from filelock import FileLock
 
 from dot_orchestration.confluence import PageSelection
 from dot_orchestration.confluence_notes import (
@@ -112,6 +114,11 @@ class ExampleSettings:
         return Path(override) if override else self.demo_home / "dot_demo.duckdb"
 
     @property
+    def dbt_runs_dir(self) -> Path:
+        """Where each dbt run's artifacts (run_results.json, logs) are kept."""
+        return self.demo_home / "dbt_runs"
+
+    @property
     def exposures_state(self) -> Path:
         """Dot's dbt exposures as last fetched (`DOT_EXPOSURES_STATE` overrides the path)."""
         override = self.env.get("DOT_EXPOSURES_STATE")
@@ -152,10 +159,14 @@ def prepared_dbt_project(settings: ExampleSettings) -> DbtProject:
     project = DbtProject(project_dir=settings.dbt_project_dir, target_path=DBT_TARGET)
     # dbt-duckdb reads its file from the profile's env var, in dbt's own process.
     os.environ.setdefault("DOT_DEMO_DUCKDB_PATH", str(settings.duckdb_path))
-    if _manifest_is_stale(project):
-        dbt = DbtCliResource(project_dir=project, dbt_executable=dbt_executable())
-        parse = ["parse", "--quiet", "--vars", json.dumps(DBT_VARS)]
-        dbt.cli(parse, target_path=project.target_path).wait()
+    # Code servers, `dagster dev` and parallel tests load this at once: one parses, the
+    # others wait for it instead of reading a half-written manifest.
+    project.target_path.mkdir(parents=True, exist_ok=True)
+    with FileLock(project.target_path / ".parse.lock"):
+        if _manifest_is_stale(project):
+            dbt = DbtCliResource(project_dir=project, dbt_executable=dbt_executable())
+            parse = ["parse", "--quiet", "--vars", json.dumps(DBT_VARS)]
+            dbt.cli(parse, target_path=project.target_path).wait()
     return project
 
 
@@ -183,9 +194,15 @@ def build_example_dbt_assets(
     select: str = "fqn:*",
     exclude: str | None = USAGE_SELECT,
     history: DotHistorySettings = EXAMPLE_HISTORY,
+    runs_dir: Path | None = None,
 ) -> AssetsDefinition:
     """`dbt build` of the selected models streamed into Dagster; its artifacts optionally
-    pushed to Dot afterwards. The dbt sources reading the history export are its asset."""
+    pushed to Dot afterwards. The dbt sources reading the history export are its asset.
+
+    Each run's dbt artifacts go to a folder of their own under `runs_dir` (dagster-dbt's
+    default is the project's `target/`, where they pile up and are copied with the project
+    by `dg`); None keeps dagster-dbt's default.
+    """
 
     @dbt_assets(
         manifest=project.manifest_path,
@@ -203,7 +220,9 @@ def build_example_dbt_assets(
         config: DbtBuildConfig,
     ) -> Iterator[Any]:
         args = ["build", "--vars", json.dumps({**DBT_VARS, **config.dbt_vars})]
-        invocation = dbt.cli(args, context=context, raise_on_error=False)
+        invocation = dbt.cli(
+            args, context=context, raise_on_error=False, target_path=run_target(context, runs_dir)
+        )
         yield from invocation.stream()
         if push_run_results:
             push_dbt_run_results(context, dot, invocation)
@@ -216,11 +235,21 @@ def build_example_dbt_assets(
     return _dbt_build
 
 
+def run_target(context: AssetExecutionContext, runs_dir: Path | None) -> Path | None:
+    """A folder of this step's own under `runs_dir` (a retried step gets a new one)."""
+    if runs_dir is None:
+        return None
+    return runs_dir / f"{context.op.name}-{context.run.run_id[:8]}-{uuid4().hex[:7]}"
+
+
 def build_definitions(settings: ExampleSettings) -> Definitions:
     """Every asset, check, job, schedule and sensor of the example, with its resources."""
     project = prepared_dbt_project(settings)
     dbt = build_example_dbt_assets(
-        project, push_run_results=settings.push_dbt_run_results, history=settings.history
+        project,
+        push_run_results=settings.push_dbt_run_results,
+        history=settings.history,
+        runs_dir=settings.dbt_runs_dir,
     )
     syncs = build_dot_sync_assets(settings.connections, upstream=[dbt])
     schedule = build_dbt_then_sync_schedule([dbt], syncs)
@@ -240,6 +269,7 @@ def build_definitions(settings: ExampleSettings) -> Definitions:
         select=USAGE_SELECT,
         exclude=None,
         history=settings.history,
+        runs_dir=settings.dbt_runs_dir,
     )
     example = Definitions.merge(
         core,

@@ -4,6 +4,9 @@
 session (starting one takes a fraction of a second, but hundreds of tests add up).
 `dot_emulator` hands the same server to a test after putting it back to its seeded start:
 state, journal and fault rules, so no test sees another test's traffic.
+
+`make test` runs on two workers (pytest-xdist, `--dist loadgroup`); each has its own
+emulator, and the grouping below keeps what shares expensive fixtures on one worker.
 """
 
 from collections.abc import Iterator
@@ -11,6 +14,16 @@ from collections.abc import Iterator
 import pytest
 
 from dot_orchestration.emulator import EmulatorConfig, EmulatorServer
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """One xdist group per test file (its module fixtures, e.g. a dbt build or a Postgres
+    cluster, are built once), and one for the whole reliability suite (its tests share
+    one fault-free baseline run of the pipeline)."""
+    for item in items:
+        group = "reliability" if "reliability" in item.path.parts else str(item.path)
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")
