@@ -59,6 +59,7 @@ from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
     AssetChecksDefinition,
+    AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
@@ -67,6 +68,7 @@ from dagster import (
     BackfillPolicy,
     ConfigurableIOManager,
     ConfigurableResource,
+    DagsterInstance,
     DailyPartitionsDefinition,
     DefaultScheduleStatus,
     DefaultSensorStatus,
@@ -583,10 +585,9 @@ def _tables(metadata: Mapping[str, Any]) -> tuple[str, tuple[str, str]]:
 
 
 def build_dot_history_checks(settings: DotHistorySettings) -> AssetChecksDefinition:
-    """The tables match the contract and hold no conversation twice.
-
-    Both are blocking: a dbt model downstream in the same run is not built on tables that
-    fail them. One step, one read-only connection, run after every export.
+    """The tables match the contract and hold no conversation twice (both blocking: a dbt
+    model downstream in the same run is not built on tables that fail them), and no closed
+    day is missing (a warning). One step, one read-only connection, after every export.
     """
     key = settings.asset_key
     specs = [
@@ -602,6 +603,12 @@ def build_dot_history_checks(settings: DotHistorySettings) -> AssetChecksDefinit
             blocking=True,
             description="No conversation in two rows (or two partitions), no message twice.",
         ),
+        AssetCheckSpec(
+            "every_closed_day_exported",
+            asset=key,
+            description="Every day from the start date to the last closed one has been "
+            "exported; a warning lists the missing ones (backfill them).",
+        ),
     ]
 
     @multi_asset_check(
@@ -615,8 +622,34 @@ def build_dot_history_checks(settings: DotHistorySettings) -> AssetChecksDefinit
         with warehouse.session(read_only=True) as session:
             yield _contract_result(session, settings)
             yield _unique_result(session, settings)
+        yield _complete_result(context.instance, settings)
 
     return _table_checks
+
+
+def _complete_result(instance: DagsterInstance, settings: DotHistorySettings) -> AssetCheckResult:
+    """Gaps in the history: closed days Dagster has no materialization of. A warning, not an
+    error: a new deployment starts with today's days and backfills the past when it likes."""
+    closed = settings.partitions_def().get_partition_keys()
+    done = instance.get_materialized_partitions(settings.asset_key)
+    missing = [day for day in closed if day not in done]
+    metadata: dict[str, Any] = {
+        "closed_days": MetadataValue.int(len(closed)),
+        "missing_days": MetadataValue.int(len(missing)),
+    }
+    if not missing:
+        return AssetCheckResult(
+            check_name="every_closed_day_exported", passed=True, metadata=metadata
+        )
+    shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+    return AssetCheckResult(
+        check_name="every_closed_day_exported",
+        passed=False,
+        severity=AssetCheckSeverity.WARN,
+        metadata=metadata,
+        description=f"{len(missing)} closed day(s) not exported: {shown}. Backfill them "
+        "(Materialize → a partition range); one run fetches the range concurrently.",
+    )
 
 
 def build_dot_history_freshness(

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 from dagster import (
+    AssetCheckSeverity,
     DefaultSensorStatus,
     RunRequest,
     SkipReason,
@@ -21,6 +22,8 @@ from dot_orchestration.history_export import (
 )
 
 from ._support import Export, build_export
+
+COMPLETE = "every_closed_day_exported"
 
 
 def evaluations(result: object) -> dict[str, tuple[bool, dict[str, object]]]:
@@ -116,3 +119,23 @@ def test_the_schedule_runs_after_the_day_closed_in_the_partitions_time_zone() ->
     assert isinstance(first, RunRequest) and first.partition_key_range is not None
     assert first.partition_key_range.start == first.partition_key_range.end == "2025-03-01"
     assert isinstance(tick(datetime(2025, 3, 1, 2, 15, tzinfo=berlin)), SkipReason)
+
+
+def test_a_gap_in_the_history_warns_until_it_is_backfilled(
+    dot: EmulatorServer, export_for: Callable[..., Export]
+) -> None:
+    """Days Dot had nothing for count once exported (empty partitions); a missing day is
+    a warning naming it, and does not fail the run."""
+    today = datetime.now(timezone.utc).date()
+    export = export_for(dot.url, start_date=today - timedelta(days=3))
+    days = [str(today - timedelta(days=back)) for back in (3, 2, 1)]
+
+    latest = export.run(days[-1])
+    (gap,) = [e for e in latest.get_asset_check_evaluations() if e.check_name == COMPLETE]
+    assert latest.success and not gap.passed and gap.severity == AssetCheckSeverity.WARN
+    assert gap.description and days[0] in gap.description and days[1] in gap.description
+    assert gap.metadata["missing_days"].value == 2
+
+    backfill = export.run(days[0], days[1])
+    (gap,) = [e for e in backfill.get_asset_check_evaluations() if e.check_name == COMPLETE]
+    assert gap.passed and gap.metadata["closed_days"].value == 3
