@@ -161,8 +161,9 @@ def prepared_dbt_project(settings: ExampleSettings) -> DbtProject:
     os.environ.setdefault("DOT_DEMO_DUCKDB_PATH", str(settings.duckdb_path))
     # Code servers, `dagster dev` and parallel tests load this at once: one parses, the
     # others wait for it instead of reading a half-written manifest.
-    project.target_path.mkdir(parents=True, exist_ok=True)
-    with FileLock(project.target_path / ".parse.lock"):
+    target = project.project_dir / project.target_path
+    target.mkdir(parents=True, exist_ok=True)
+    with FileLock(target / ".parse.lock"):
         if _manifest_is_stale(project):
             dbt = DbtCliResource(project_dir=project, dbt_executable=dbt_executable())
             parse = ["parse", "--quiet", "--vars", json.dumps(DBT_VARS)]
