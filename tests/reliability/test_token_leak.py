@@ -79,12 +79,13 @@ def file_texts(directory: Path) -> Iterator[tuple[str, bytes]]:
 
 
 def dbt_target_dirs(deployment: Deployment) -> list[Path]:
-    """The per-run target directories dagster-dbt made for these runs (`<op>-<run_id[:7]>-…`)."""
-    target = deployment.settings.dbt_project_dir / "target"
+    """The per-run dbt target directories of these runs (`<op>-<run_id[:8]>-…` under the
+    example's `dbt_runs_dir`)."""
+    runs = deployment.settings.dbt_runs_dir
     return [
         path
         for attempt in deployment.attempts
-        for path in target.glob(f"*-{attempt.result.run_id[:7]}-*")
+        for path in runs.glob(f"*-{attempt.result.run_id[:8]}-*")
         if path.is_dir()
     ]
 
