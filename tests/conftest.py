@@ -15,12 +15,11 @@ import pytest
 
 from dot_orchestration.emulator import EmulatorConfig, EmulatorServer
 
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """One xdist group per test file (its module fixtures, e.g. a dbt build or a Postgres
-    cluster, are built once), and one for the whole reliability suite (its tests share
-    one fault-free baseline run of the pipeline)."""
+    cluster, are built once), and one for the whole reliability suite (its session
+    fixtures, e.g. the fault-free baseline run of the pipeline, are built once)."""
     for item in items:
         group = "reliability" if "reliability" in item.path.parts else str(item.path)
         item.add_marker(pytest.mark.xdist_group(group))
