@@ -15,6 +15,7 @@ import pytest
 
 from dot_orchestration.emulator import EmulatorConfig, EmulatorServer
 
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """One xdist group per test file (its module fixtures, e.g. a dbt build or a Postgres
