@@ -510,7 +510,7 @@ class _DefinitionsBuild:
     def _resources(self) -> dict[str, object]:
         resources: dict[str, object] = {"dot": self.component.workspace}
         if self.component.history is not None:
-            resources.update(dot_history_resources(self.component.history.warehouse))
+            resources.update(dot_history_resources(self.component.history.partition_warehouse()))
         if self.component.confluence is not None:
             resources["confluence"] = self.component.confluence.site
         return resources

@@ -169,6 +169,12 @@ _COMMENTED_SECTIONS = """\
   #   timezone: UTC
   #   warehouse:
   #     path: "{{ env.DOT_HISTORY_DUCKDB }}"
+  #   # or, instead of `warehouse`, a PostgreSQL database:
+  #   # postgres:
+  #   #   host: "{{ env.DOT_HISTORY_PGHOST }}"
+  #   #   dbname: analytics
+  #   #   user: "{{ env.DOT_HISTORY_PGUSER }}"
+  #   #   password: "{{ env.DOT_HISTORY_PGPASSWORD }}"
   #   schedule:
   #     hour_of_day: 1
   #     downstream_dbt_select: tag:dot_usage

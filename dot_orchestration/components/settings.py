@@ -23,6 +23,8 @@ from dot_orchestration.history_export import (
     DotHistoryDbtTranslator,
     DotHistorySettings,
     DuckDBWarehouse,
+    PartitionWarehouse,
+    PostgresWarehouse,
 )
 from dot_orchestration.monitoring import AlertChannels
 from dot_orchestration.resources import DotResource
@@ -32,6 +34,7 @@ from dot_orchestration.transforms.catalogue import RemovalPolicy
 YamlFront.declare_secrets(DotResource, "api_token")
 YamlFront.declare_secrets(ConfluenceResource, "api_token", "personal_access_token")
 YamlFront.declare_secrets(AlertChannels, "slack_token", "teams_webhook_url")
+YamlFront.declare_secrets(PostgresWarehouse, "password")
 
 
 class _Section(BaseModel):
@@ -203,9 +206,31 @@ class HistorySettings(DotHistorySettings):
     plus where the tables live and when they are exported.
     """
 
-    warehouse: DuckDBWarehouse = Field(description="The DuckDB file holding the tables.")
+    warehouse: DuckDBWarehouse | None = Field(
+        default=None, description="The DuckDB file holding the tables (or set `postgres`)."
+    )
+    postgres: PostgresWarehouse | None = Field(
+        default=None,
+        description="A PostgreSQL database holding the tables, instead of `warehouse`; its "
+        "password only as `{{ env.NAME }}`.",
+    )
     schedule: HistorySchedule | None = Field(default=None, description="Set it to enable.")
     freshness: HistoryFreshness | None = Field(default=None, description="Set it to enable.")
+
+    @model_validator(mode="after")
+    def _one_warehouse(self) -> "HistorySettings":
+        if (self.warehouse is None) == (self.postgres is None):
+            raise ValueError(
+                "set exactly one of `warehouse` (a DuckDB file: `path`) and `postgres` "
+                "(host, dbname, user, password)"
+            )
+        return self
+
+    def partition_warehouse(self) -> PartitionWarehouse:
+        """The resource the export and its checks write and read through."""
+        chosen = self.warehouse or self.postgres
+        assert chosen is not None  # the validator saw to it
+        return chosen
 
     def export_settings(self) -> DotHistorySettings:
         """The Python API's settings: this section without its placement fields."""

@@ -23,8 +23,25 @@ def sync_of(select: str, *, upstream: str = "upstream: [dbt]\n") -> str:
     )
 
 
+HISTORY = "history:\n  start_date: 2025-03-01\n"
+POSTGRES = (
+    "  postgres:\n    host: db\n    dbname: analytics\n    user: dot\n    password: hunter2\n"
+)
+
 CASES = {
     # case: (attributes, line, field path, what the message must say)
+    "history without a warehouse": (
+        WORKSPACE + HISTORY,
+        10,
+        "attributes.history",
+        "set exactly one of `warehouse`",
+    ),
+    "literal Postgres password": (
+        WORKSPACE + HISTORY + POSTGRES,
+        16,
+        "attributes.history.postgres.password",
+        "a secret must be a reference to an environment variable",
+    ),
     "unknown field": (
         WORKSPACE.replace("max_attempts", "max_atempts") + CATALOGUE,
         7,

@@ -10,6 +10,7 @@ readers during a write, a writer killed mid-transaction, two writers of one day.
 from __future__ import annotations
 
 import secrets
+import textwrap
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -23,6 +24,7 @@ import pandas as pd
 import psycopg2
 import psycopg2.errors
 import pytest
+from components._support import WORKSPACE, write_dot_yaml
 from dagster import (
     DagsterInstance,
     Definitions,
@@ -31,6 +33,7 @@ from dagster import (
     instance_for_test,
 )
 from dagster._serdes import serialize_value
+from dagster.components.testing import create_defs_folder_sandbox
 from pydantic import SecretStr
 from reliability._postgres import (
     DATABASE,
@@ -617,3 +620,41 @@ def test_a_dagster_run_exports_days_into_postgres_by_swapping_the_resource(
     assert "password authentication failed" in log
     assert cluster.password not in log
     assert canary not in log
+
+
+def test_the_yaml_component_exports_into_postgres(
+    dot: EmulatorServer,
+    location: PostgresLocation,
+    cluster: PostgresCluster,
+    schema: str,
+    instance: DagsterInstance,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The same swap from a `defs.yaml`: `history.postgres` instead of `history.warehouse`,
+    the password an environment reference."""
+    monkeypatch.setenv("DOT_API_KEY", ADMIN_TOKEN)
+    monkeypatch.setenv("DOT_BASE_URL", dot.url)
+    monkeypatch.setenv(PASSWORD_VAR, cluster.password)
+    history = f"""\
+        history:
+          start_date: {RUN_DAYS[0]}
+          schema_name: {schema}
+          postgres:
+            host: 127.0.0.1
+            port: {cluster.port}
+            dbname: {DATABASE}
+            user: {SUPERUSER}
+            password: "{{{{ env.{PASSWORD_VAR} }}}}"
+          schedule: {{}}
+        """
+    with create_defs_folder_sandbox() as sandbox:
+        write_dot_yaml(sandbox, WORKSPACE + textwrap.dedent(history))
+        with sandbox.build_all_defs() as defs:
+            assert run_days(defs, instance).success
+    truth = {day: dot.state.history_truth(day, day + timedelta(days=1)) for day in RUN_DAYS}
+    with location.session(read_only=True) as session:
+        stored = read(session, schema, table="conversations")
+    assert stored.groupby(PARTITION).size().to_dict() == {
+        day: t.conversations for day, t in truth.items()
+    }
+    assert cluster.password not in event_log(instance)
