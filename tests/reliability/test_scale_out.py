@@ -34,7 +34,19 @@ from ._traffic import Control
 
 CODE_LOCATION = ("dot_orchestration.definitions", "defs")
 ASSET_JOB = "__ASSET_JOB"
-MULTIPROCESS = {"execution": {"config": {"multiprocess": {"max_concurrent": 4}}}}
+#: Steps start from a forkserver that imported the code location once (the setting a
+#: deployment uses so each step does not pay Dagster's import again); still one process
+#: per step, sharing nothing in memory with the others.
+MULTIPROCESS = {
+    "execution": {
+        "config": {
+            "multiprocess": {
+                "max_concurrent": 4,
+                "start_method": {"forkserver": {"preload_modules": [CODE_LOCATION[0]]}},
+            }
+        }
+    }
+}
 #: What a deployment sets in dagster.yaml besides storage: every pool one slot, per op.
 POOLS = {"concurrency": {"pools": {"default_limit": 1, "granularity": "op"}}}
 _STEP_END = (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE)
