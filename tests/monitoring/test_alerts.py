@@ -80,6 +80,16 @@ def test_failed_run_alert_names_run_step_error_and_link(
     assert len(teams_texts(recorder)) == 1
 
 
+def fail_the_duckdb_sync(
+    example: Definitions, instance: DagsterInstance, dot_emulator: EmulatorServer
+) -> None:
+    """Dot refuses the duckdb connection's sync (403): its `dot_sync_accepted` check fails."""
+    dot_emulator.state.faults = [
+        FaultRule(method="POST", path="/api/sync/duckdb/*", kind="status", status=403)
+    ]
+    assert not materialize_keys(example, instance, [DUCKDB_SYNC])
+
+
 def test_check_alerts_once_when_failing_and_once_when_passing_again(
     example: Definitions,
     instance: DagsterInstance,
@@ -88,10 +98,7 @@ def test_check_alerts_once_when_failing_and_once_when_passing_again(
 ) -> None:
     sensor = example.resolve_sensor_def("dot_check_alerts")
     alerts = channels(recorder)
-    dot_emulator.state.faults = [
-        FaultRule(method="POST", path="/api/sync/duckdb/*", kind="status", status=403)
-    ]
-    assert not materialize_keys(example, instance, [DUCKDB_SYNC])
+    fail_the_duckdb_sync(example, instance, dot_emulator)
     cursor = tick(sensor, instance, None, alerts)
     cursor = tick(sensor, instance, cursor, alerts)  # same state: nothing new
     assert not materialize_keys(example, instance, [DUCKDB_SYNC])
@@ -124,10 +131,7 @@ def test_refused_check_alert_is_sent_again_next_tick(
 ) -> None:
     sensor = example.resolve_sensor_def("dot_check_alerts")
     alerts = channels(recorder)
-    dot_emulator.state.faults = [
-        FaultRule(method="POST", path="/api/sync/duckdb/*", kind="status", status=403)
-    ]
-    assert not materialize_keys(example, instance, [DUCKDB_SYNC])
+    fail_the_duckdb_sync(example, instance, dot_emulator)
 
     recorder.refuse = True
     context = build_sensor_context(instance=instance, resources={"alerts": alerts})
