@@ -39,6 +39,18 @@ def _emulator_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="how long Dot takes to answer a question",
     )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="serve only what Dot's documentation describes (no guessed endpoints or fields)",
+    )
+    parser.add_argument(
+        "--sync-delay",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="how long a warehouse sync takes to answer",
+    )
     history = parser.add_argument_group("generated conversation history")
     history.add_argument("--history-days", type=int, default=365, help="days of history")
     history.add_argument(
@@ -63,6 +75,8 @@ def _run_emulator(args: argparse.Namespace) -> int:
         history_days=args.history_days,
         history_conversations_per_day=args.history_per_day,
         history_end=args.history_end,
+        strict=args.strict,
+        sync_delay_s=args.sync_delay,
     )
     server = EmulatorServer(config, host=args.host, port=args.port, verbose=True)
     # uvicorn shuts down gracefully on Ctrl+C, then re-raises it: here it is the normal stop.

@@ -38,3 +38,26 @@ def dot_emulator(dot_emulator_server: EmulatorServer) -> EmulatorServer:
     """The session's Dot emulator, reset to its seeded start for this test."""
     dot_emulator_server.state.reset()
     return dot_emulator_server
+
+
+@pytest.fixture(scope="session")
+def strict_dot_emulator_server() -> Iterator[EmulatorServer]:
+    """A second emulator in the strict profile: only what Dot's documentation describes."""
+    with EmulatorServer(EmulatorConfig(seed=42, strict=True), port=0) as server:
+        yield server
+
+
+@pytest.fixture
+def strict_dot_emulator(strict_dot_emulator_server: EmulatorServer) -> EmulatorServer:
+    """The strict-profile emulator, reset to its seeded start for this test."""
+    strict_dot_emulator_server.state.reset()
+    return strict_dot_emulator_server
+
+
+@pytest.fixture(params=["default", "strict"])
+def any_dot_emulator(request: pytest.FixtureRequest) -> EmulatorServer:
+    """Each profile in turn: a main flow that takes this fixture runs against both, so it
+    cannot pass by relying on something only the default profile guesses."""
+    name = "dot_emulator" if request.param == "default" else "strict_dot_emulator"
+    server: EmulatorServer = request.getfixturevalue(name)
+    return server

@@ -144,6 +144,12 @@ class EmulatorConfig(BaseModel):
     - `dashboards`, `dbt_models`: Dot dashboards and the dbt models Dot's model uses; they
       feed `GET /api/dbt/exposures`.
     - `faults`: fault rules active from the start (and again after each reset).
+    - `strict`: serve only what Dot's own documentation pages describe (the *strict
+      profile*): undocumented endpoints and request fields absent or ignored, undocumented
+      reply bodies minimal, auto-review verdicts as labels, syncs that may outlast a read
+      timeout. Where the default profile guesses, `docs/ARCHITECTURE.md` says so in one
+      table; the strict profile is how tests prove the package does not rely on a guess.
+    - `sync_delay_s`: how long a sync request takes to answer (a slow warehouse).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -169,6 +175,8 @@ class EmulatorConfig(BaseModel):
     allow_embedded_login: bool = True
     journal_limit: int = Field(10_000, ge=1)
     faults: list[FaultRule] = Field(default_factory=list)
+    strict: bool = False
+    sync_delay_s: float = Field(0.0, ge=0.0)
 
     @field_validator("environments")
     @classmethod
