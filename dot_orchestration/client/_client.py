@@ -312,7 +312,7 @@ class DotClient:
         return self._json(api.DELETE_USER, body={"email": email})
 
     def change_user_role(self, email: str, role: str) -> Any:
-        """Set a user's role (admin, modeler or viewer)."""
+        """Set a user's role (admin, modeler or user: Dot has no viewer role)."""
         return self._json(api.CHANGE_USER_ROLE, body={"email": email, "role": role})
 
     def add_user_to_group(self, email: str, group: str) -> Any:

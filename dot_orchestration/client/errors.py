@@ -69,7 +69,7 @@ class DotAuthError(DotAPIError):
 
 
 class DotPermissionError(DotAPIError):
-    """403: the token's user has too low a role (viewer < modeler < admin) for this call."""
+    """403: the token's user has too low a role (user < modeler < admin) for this call."""
 
 
 class DotNotFoundError(DotAPIError):

@@ -20,7 +20,7 @@ from dot_orchestration.emulator.state import EmulatorState
 
 _DESCRIPTION = (
     "A local emulator of Dot's API (getdot.ai) for development and tests. "
-    "Authenticate with `X-API-KEY: dot-emulator-admin` (or -modeler, -viewer)."
+    "Authenticate with `X-API-KEY: dot-emulator-admin` (or -modeler, -user)."
 )
 # What the ASGI call returns to make uvicorn close the socket (see `EmulatorApp`).
 _DROP_CONNECTION = "connection dropped by an injected fault"

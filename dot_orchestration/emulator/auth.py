@@ -169,7 +169,7 @@ def _check_url_user(credential: PresentedCredential, user: User) -> None:
         raise Unauthorized("user_id does not match the API token")
 
 
-ViewerCaller = Annotated[Caller, Depends(requires(Role.viewer))]
+UserCaller = Annotated[Caller, Depends(requires(Role.user))]
 ModelerCaller = Annotated[Caller, Depends(requires(Role.modeler))]
 AdminCaller = Annotated[Caller, Depends(requires(Role.admin))]
 ModelerUrlCaller = Annotated[Caller, Depends(requires(Role.modeler, url_auth=True))]

@@ -30,12 +30,12 @@ class TokenSpec(BaseModel):
 DEFAULT_TOKENS: tuple[TokenSpec, ...] = (
     TokenSpec(token="dot-emulator-admin", email="admin@example.com", role=Role.admin),
     TokenSpec(token="dot-emulator-modeler", email="modeler@example.com", role=Role.modeler),
-    TokenSpec(token="dot-emulator-viewer", email="viewer@example.com", role=Role.viewer),
+    TokenSpec(token="dot-emulator-user", email="user@example.com", role=Role.user),
     TokenSpec(
         token="dot-emulator-expired", email="expired@example.com", role=Role.admin, expired=True
     ),
 )
-ADMIN_TOKEN, MODELER_TOKEN, VIEWER_TOKEN, EXPIRED_TOKEN = (spec.token for spec in DEFAULT_TOKENS)
+ADMIN_TOKEN, MODELER_TOKEN, USER_TOKEN, EXPIRED_TOKEN = (spec.token for spec in DEFAULT_TOKENS)
 
 
 class ConnectionRef(BaseModel):
@@ -150,6 +150,8 @@ class EmulatorConfig(BaseModel):
       timeout. Where the default profile guesses, `docs/ARCHITECTURE.md` says so in one
       table; the strict profile is how tests prove the package does not rely on a guess.
     - `sync_delay_s`: how long a sync request takes to answer (a slow warehouse).
+    - `new_user_role`: the role invited and created users get. Dot makes new people admins
+      unless the org turns that off (its 2024 spec has `POST /api/set_new_user_admin`).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -177,6 +179,7 @@ class EmulatorConfig(BaseModel):
     faults: list[FaultRule] = Field(default_factory=list)
     strict: bool = False
     sync_delay_s: float = Field(0.0, ge=0.0)
+    new_user_role: Role = Role.admin
 
     @field_validator("environments")
     @classmethod

@@ -72,8 +72,10 @@ class UserDirectory:
         authors: Sequence[Author],
         default_workspace: str,
         seed: int,
+        new_user_role: Role = Role.admin,
     ) -> None:
         self._workspace = default_workspace
+        self._new_user_role = new_user_role
         self._rng = random.Random(f"dot-emulator-tokens:{seed}")
         self._users: dict[str, User] = {}
         self._tokens: dict[str, TokenRecord] = {}
@@ -115,21 +117,22 @@ class UserDirectory:
         return self.find(record.email) if record is not None else None
 
     def invite(self, emails: list[str]) -> tuple[list[str], list[str]]:
-        """Invite new people as viewers; returns (invited, already members)."""
+        """Invite new people with the new-user role; returns (invited, already members)."""
         invited, members = [], []
         for email in dict.fromkeys(emails):
             if self.find(email) is not None:
                 members.append(email)
                 continue
-            self._add(User(email, email.split("@")[0], Role.viewer, self._workspace, "invited"))
+            name = email.split("@")[0]
+            self._add(User(email, name, self._new_user_role, self._workspace, "invited"))
             invited.append(email)
         return invited, members
 
     def create(self, email: str, realname: str) -> User:
-        """Create an active viewer; 409 if the email is taken."""
+        """Create an active user with the new-user role; 409 if the email is taken."""
         if self.find(email) is not None:
             raise Conflict(f"User {email} already exists")
-        return self._add(User(email, realname, Role.viewer, self._workspace))
+        return self._add(User(email, realname, self._new_user_role, self._workspace))
 
     def delete(self, email: str, *, acting: User) -> User:
         """Remove a user (their tokens stop working); nobody can delete themselves."""
@@ -165,10 +168,14 @@ class UserDirectory:
         return user
 
     def issue_embedded_token(self, user_id: str) -> tuple[str, datetime]:
-        """A 24 h token (and its expiry) for an embedded user, a new viewer on first login."""
+        """A 24 h token (and its expiry) for an embedded user, created on first login.
+
+        Embedded people are an app's end users, not members of the data team: they get the
+        `user` role (chat only) whatever the new-user default is. Undocumented: a guess.
+        """
         if self.find(user_id) is None:
             self._add(
-                User(user_id, user_id.split("@")[0], Role.viewer, self._workspace, "embedded")
+                User(user_id, user_id.split("@")[0], Role.user, self._workspace, "embedded")
             )
         token = f"dot-emulator-embedded-{self._rng.getrandbits(96):024x}"
         expires_at = utcnow() + EMBEDDED_TOKEN_LIFETIME

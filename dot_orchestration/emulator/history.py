@@ -62,7 +62,7 @@ def make_authors(seed: int, count: int, workspaces: Sequence[str]) -> list[Autho
         first, last = names[index % len(names)]
         suffix = str(index // len(names) or "")
         home = workspaces[0] if rng.random() < 0.6 else rng.choice(workspaces)
-        role = Role.modeler if rng.random() < 0.1 else Role.viewer
+        role = Role.modeler if rng.random() < 0.1 else Role.user
         email = f"{first}.{last}{suffix}@example.com".lower()
         authors.append(Author(email, f"{first} {last}", home, role))
     return authors

@@ -11,9 +11,13 @@ from pydantic import BaseModel, Field
 
 
 class Role(str, Enum):
-    """A Dot user's permission level; each role includes the rights of the ones before it."""
+    """A Dot user's permission level; each role includes the rights of the ones before it.
 
-    viewer = "viewer"
+    Dot has exactly these three (permissions page: "Admin, Modeler and User"); a `user` may
+    only chat. Some pages still say "viewer token": they mean a `user` token.
+    """
+
+    user = "user"
     modeler = "modeler"
     admin = "admin"
 

@@ -86,6 +86,7 @@ class EmulatorState:
             authors=authors,
             default_workspace=self.default_workspace,
             seed=config.seed,
+            new_user_role=config.new_user_role,
         )
         note_ids = random.Random(f"dot-emulator-notes:{config.seed}")
         self.spaces = {

@@ -17,7 +17,7 @@ from dot_orchestration.client import RetryPolicy
 ADMIN_TOKEN = "dot-emulator-admin"
 ADMIN_EMAIL = "admin@example.com"
 MODELER_TOKEN = "dot-emulator-modeler"
-VIEWER_TOKEN = "dot-emulator-viewer"
+USER_TOKEN = "dot-emulator-user"
 EXPIRED_TOKEN = "dot-emulator-expired"
 
 #: Retries as in production, only fast: the suite must stay well under a minute.

@@ -216,7 +216,7 @@ def test_user_administration(dot: DotClient) -> None:
 
 
 def test_embedded_user_login(dot: DotClient) -> None:
-    assert dot.embedded_user_login("viewer@example.com")
+    assert dot.embedded_user_login("user@example.com")
 
 
 # dbt and data quality ------------------------------------------------------------------
@@ -304,7 +304,7 @@ HEADER_ONLY_CALLS: dict[str, Callable[[DotClient], object]] = {
     "get_users": lambda dot: dot.get_users(),
     "send_invitations": lambda dot: dot.send_invitations(["a@b.c"]),
     "delete_user": lambda dot: dot.delete_user("a@b.c"),
-    "change_user_role": lambda dot: dot.change_user_role("a@b.c", "viewer"),
+    "change_user_role": lambda dot: dot.change_user_role("a@b.c", "user"),
     "add_user_to_group": lambda dot: dot.add_user_to_group("a@b.c", "g"),
     "remove_user_from_group": lambda dot: dot.remove_user_from_group("a@b.c", "g"),
     "create_user": lambda dot: dot.create_user("a@b.c", "pw", "A"),

@@ -26,7 +26,7 @@ from dot_orchestration.client import (
 )
 from dot_orchestration.client.errors import DotError as ContractDotError
 
-from ._support import EXPIRED_TOKEN, VIEWER_TOKEN, Control
+from ._support import EXPIRED_TOKEN, USER_TOKEN, Control
 
 
 @pytest.mark.parametrize(
@@ -67,11 +67,11 @@ def test_an_expired_token_is_an_auth_error(make_dot: Callable[..., DotClient]) -
     assert EXPIRED_TOKEN not in str(error)
 
 
-def test_a_viewer_on_an_admin_endpoint_is_a_permission_error(
+def test_a_user_token_on_an_admin_endpoint_is_a_permission_error(
     make_dot: Callable[..., DotClient],
 ) -> None:
     with pytest.raises(DotPermissionError, match="get_users: GET /api/get_users -> HTTP 403"):
-        make_dot(api_token=VIEWER_TOKEN).get_users()
+        make_dot(api_token=USER_TOKEN).get_users()
 
 
 def test_fastapi_422_detail_is_kept(dot: DotClient) -> None:

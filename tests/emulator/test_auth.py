@@ -10,14 +10,14 @@ from dot_orchestration.emulator import (
     ADMIN_TOKEN,
     EXPIRED_TOKEN,
     MODELER_TOKEN,
-    VIEWER_TOKEN,
+    USER_TOKEN,
     EmulatorServer,
     Role,
 )
 
 from .conftest import Client, journal
 
-TOKENS = {Role.viewer: VIEWER_TOKEN, Role.modeler: MODELER_TOKEN, Role.admin: ADMIN_TOKEN}
+TOKENS = {Role.user: USER_TOKEN, Role.modeler: MODELER_TOKEN, Role.admin: ADMIN_TOKEN}
 QUESTION = {"role": "user", "content": "Orders today?"}
 USER = {"email": "nobody@example.com"}
 
@@ -31,7 +31,7 @@ ENDPOINTS: list[tuple[str, str, Any, dict[str, str], Role]] = [
         {},
         Role.modeler,
     ),
-    ("GET", "/api/external_assets", None, {}, Role.viewer),
+    ("GET", "/api/external_assets", None, {}, Role.user),
     ("POST", "/api/delete_external_asset", None, {"asset_id": "nope"}, Role.modeler),
     (
         "GET",
@@ -40,30 +40,30 @@ ENDPOINTS: list[tuple[str, str, Any, dict[str, str], Role]] = [
         {"start_date": "2020-01-01", "end_date": "2020-01-02"},
         Role.admin,
     ),
-    ("POST", "/api/ask", {"messages": [QUESTION], "chat_id": "c"}, {}, Role.viewer),
-    ("POST", "/api/ask_with_history", {"new_message": QUESTION, "chat_id": "x"}, {}, Role.viewer),
+    ("POST", "/api/ask", {"messages": [QUESTION], "chat_id": "c"}, {}, Role.user),
+    ("POST", "/api/ask_with_history", {"new_message": QUESTION, "chat_id": "x"}, {}, Role.user),
     # No question: refused at once (400) instead of waiting for an answer.
-    ("POST", "/api/agentic", {"messages": [], "chat_id": "c"}, {}, Role.viewer),
+    ("POST", "/api/agentic", {"messages": [], "chat_id": "c"}, {}, Role.user),
     (
         "POST",
         "/api/agentic_with_history",
         {"new_message": QUESTION, "chat_id": "x"},
         {},
-        Role.viewer,
+        Role.user,
     ),
-    ("GET", "/api/c2/x", None, {}, Role.viewer),
-    ("POST", "/api/add_label_to_chat", {"chat_id": "x", "labels": []}, {}, Role.viewer),
-    ("GET", "/api/org", None, {}, Role.viewer),
+    ("GET", "/api/c2/x", None, {}, Role.user),
+    ("POST", "/api/add_label_to_chat", {"chat_id": "x", "labels": []}, {}, Role.user),
+    ("GET", "/api/org", None, {}, Role.user),
     ("POST", "/api/save_note", {"note": "n"}, {}, Role.admin),
-    ("GET", "/api/org_notes", None, {}, Role.viewer),
+    ("GET", "/api/org_notes", None, {}, Role.user),
     ("POST", "/api/org_notes", {"title": "t", "note": "n"}, {}, Role.modeler),
     ("PUT", "/api/org_notes/x", {"title": "t", "note": "n"}, {}, Role.modeler),
     ("DELETE", "/api/org_notes/x", None, {}, Role.modeler),
-    ("GET", "/api/auth/me", None, {}, Role.viewer),
+    ("GET", "/api/auth/me", None, {}, Role.user),
     ("GET", "/api/get_users", None, {}, Role.admin),
     ("POST", "/api/send_invitations", {"emails": []}, {}, Role.admin),
     ("POST", "/api/delete_user", USER, {}, Role.admin),
-    ("POST", "/api/change_user_role", USER | {"role": "viewer"}, {}, Role.admin),
+    ("POST", "/api/change_user_role", USER | {"role": "user"}, {}, Role.admin),
     ("POST", "/api/add_user_to_group", USER | {"group": "g"}, {}, Role.admin),
     ("POST", "/api/remove_user_from_group", USER | {"group": "g"}, {}, Role.admin),
     ("POST", "/api/create_user", USER | {"password": "p", "realname": "N"}, {}, Role.admin),
@@ -179,7 +179,7 @@ def test_url_auth_user_id_is_an_url_encoded_email_in_any_case(
 @pytest.mark.parametrize(
     ("query", "detail"),
     [
-        ({"user_id": "viewer@example.com", "api_token": ADMIN_TOKEN}, "does not match"),
+        ({"user_id": "user@example.com", "api_token": ADMIN_TOKEN}, "does not match"),
         ({"api_token": ADMIN_TOKEN}, "needs user_id"),
         ({"user_id": "admin@example.com", "api_token": "dot-unknown"}, "Invalid API token"),
     ],
@@ -205,20 +205,20 @@ def test_expired_and_unknown_tokens_say_why(client: Client) -> None:
 
 
 def test_forbidden_names_the_role_needed(client: Client) -> None:
-    response = client(VIEWER_TOKEN).get("/api/get_users")
+    response = client(USER_TOKEN).get("/api/get_users")
     assert response.status_code == 403
     assert response.json() == {
-        "detail": "This endpoint requires the admin role; viewer@example.com is a viewer"
+        "detail": "This endpoint requires the admin role; user@example.com is a user"
     }
 
 
 def test_a_tokens_rights_follow_its_users_role(api: httpx.Client, client: Client) -> None:
-    viewer = client(VIEWER_TOKEN)
-    assert viewer.get("/api/get_users").status_code == 403
-    api.post("/api/change_user_role", json={"email": "viewer@example.com", "role": "admin"})
-    assert viewer.get("/api/get_users").status_code == 200
-    api.post("/api/delete_user", json={"email": "viewer@example.com"})
-    assert viewer.get("/api/auth/me").json() == {"detail": "Invalid API token"}
+    chatter = client(USER_TOKEN)
+    assert chatter.get("/api/get_users").status_code == 403
+    api.post("/api/change_user_role", json={"email": "user@example.com", "role": "admin"})
+    assert chatter.get("/api/get_users").status_code == 200
+    api.post("/api/delete_user", json={"email": "user@example.com"})
+    assert chatter.get("/api/auth/me").json() == {"detail": "Invalid API token"}
 
 
 def test_embedded_user_tokens_are_bearer_tokens_for_24_hours(
@@ -231,7 +231,7 @@ def test_embedded_user_tokens_are_bearer_tokens_for_24_hours(
     assert timedelta(hours=23, minutes=59) < lifetime <= timedelta(hours=24)
     bearer = client(None, Authorization=f"Bearer {login['access_token']}")
     me = bearer.get("/api/auth/me").json()
-    assert (me["email"], me["role"], me["status"]) == ("embed@example.com", "viewer", "embedded")
+    assert (me["email"], me["role"], me["status"]) == ("embed@example.com", "user", "embedded")
 
 
 def test_embedded_login_can_be_disabled(configured_api: httpx.Client) -> None:

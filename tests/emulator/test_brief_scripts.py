@@ -56,13 +56,13 @@ def test_dots_example_scripts_work_against_the_emulator(
     label = with_constants(
         script_between(brief, LABEL_HEADING, ASK_HEADING),
         BASE_URL=dot_emulator.url,
-        API_TOKEN="dot-emulator-viewer",
+        API_TOKEN="dot-emulator-user",
         CHAT_ID="c-9",
     )
     ask = with_constants(
         script_between(brief, ASK_HEADING, CONFLUENCE_HEADING),
         BASE_URL=f"{dot_emulator.url}/api",
-        API_KEY="dot-emulator-viewer",
+        API_KEY="dot-emulator-user",
     )
     label_run, ask_run = run(label, tmp_path, "label"), run(ask, tmp_path, "ask")
     label_output, _ = label_run.communicate(timeout=60)

@@ -14,7 +14,7 @@ def test_the_defaults_match_the_contract() -> None:
     assert [(t.token, t.role, t.expired) for t in DEFAULT_TOKENS] == [
         ("dot-emulator-admin", Role.admin, False),
         ("dot-emulator-modeler", Role.modeler, False),
-        ("dot-emulator-viewer", Role.viewer, False),
+        ("dot-emulator-user", Role.user, False),
         ("dot-emulator-expired", Role.admin, True),
     ]
 
@@ -27,7 +27,7 @@ def test_production_is_not_an_environment_id() -> None:
 def test_a_user_has_one_role_whatever_token_they_use() -> None:
     tokens = [
         TokenSpec(token="dot-a", email="x@example.com", role=Role.admin),
-        TokenSpec(token="dot-b", email="X@example.com", role=Role.viewer),
+        TokenSpec(token="dot-b", email="X@example.com", role=Role.user),
     ]
     with pytest.raises(ValidationError, match="two different roles"):
         EmulatorConfig(tokens=tokens)

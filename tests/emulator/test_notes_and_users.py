@@ -84,7 +84,7 @@ def test_the_organisation_has_the_token_users_and_the_history_authors(
     assert emails[:4] == [
         "admin@example.com",
         "modeler@example.com",
-        "viewer@example.com",
+        "user@example.com",
         "expired@example.com",
     ]
     assert len(users) == 4 + dot_emulator.config.history_authors
@@ -92,14 +92,14 @@ def test_the_organisation_has_the_token_users_and_the_history_authors(
 
 def test_invitations_skip_existing_members(api: httpx.Client) -> None:
     response = api.post(
-        "/api/send_invitations", json={"emails": ["new@example.com", "viewer@example.com"]}
+        "/api/send_invitations", json={"emails": ["new@example.com", "user@example.com"]}
     )
     assert response.json() == {
         "invited": ["new@example.com"],
-        "already_members": ["viewer@example.com"],
+        "already_members": ["user@example.com"],
     }
     invited = next(u for u in api.get("/api/get_users").json() if u["email"] == "new@example.com")
-    assert (invited["role"], invited["status"]) == ("viewer", "invited")
+    assert (invited["role"], invited["status"]) == ("admin", "invited")
 
 
 def test_user_administration(api: httpx.Client) -> None:
@@ -107,7 +107,7 @@ def test_user_administration(api: httpx.Client) -> None:
     created = api.post("/api/create_user", json=user).json()
     assert (created["realname"], created["role"], created["status"]) == (
         "New Person",
-        "viewer",
+        "admin",
         "active",
     )
     assert "password" not in created
@@ -131,10 +131,10 @@ def test_user_administration(api: httpx.Client) -> None:
 
 def test_roles_are_dots_roles(api: httpx.Client) -> None:
     response = api.post(
-        "/api/change_user_role", json={"email": "viewer@example.com", "role": "owner"}
+        "/api/change_user_role", json={"email": "user@example.com", "role": "owner"}
     )
     assert response.status_code == 400
-    assert "viewer, modeler, admin" in response.json()["detail"]
+    assert "user, modeler, admin" in response.json()["detail"]
 
 
 def test_admins_cannot_delete_themselves(api: httpx.Client) -> None:

@@ -47,8 +47,8 @@ def test_the_command_line_runs_the_emulator_in_the_foreground() -> None:
         assert process.stdout is not None
         banner = process.stdout.readline()
         url = banner.split()[4]
-        response = httpx.get(f"{url}/api/auth/me", headers={"API-KEY": "dot-emulator-viewer"})
-        assert response.json()["role"] == "viewer"
+        response = httpx.get(f"{url}/api/auth/me", headers={"API-KEY": "dot-emulator-user"})
+        assert response.json()["role"] == "user"
         assert "dot-emulator-admin" in process.stdout.readline()
         exported = httpx.get(
             f"{url}/api/export_history",

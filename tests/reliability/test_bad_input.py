@@ -34,7 +34,7 @@ from dot_orchestration.client.errors import (
 )
 from dot_orchestration.connection_sync import DotSyncTranslator
 from dot_orchestration.definitions import EXAMPLE_CONNECTIONS
-from dot_orchestration.emulator import EXPIRED_TOKEN, VIEWER_TOKEN
+from dot_orchestration.emulator import EXPIRED_TOKEN, USER_TOKEN
 from dot_orchestration.emulator.confluence import ConfluenceEmulatorServer
 from dot_orchestration.resources import DotResource
 from dot_orchestration.transforms.catalogue import UnreadableListingError
@@ -105,16 +105,16 @@ CASES = (
         env={"DOT_API_KEY": EXPIRED_TOKEN},
     ),
     BadInput(
-        "viewer token (403) on the syncs",
+        "user token (403) on the syncs",
         SYNCS,
         DotPermissionError,
-        env={"DOT_API_KEY": VIEWER_TOKEN},
+        env={"DOT_API_KEY": USER_TOKEN},
     ),
     BadInput(
-        "viewer token (403) on the catalogue's imports",
+        "user token (403) on the catalogue's imports",
         CATALOGUE,
         DotPermissionError,
-        env={"DOT_API_KEY": VIEWER_TOKEN},
+        env={"DOT_API_KEY": USER_TOKEN},
     ),
     BadInput(
         "proxy's HTML 502 page on every call, after the retries",
@@ -341,7 +341,7 @@ def test_nothing_is_written_and_no_token_is_shown(
     assert outcome.successful_writes == [], f"{case.name}: Dot accepted writes"
     assert outcome.dot_after == outcome.dot_before, f"{case.name}: Dot's state changed"
     assert outcome.files_written == [], f"{case.name}: wrote {outcome.files_written}"
-    for token in (CANARY_TOKEN, EXPIRED_TOKEN, VIEWER_TOKEN):
+    for token in (CANARY_TOKEN, EXPIRED_TOKEN, USER_TOKEN):
         assert token not in outcome.error_text, f"{case.name}: the error shows a token"
 
 

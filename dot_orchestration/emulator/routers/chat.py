@@ -6,7 +6,8 @@
 - `POST /api/agentic`, `POST /api/agentic_with_history`: wait until Dot has answered
   (`answer_delay_s`) and return the whole conversation as a JSON list of messages.
 
-Roles: viewer for everything here (asking questions and labelling chats is what viewers do).
+Roles: user for everything here (asking questions and labelling chats is what every Dot
+role may do: "User — can chat and ask questions only").
 """
 
 import asyncio
@@ -15,7 +16,7 @@ from typing import Any, Literal
 from fastapi import Request
 from pydantic import BaseModel
 
-from dot_orchestration.emulator.auth import Caller, StateDep, ViewerCaller
+from dot_orchestration.emulator.auth import Caller, StateDep, UserCaller
 from dot_orchestration.emulator.clock import utcnow
 from dot_orchestration.emulator.conversation import Chat, Message
 from dot_orchestration.emulator.routers.base import dot_router
@@ -71,7 +72,7 @@ class LabelsBody(BaseModel):
 
 @router.post("/ask", summary="Ask")
 async def ask(
-    body: AskBody, caller: ViewerCaller, state: StateDep, request: Request
+    body: AskBody, caller: UserCaller, state: StateDep, request: Request
 ) -> dict[str, Any]:
     """Start a conversation; answers the conversation so far (without the answer)."""
     chat = state.chats.ask(_new_chat(body, caller), mode=None)
@@ -80,7 +81,7 @@ async def ask(
 
 @router.post("/ask_with_history", summary="Ask With History")
 async def ask_with_history(
-    body: AskWithHistoryBody, caller: ViewerCaller, state: StateDep, request: Request
+    body: AskWithHistoryBody, caller: UserCaller, state: StateDep, request: Request
 ) -> dict[str, Any]:
     """Add a question to a conversation; answers the conversation so far."""
     chat = state.chats.follow_up(body.chat_id, body.new_message, mode=None)
@@ -88,7 +89,7 @@ async def ask_with_history(
 
 
 @router.post("/agentic", summary="Agentic")
-async def agentic(body: AgenticBody, caller: ViewerCaller, state: StateDep) -> list[Message]:
+async def agentic(body: AgenticBody, caller: UserCaller, state: StateDep) -> list[Message]:
     """Start a conversation and wait for Dot's answer; answers the list of messages."""
     chat = state.chats.ask(_new_chat(body, caller), mode=body.mode)
     return await _answered(state, chat)
@@ -96,7 +97,7 @@ async def agentic(body: AgenticBody, caller: ViewerCaller, state: StateDep) -> l
 
 @router.post("/agentic_with_history", summary="Agentic With History")
 async def agentic_with_history(
-    body: AgenticWithHistoryBody, caller: ViewerCaller, state: StateDep
+    body: AgenticWithHistoryBody, caller: UserCaller, state: StateDep
 ) -> list[Message]:
     """Add a question, wait for Dot's answer; answers the list of messages."""
     chat = state.chats.follow_up(body.chat_id, body.new_message, mode=body.mode)
@@ -105,7 +106,7 @@ async def agentic_with_history(
 
 @router.get("/c2/{chat_id}", summary="Load Chat2")
 async def load_chat(
-    chat_id: str, caller: ViewerCaller, state: StateDep, request: Request
+    chat_id: str, caller: UserCaller, state: StateDep, request: Request
 ) -> dict[str, Any]:
     """A conversation with every answer that is ready; 404 for unknown chats."""
     return _conversation(state.chats.get(chat_id), request)
@@ -113,7 +114,7 @@ async def load_chat(
 
 @router.post("/add_label_to_chat", summary="Add Label To Chat")
 async def add_label_to_chat(
-    body: LabelsBody, caller: ViewerCaller, state: StateDep
+    body: LabelsBody, caller: UserCaller, state: StateDep
 ) -> dict[str, Any]:
     """Label a conversation (live or from the history); answers its labels."""
     chat = state.chats.add_labels(body.chat_id, body.labels)

@@ -1,6 +1,6 @@
 """External assets: BI dashboards and data apps Dot recommends and explains.
 
-Roles: reading is for viewers; importing and deleting are for modelers (they change what
+Roles: reading is for every user; importing and deleting are for modelers (they change what
 Dot knows). Import is an upsert by id and accepts URL auth, like Dot's docs say.
 """
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from dot_orchestration.emulator.auth import ModelerCaller, ModelerUrlCaller, ViewerCaller
+from dot_orchestration.emulator.auth import ModelerCaller, ModelerUrlCaller, UserCaller
 from dot_orchestration.emulator.models import ExternalAsset
 from dot_orchestration.emulator.routers.base import dot_router
 
@@ -33,7 +33,7 @@ async def import_external_asset(
 
 
 @router.get("/external_assets", summary="Get External Assets")
-async def get_external_assets(caller: ViewerCaller) -> list[dict[str, Any]]:
+async def get_external_assets(caller: UserCaller) -> list[dict[str, Any]]:
     """Every asset of the environment, with `source` telling who owns it."""
     return [stored.public() for stored in caller.space.assets()]
 

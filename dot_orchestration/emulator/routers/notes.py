@@ -1,10 +1,10 @@
 """The organisation's knowledge for Dot: the brief's single org note and today's org notes.
 
 - `GET /api/org` + `POST /api/save_note`: the brief's one big note per organisation
-  (Dot later removed `save_note`). Reading: viewer; saving: admin (it rewrites what Dot
+  (Dot later removed `save_note`). Reading: user; saving: admin (it rewrites what Dot
   knows for everyone, and it was an admin setting).
 - `/api/org_notes`: many atomic notes, one topic each, that can be (de)activated. Reading:
-  viewer; writing: modeler (notes are part of the model, like syncs and assets).
+  user; writing: modeler (notes are part of the model, like syncs and assets).
 
 Both are per environment (`X-Dot-Environment`).
 """
@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from dot_orchestration.emulator.auth import AdminCaller, ModelerCaller, StateDep, ViewerCaller
+from dot_orchestration.emulator.auth import AdminCaller, ModelerCaller, StateDep, UserCaller
 from dot_orchestration.emulator.errors import NotFound
 from dot_orchestration.emulator.routers.base import dot_router
 from dot_orchestration.emulator.state import EmulatorState
@@ -45,7 +45,7 @@ class NoteUpdateBody(NoteBody):
 
 
 @router.get("/org", summary="Get Org Info")
-async def get_org(caller: ViewerCaller, state: StateDep) -> dict[str, Any]:
+async def get_org(caller: UserCaller, state: StateDep) -> dict[str, Any]:
     """The organisation and its single note: `{id, name, note}`."""
     return _org(state, caller.space.org_note)
 
@@ -60,7 +60,7 @@ async def save_note(body: SaveNoteBody, caller: AdminCaller, state: StateDep) ->
 
 
 @router.get("/org_notes", summary="Get Org Notes")
-async def get_org_notes(caller: ViewerCaller) -> list[dict[str, Any]]:
+async def get_org_notes(caller: UserCaller) -> list[dict[str, Any]]:
     """Every note, active or not, oldest first."""
     return [note.public() for note in caller.space.notes()]
 

@@ -1,6 +1,6 @@
 """Who the caller is, user administration, and logins for embedded users.
 
-Roles: `GET /api/auth/me` is for everyone (viewer); everything else here is user
+Roles: `GET /api/auth/me` is for everyone (user); everything else here is user
 administration and needs an admin, as in Dot's settings. Bodies are exactly Dot's.
 """
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from dot_orchestration.emulator.auth import AdminCaller, StateDep, ViewerCaller
+from dot_orchestration.emulator.auth import AdminCaller, StateDep, UserCaller
 from dot_orchestration.emulator.clock import isoformat_z
 from dot_orchestration.emulator.directory import User
 from dot_orchestration.emulator.errors import Forbidden
@@ -31,7 +31,7 @@ class EmailBody(BaseModel):
 
 
 class RoleChangeBody(BaseModel):
-    """Body of `POST /api/change_user_role` (`role`: admin, modeler or viewer)."""
+    """Body of `POST /api/change_user_role` (`role`: admin, modeler or user)."""
 
     email: str
     role: str
@@ -59,7 +59,7 @@ class EmbeddedLoginBody(BaseModel):
 
 
 @router.get("/auth/me", summary="Read User Me")
-async def read_user_me(caller: ViewerCaller, state: StateDep) -> dict[str, Any]:
+async def read_user_me(caller: UserCaller, state: StateDep) -> dict[str, Any]:
     """The token's user."""
     return _public(state, caller.user)
 
@@ -74,7 +74,7 @@ async def get_users(caller: AdminCaller, state: StateDep) -> list[dict[str, Any]
 async def send_invitations(
     body: InvitationsBody, caller: AdminCaller, state: StateDep
 ) -> dict[str, Any]:
-    """Invite people as viewers; existing members are listed, not re-invited."""
+    """Invite people (admins by default, as in Dot); members are listed, not re-invited."""
     invited, members = state.directory.invite(body.emails)
     return {"invited": invited, "already_members": members}
 
@@ -111,7 +111,7 @@ async def remove_user_from_group(
 
 @router.post("/create_user", summary="Create User Route")
 async def create_user(body: CreateUserBody, caller: AdminCaller, state: StateDep) -> dict[str, Any]:
-    """Create an active viewer (409 if the email is taken)."""
+    """Create an active user with the org's new-user role (409 if the email is taken)."""
     return _public(state, state.directory.create(body.email, body.realname))
 
 
