@@ -174,9 +174,7 @@ class UserDirectory:
         `user` role (chat only) whatever the new-user default is. Undocumented: a guess.
         """
         if self.find(user_id) is None:
-            self._add(
-                User(user_id, user_id.split("@")[0], Role.user, self._workspace, "embedded")
-            )
+            self._add(User(user_id, user_id.split("@")[0], Role.user, self._workspace, "embedded"))
         token = f"dot-emulator-embedded-{self._rng.getrandbits(96):024x}"
         expires_at = utcnow() + EMBEDDED_TOKEN_LIFETIME
         self._tokens[token] = TokenRecord(token, user_id.lower(), expires_at)
