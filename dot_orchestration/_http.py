@@ -100,6 +100,8 @@ class Timeouts(BaseModel):
 
     `long_read` replaces `read` for calls the service answers only when a slow job is done
     (minutes, not seconds), so that ordinary calls still fail fast on a dead server.
+    `export_read` replaces it for bulk exports (a window of Dot's history), whose answer is
+    large and starts late, but which wait on no agent.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -109,12 +111,14 @@ class Timeouts(BaseModel):
     write: float = Field(default=60.0, gt=0)
     pool: float = Field(default=10.0, gt=0)
     long_read: float = Field(default=900.0, gt=0)
+    export_read: float = Field(default=300.0, gt=0)
 
-    def for_request(self, *, slow: bool = False) -> httpx.Timeout:
-        """The httpx timeout for one request; `slow` selects `long_read`."""
+    def for_request(self, *, slow: bool = False, export: bool = False) -> httpx.Timeout:
+        """The httpx timeout for one request; `slow` selects `long_read`, `export`
+        `export_read`."""
         return httpx.Timeout(
             connect=self.connect,
-            read=self.long_read if slow else self.read,
+            read=self.long_read if slow else self.export_read if export else self.read,
             write=self.write,
             pool=self.pool,
         )

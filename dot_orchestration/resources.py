@@ -57,6 +57,11 @@ class DotResource(ConfigurableResource):
     agentic_timeout_s: float = Field(
         default=900.0, gt=0, description="Read timeout for agentic calls, which take minutes."
     )
+    export_read_timeout_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="Read timeout for the history export, which returns a whole window.",
+    )
     max_attempts: int = Field(default=5, ge=1, description="Attempts per call, first included.")
     initial_backoff_s: float = Field(default=0.5, ge=0, description="First retry wait.")
     max_backoff_s: float = Field(default=30.0, ge=0, description="Longest single retry wait.")
@@ -139,6 +144,7 @@ class DotResource(ConfigurableResource):
                 connect=self.connect_timeout_s,
                 read=self.read_timeout_s,
                 long_read=self.agentic_timeout_s,
+                export_read=self.export_read_timeout_s,
             ),
             retry=RetryPolicy(
                 max_attempts=self.max_attempts,

@@ -157,7 +157,12 @@ class DotClient:
     ) -> Any:
         """Conversations with their metadata between two days (raw JSON: undocumented).
 
-        Left out, Dot defaults to two weeks ago and tomorrow.
+        Left out, Dot defaults to two weeks ago and tomorrow. Dot's chat history is shared
+        across environments (each conversation tagged with its environment), so this call
+        never sends `X-Dot-Environment`: one export covers the whole org. It reads with the
+        export timeout (`Timeouts.export_read`). `include_all_workspaces` is in none of
+        Dot's documents (an older guess of this package); it is sent only when True and a
+        Dot that does not know it ignores it.
         """
         if start_date is not None and end_date is not None and start_date > end_date:
             raise DotConfigError(
@@ -415,8 +420,10 @@ class DotClient:
             endpoint.path_with(**(path or {})),
             params={**self._auth_params(endpoint), **(params or {})},
             json=body,
-            timeout=self._config.timeouts.for_request(slow=endpoint.slow),
+            timeout=self._config.timeouts.for_request(slow=endpoint.slow, export=endpoint.export),
         )
+        if endpoint.export:  # org-wide data: not scoped to the configured environment
+            request.headers.pop("X-Dot-Environment", None)
         secrets = self._secrets + secrets
         try:
             exchange = send(

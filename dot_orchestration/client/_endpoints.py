@@ -23,6 +23,9 @@ class Endpoint:
     url_auth: bool = False
     #: Dot answers only when an agent has finished: use the long read timeout.
     slow: bool = False
+    #: A bulk export of org-wide data (Dot's history is shared across environments): use
+    #: the export read timeout and send no `X-Dot-Environment`.
+    export: bool = False
 
     def path_with(self, **params: str) -> str:
         """The path with its `{placeholders}` filled, each value quoted as one segment."""
@@ -42,7 +45,9 @@ IMPORT_EXTERNAL_ASSET = Endpoint(
 )
 LIST_EXTERNAL_ASSETS = Endpoint("list_external_assets", "GET", "/api/external_assets")
 DELETE_EXTERNAL_ASSET = Endpoint("delete_external_asset", "POST", "/api/delete_external_asset")
-EXPORT_HISTORY = Endpoint("export_history", "GET", "/api/export_history", url_auth=True)
+EXPORT_HISTORY = Endpoint(
+    "export_history", "GET", "/api/export_history", url_auth=True, export=True
+)
 
 # Questions: brief dialect (ask, then poll c2) and current dialect (agentic, blocking).
 ASK = _create("ask", "/api/ask", slow=True)
