@@ -20,6 +20,13 @@ A conversation listed twice is merged when both copies say the same, refused oth
 ``message_count`` is counted from the messages when they are listed (a reported count that
 disagrees is kept in ``raw``), else taken as reported.
 
+Dot's auto-review verdict is documented as a label (Issue, Abandoned, Success, OK) with a
+one-line reason; "the admin usage export carries each conversation's score and reason", so
+the label may arrive under a score's name. A text verdict lands in ``auto_review_label`` and
+a number in ``auto_review_score``, wherever either was sent; a label not among the four
+documented ones is kept as sent, since Dot may add labels and a failed partition would
+lose a day of history for want of a word.
+
 Flat rows carry two kinds of fields in one object, so they are split by name. Fields named
 ``conversation_…``/``chat_…`` and the known conversation fields (author, title, labels, …)
 belong to the conversation; ``message_…``/``msg_…`` fields, ``role``, ``content``, ``id`` and
@@ -44,6 +51,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "AUTO_REVIEW_LABELS",
     "CONVERSATION_DTYPES",
     "MESSAGE_DTYPES",
     "HistoryShapeError",
@@ -61,6 +69,7 @@ CONVERSATION_DTYPES: Mapping[str, str] = {
     "title": "string",
     "message_count": "Int64",
     "labels": "string",
+    "auto_review_label": "string",
     "auto_review_score": "float64",
     "auto_review_reason": "string",
     "environment": "string",
@@ -381,8 +390,13 @@ _CONVERSATION_FIELDS: dict[str, tuple[_Path, ...]] = {
     ),
     "title": _spellings("title"),
     "labels": _spellings("labels"),
-    "auto_review_score": _spellings("auto_review_score", "auto_review.score", "review_score"),
-    "auto_review_reason": _spellings("auto_review_reason", "auto_review.reason", "review_reason"),
+    "auto_review_label": _spellings("auto_review_label", "auto_review.label", "review_label"),
+    "auto_review_score": _spellings(
+        "auto_review_score", "auto_review.score", "review_score", "score"
+    ),
+    "auto_review_reason": _spellings(
+        "auto_review_reason", "auto_review.reason", "review_reason", "reason"
+    ),
     "environment": _spellings("environment", "environment_id"),
     "workspace": _spellings("workspace", "workspace_id"),
     "message_count": _MESSAGE_COUNT,
@@ -395,6 +409,9 @@ _MESSAGE_FIELDS: dict[str, tuple[_Path, ...]] = {
     "content": _spellings("content", "text", "message", "body"),
 }
 _AUTHOR_STRINGS = ("author", "user")
+_VERDICT_STRING = "auto_review"  # "auto_review": "Success", the UI column's name
+#: The verdicts Dot documents (Maintaining Dot → "Let Dot tell you where it failed").
+AUTO_REVIEW_LABELS = ("Issue", "Abandoned", "Success", "OK")
 
 _CONVERSATION_PREFIXES = ("conversation", "chat")
 _MESSAGE_PREFIXES = ("message", "msg")
@@ -629,7 +646,8 @@ _CONVERTERS: dict[str, Callable[[object, str], object]] = {
     "created_at": _as_received,
     "updated_at": _as_received,
     "labels": lambda value, _: _labels(value),
-    "auto_review_score": lambda value, field: _score(value, field),
+    "auto_review_label": lambda value, field: None if value is None else _label_text(value, field),
+    "auto_review_score": _as_received,  # a number or a label: split by `_verdict`
 }
 
 
@@ -644,6 +662,7 @@ def _conversation_values(part: Mapping[str, object], where: _Where, item: object
     if values["created_at"] is None:
         raise _Invalid(f"conversation has no created_at (looked for {_names(_CREATED_AT)})")
     _author_from_string(part, values, read)
+    _verdict(part, values, read)
     count_path, count_value = _take(part, plan["message_count"], read)
     messages = None
     if not _is_count(part.get("messages")):
@@ -673,6 +692,27 @@ def _author_from_string(
             values["author_email" if "@" in author else "author_name"] = author
             read.append((key,))
             return
+
+
+def _verdict(part: Mapping[str, object], values: dict[str, object], read: list[_Path]) -> None:
+    """The auto-review verdict into its two columns: text is a label, a number a score.
+
+    A label sent both as a label and under a score's name must agree; a bare
+    ``"auto_review": "<label>"`` counts when no other spelling gave one.
+    """
+    sent = values["auto_review_score"]
+    score = _score(sent) if sent is not None else None
+    label = values["auto_review_label"]
+    if score is None and sent is not None:
+        label_in_score = _label_text(sent, "auto_review_score")
+        if label is not None and label_in_score != label:
+            raise _Invalid(f"auto-review verdict sent twice, as {label!r} and {label_in_score!r}")
+        label = label_in_score
+    if label is None and isinstance(part.get(_VERDICT_STRING), str):
+        label = _label_text(part[_VERDICT_STRING], _VERDICT_STRING)
+        read.append((_VERDICT_STRING,))
+    values["auto_review_score"] = score
+    values["auto_review_label"] = label
 
 
 def _is_count(value: object) -> bool:
@@ -761,15 +801,27 @@ def _count(value: object, field: str = "message count") -> int:
     return value
 
 
-def _score(value: object, field: str) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+def _score(value: object) -> float | None:
+    """A numeric verdict (a number or a numeric string); None when it is not one."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
         try:
             return float(value)
         except ValueError:
-            pass
-    raise _Invalid(f"{field} must be a number, got {value!r}")
+            return None
+    return None
+
+
+def _label_text(value: object, field: str) -> str | None:
+    """A text verdict, stripped (None when blank); anything else is refused, naming the
+    documented labels."""
+    if isinstance(value, str):
+        return value.strip() or None
+    raise _Invalid(
+        f"{field} must be a number or one of Dot's auto-review labels "
+        f"({', '.join(AUTO_REVIEW_LABELS)}), got {value!r}"
+    )
 
 
 def _labels(value: object) -> str | None:
@@ -894,7 +946,8 @@ def _conversation_frame(
     for name in ("author_email", "author_name", "title"):
         columns[name] = [c.values[name] for c in conversations]
     columns["message_count"] = [_message_count(c) for c in conversations]
-    for name in ("labels", "auto_review_score", "auto_review_reason", "environment", "workspace"):
+    verdict = ("auto_review_label", "auto_review_score", "auto_review_reason")
+    for name in ("labels", *verdict, "environment", "workspace"):
         columns[name] = [c.values[name] for c in conversations]
     columns["raw"] = [_conversation_raw(c) for c in conversations]
     return _frame(columns, CONVERSATION_DTYPES)

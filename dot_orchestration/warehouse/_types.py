@@ -105,12 +105,24 @@ def differences(
 def check_matches(
     schema: str, table: str, existing: Mapping[str, str], types: Mapping[str, str | None]
 ) -> None:
-    """The table's columns never change under a write: a different frame is refused."""
+    """The table's columns never change under a write: a different frame is refused.
+
+    A frame that only adds columns is what a table created before the contract gained them
+    meets (e.g. ``auto_review_label``): the message gives the statement that adds them, in
+    this warehouse's type names.
+    """
     missing, extra, changed = differences(existing, types)
     if missing or extra or changed:
+        fix = ""
+        if extra and not (missing or changed):
+            added = ", ".join(f"ADD COLUMN {quote(c)} {types[c] or TEXT}" for c in extra)
+            fix = (
+                f". The table predates these columns: add them with ALTER TABLE "
+                f"{quote(schema)}.{quote(table)} {added}; then re-run"
+            )
         raise SchemaMismatchError(
             f"frame does not match {schema}.{table}: missing columns {missing}, extra columns "
-            f"{extra}, different types {changed}"
+            f"{extra}, different types {changed}{fix}"
         )
 
 

@@ -194,8 +194,8 @@ create schema dot_history;
 create table dot_history.conversations (
     conversation_id varchar, partition_date date, created_at timestamp,
     updated_at timestamp, author_email varchar, author_name varchar, title varchar,
-    message_count bigint, labels varchar /* JSON array */, auto_review_score double,
-    auto_review_reason varchar, environment varchar, workspace varchar,
+    message_count bigint, labels varchar /* JSON array */, auto_review_label varchar,
+    auto_review_score double, auto_review_reason varchar, environment varchar, workspace varchar,
     raw varchar /* JSON object */
 );
 create table dot_history.messages (
@@ -205,13 +205,13 @@ create table dot_history.messages (
 """
 
 D1, D2 = date(2026, 3, 2), date(2026, 3, 3)
-# (conversation_id, partition_date, updated_at hour, author, score)
+# (conversation_id, partition_date, updated_at hour, author, auto-review label, score)
 HISTORY_CONVERSATIONS = [
-    ("c1", D1, 9, "alice@example.com", 5.0),
-    ("c2", D1, 10, "alice@example.com", 3.0),
-    ("c3", D1, 11, "bob@example.com", None),  # not reviewed
-    ("c4", D2, 8, "carol@example.com", None),  # first export, before the review ...
-    ("c4", D2, 12, "carol@example.com", 4.0),  # ... exported again once reviewed
+    ("c1", D1, 9, "alice@example.com", "Success", None),
+    ("c2", D1, 10, "alice@example.com", "Issue", 5.0),  # the label decides, not a score
+    ("c3", D1, 11, "bob@example.com", None, None),  # not reviewed
+    ("c4", D2, 8, "carol@example.com", None, None),  # first export, before the review ...
+    ("c4", D2, 12, "carol@example.com", "ok", None),  # ... exported again once reviewed
 ]
 # conversation_id -> roles of its messages, in order
 HISTORY_MESSAGES = {
@@ -224,23 +224,23 @@ HISTORY_MESSAGES = {
 # (activity_date, daily_active_users, conversations, user_messages, messages_per_user,
 #  reviewed_conversations, good_conversations, good_review_share)
 EXPECTED_DOT_USAGE = [
-    (D1, 2, 3, 4, 2.0, 2, 1, 0.5),  # alice x2 (5 good, 3 not), bob (unreviewed)
-    (D2, 1, 1, 2, 2.0, 1, 1, 1.0),  # carol: latest version of c4 counts once, score 4
+    (D1, 2, 3, 4, 2.0, 2, 1, 0.5),  # alice x2 (Success good, Issue not), bob (unreviewed)
+    (D2, 1, 1, 2, 2.0, 1, 1, 1.0),  # carol: latest version of c4 counts once, "ok" is OK
 ]
 
 
 def _write_dot_history(db_path: Path) -> None:
     with duckdb.connect(str(db_path)) as con:
         con.execute(HISTORY_DDL)
-        for conv_id, day, hour, author, score in HISTORY_CONVERSATIONS:
+        for conv_id, day, hour, author, label, score in HISTORY_CONVERSATIONS:
             con.execute(
                 "insert into dot_history.conversations values "
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     conv_id, day, f"{day} 08:00:00", f"{day} {hour:02d}:00:00", author,
                     author.split("@")[0].title(), f"Question {conv_id}",
-                    len(HISTORY_MESSAGES[conv_id]), json.dumps(["demo"]), score,
-                    None if score is None else "auto-review", "staging", "demo",
+                    len(HISTORY_MESSAGES[conv_id]), json.dumps(["demo"]), label, score,
+                    None if label is None else "auto-review", "staging", "demo",
                     json.dumps({"id": conv_id}),
                 ],
             )  # fmt: skip

@@ -375,6 +375,45 @@ def test_synonyms_map_to_the_same_columns(item: dict[str, object]) -> None:
     )
 
 
+# --- auto-review verdicts -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("verdict", "label", "score"),
+    [
+        ({"auto_review_score": "Success"}, "Success", None),  # a label under a score's name
+        ({"score": "Abandoned", "reason": "no reply"}, "Abandoned", None),  # the docs' words
+        ({"auto_review": {"score": "Issue", "reason": "no reply"}}, "Issue", None),
+        ({"auto_review": "OK"}, "OK", None),  # the History page's column name
+        ({"auto_review_label": " OK ", "auto_review_score": 4}, "OK", 4.0),
+        ({"autoReviewLabel": "Success", "auto_review_score": "Success"}, "Success", None),
+        ({"auto_review_score": "Delighted"}, "Delighted", None),  # a label Dot adds later
+        ({"auto_review_score": "3.5"}, None, 3.5),
+        ({"auto_review_score": 2}, None, 2.0),
+        ({"auto_review_score": None, "auto_review_label": None}, None, None),
+    ],
+    ids=[
+        "label-as-score",
+        "score-and-reason",
+        "nested",
+        "bare",
+        "both",
+        "agreeing",
+        "unknown",
+        "numeric-text",
+        "number",
+        "none",
+    ],
+)
+def test_auto_review_is_a_label_or_a_number(
+    verdict: dict[str, object], label: str | None, score: float | None
+) -> None:
+    row = normalise([conversation(**verdict)]).conversations.iloc[0]
+    assert (None if pd.isna(row["auto_review_label"]) else row["auto_review_label"]) == label
+    assert (None if pd.isna(row["auto_review_score"]) else row["auto_review_score"]) == score
+    assert row["raw"] == "{}"  # every spelling was read, nothing left over
+
+
 def test_author_given_as_a_string_is_an_email_or_a_name() -> None:
     frame = normalise(
         [conversation(author="ana@example.com"), conversation(chat_id="c-8", user="Ana")]
@@ -669,7 +708,15 @@ def test_message_of_another_conversation_is_refused() -> None:
     [
         (conversation(labels=7), "labels must be a list or a comma-separated string, got 7"),
         (conversation(labels=[["x"]]), "a label must be a name, got ['x']"),
-        (conversation(auto_review_score="good"), "auto_review_score must be a number, got 'good'"),
+        (
+            conversation(auto_review_score={"label": "OK"}),
+            "auto_review_score must be a number or one of Dot's auto-review labels "
+            "(Issue, Abandoned, Success, OK), got {'label': 'OK'}",
+        ),
+        (
+            conversation(auto_review_score="Issue", auto_review_label="OK"),
+            "auto-review verdict sent twice, as 'OK' and 'Issue'",
+        ),
         (
             conversation(number_of_messages=-1),
             "message count must be a non-negative integer, got -1",

@@ -266,8 +266,34 @@ def test_a_frame_unlike_the_table_is_refused(
     if "different types" not in differences:
         differences += ", different types []"
     expected = differences.format(double=TYPES[backend]["double"])
-    assert str(caught.value) == f"frame does not match {schema}.conversations: {expected}"
+    assert str(caught.value).startswith(f"frame does not match {schema}.conversations: {expected}")
     frames_equal(read(session, schema), written)
+
+
+def test_a_table_older_than_a_contract_column_is_refused_with_the_statement_that_adds_it(
+    session: PartitionSession, schema: str, backend: str
+) -> None:
+    """Tables written before `auto_review_label` existed: the error gives the fix, which works."""
+    history = normalise_history(EXPORT, window_start=START, window_end=START + timedelta(days=1))
+    day = history.conversations["partition_date"].iloc[0]
+    older = history.conversations.drop(columns=["auto_review_label"])
+    write(session, schema, older, [day])
+    with pytest.raises(SchemaMismatchError) as caught:
+        write(session, schema, history.conversations, [day])
+    statement = (
+        f'ALTER TABLE "{schema}"."conversations" ADD COLUMN "auto_review_label" '
+        f"{TYPES[backend]['text']}"
+    )
+    assert f"add them with {statement}; then re-run" in str(caught.value)
+    if isinstance(session, DuckDBSession):
+        session.connection.execute(statement)
+    else:
+        assert isinstance(session, PostgresSession)
+        with session.connection.cursor() as cursor:
+            cursor.execute(statement)
+    write(session, schema, history.conversations, [day])
+    stored = read(session, schema)  # the added column comes last; writes go by name
+    frames_equal(stored[list(history.conversations.columns)], history.conversations)
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,14 @@
 -- Daily usage of Dot, from its exported conversation history.
 -- A user is active on the day they started a conversation (its partition_date, in the
 -- export's time zone: UTC by default).
-{%- set good_score = var('dot_usage_good_score', 4) %}
+-- Dot's auto-review labels each conversation Issue, Abandoned, Success or OK; the labels
+-- in var dot_usage_good_labels (any case) count as good.
+{%- set good_labels = var('dot_usage_good_labels', ['Success', 'OK']) %}
+{%- set is_good -%}
+    lower(auto_review_label) in (
+        {%- for label in good_labels %}'{{ label | lower }}'{{ ', ' if not loop.last }}{% endfor -%}
+    )
+{%- endset %}
 
 with conversation_versions as (
     select
@@ -32,7 +39,7 @@ per_conversation as (
         conversations.partition_date as activity_date,
         conversations.conversation_id,
         conversations.author_email,
-        conversations.auto_review_score,
+        conversations.auto_review_label,
         coalesce(user_messages.user_messages, 0) as user_messages
     from conversations
     left join user_messages
@@ -49,9 +56,9 @@ select
     -- elsewhere, and never integer division
     sum(user_messages) * 1.0
         / nullif(count(distinct author_email), 0) as messages_per_user,
-    count(auto_review_score) as reviewed_conversations,
-    sum(case when auto_review_score >= {{ good_score }} then 1 else 0 end) as good_conversations,
-    sum(case when auto_review_score >= {{ good_score }} then 1 else 0 end) * 1.0
-        / nullif(count(auto_review_score), 0) as good_review_share
+    count(auto_review_label) as reviewed_conversations,
+    sum(case when {{ is_good }} then 1 else 0 end) as good_conversations,
+    sum(case when {{ is_good }} then 1 else 0 end) * 1.0
+        / nullif(count(auto_review_label), 0) as good_review_share
 from per_conversation
 group by activity_date
