@@ -51,6 +51,7 @@ __all__ = [
     "install_log_redaction",
     "is_retryable_error",
     "is_retryable_status",
+    "may_have_reached_server",
     "parse_retry_after",
     "redact",
     "send",
@@ -181,6 +182,12 @@ def is_retryable_error(error: BaseException, idempotent: bool) -> bool:
     in the pool. A read timeout on a create may mean the server is still creating.
     """
     return isinstance(error, _TRANSIENT if idempotent else _NEVER_SENT)
+
+
+def may_have_reached_server(error: BaseException) -> bool:
+    """Whether a request that failed with `error` may have been received by the server:
+    everything but a failed connect or a wait for a pooled connection."""
+    return not isinstance(error, _NEVER_SENT)
 
 
 def is_retryable_status(status_code: int, idempotent: bool) -> bool:

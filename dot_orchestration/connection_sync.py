@@ -11,6 +11,7 @@ and roughly `200 / max_concurrency` round trips of wall time, whatever the execu
 import operator
 import re
 import time
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from functools import reduce
@@ -39,7 +40,14 @@ from dagster._core.definitions.metadata.metadata_set import NamespacedMetadataSe
 from dagster_dbt import build_dbt_asset_selection
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from dot_orchestration.client import CONNECTION_TYPES, DotClient, DotError, SyncAccepted
+from dot_orchestration.client import (
+    CONNECTION_TYPES,
+    DotClient,
+    DotError,
+    DotOutcomeUnknownError,
+    SyncAccepted,
+    connection_type_problem,
+)
 from dot_orchestration.resources import DotResource
 
 _KEY_PART = re.compile(r"[^A-Za-z0-9_]")
@@ -72,9 +80,18 @@ class DotConnection(BaseModel):
     @field_validator("type")
     @classmethod
     def _known_type(cls, value: str) -> str:
+        """Any type Dot's URL can carry (Dot's spec takes any string); a miscased known
+        type is an error, an unknown one a warning, since Dot may have added it."""
+        problem = connection_type_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
         if value not in CONNECTION_TYPES:
-            raise ValueError(
-                f"unknown Dot connection type {value!r}; use one of {', '.join(CONNECTION_TYPES)}"
+            warnings.warn(
+                f"Dot connection type {value!r} is not one this package knows "
+                f"({', '.join(CONNECTION_TYPES)}); it is sent to Dot as given. If Dot "
+                "answers 404 or 422, check the type in Dot's connection settings.",
+                UserWarning,
+                stacklevel=2,
             )
         return value
 
@@ -122,8 +139,11 @@ class DotSyncTranslator:
                 "the upstream models were rebuilt, so Dot answers from the new data. Dot only "
                 f"says it accepted the sync (check `{SYNC_ACCEPTED_CHECK}`). On failure the "
                 "check names Dot's status: 401/403 means the token expired or lost its role "
-                "(renew DOT_API_KEY), 404 that the connection id is wrong in Dot, 5xx or a "
-                "timeout that Dot is down (re-execute the asset later; dbt need not re-run)."
+                "(renew DOT_API_KEY), 404 that the connection id is wrong in Dot. A timeout, "
+                "a dropped connection or a 5xx leaves the outcome unknown: the request may "
+                "have reached Dot, so it is never re-sent automatically; look at the "
+                "connection in Dot and re-materialize the asset if it did not sync (dbt "
+                "need not re-run)."
             ),
             group_name="dot",
             kinds={"dot", connection.type},
@@ -297,7 +317,7 @@ def sync_selected_connections(
                 if key in checked:
                     yield _refused_check(key, error)
                 continue
-            yield _materialization(key, accepted, seconds, dot.web_url, checked=key in checked)
+            yield _materialization(key, accepted, seconds, checked=key in checked)
     if failures:
         raise _syncs_failed(failures, len(targets)) from failures[min(failures)]
 
@@ -311,13 +331,28 @@ def _syncs_failed(failures: Mapping[str, DotError], selected: int) -> Failure:
     every connection's. The texts are the errors' own, which never hold the token.
     """
     labels = sorted(failures)
+    unknown = [c for c in labels if isinstance(failures[c], DotOutcomeUnknownError)]
+    description = f"{len(failures)} of {selected} Dot syncs failed: " + ", ".join(labels)
+    if unknown:
+        description += (
+            f". Outcome unknown for {', '.join(unknown)}: the sync request may have reached "
+            "Dot, so it was not re-sent; check those connections in Dot and re-materialize "
+            "them if they did not sync."
+        )
     return Failure(
-        description=f"{len(failures)} of {selected} Dot syncs failed: " + ", ".join(labels),
+        description=description,
         metadata={
             "failed_connections": MetadataValue.json({c: str(failures[c]) for c in labels}),
             "error_class": MetadataValue.json({c: type(failures[c]).__name__ for c in labels}),
+            "outcome": MetadataValue.json({c: _outcome(failures[c]) for c in labels}),
         },
     )
+
+
+def _outcome(error: DotError) -> str:
+    """`unknown` when the sync may have reached Dot, `refused` when Dot or the client
+    certainly did not carry it out."""
+    return "unknown" if isinstance(error, DotOutcomeUnknownError) else "refused"
 
 
 def _selected_connections(context: AssetExecutionContext) -> dict[AssetKey, tuple[str, str]]:
@@ -332,8 +367,10 @@ def _timed_sync(client: DotClient, ctype: str, cid: str) -> tuple[SyncAccepted, 
 
 
 def _materialization(
-    key: AssetKey, accepted: SyncAccepted, seconds: float, web_url: str, *, checked: bool
+    key: AssetKey, accepted: SyncAccepted, seconds: float, *, checked: bool
 ) -> MaterializeResult:
+    """What Dot said, and nothing guessed: Dot documents no web page per connection, so
+    no link is shown, and `dot_response` is whatever 2xx body Dot sent (often empty)."""
     duration = MetadataValue.float(round(seconds, 3))
     attempts = MetadataValue.int(accepted.attempts)
     check = AssetCheckResult(
@@ -349,24 +386,27 @@ def _materialization(
             "dot_response": MetadataValue.json(accepted.response or {}),
             "duration_s": duration,
             "attempts": attempts,
-            "dot_url": MetadataValue.url(
-                f"{web_url}/settings/connections/{accepted.connection_type}/"
-                f"{accepted.connection_id}"
-            ),
         },
         check_results=[check] if checked else None,
     )
 
 
 def _refused_check(key: AssetKey, error: DotError) -> AssetCheckResult:
+    outcome = _outcome(error)
+    heading = (
+        "Outcome unknown: the sync request may have reached Dot (not re-sent)"
+        if outcome == "unknown"
+        else "Dot did not accept the sync"
+    )
     return AssetCheckResult(
         asset_key=key,
         check_name=SYNC_ACCEPTED_CHECK,
         passed=False,
-        description=f"Dot did not accept the sync: {error}",
+        description=f"{heading}: {error}",
         metadata={
             "error": MetadataValue.text(str(error)),
             "error_class": MetadataValue.text(type(error).__name__),
+            "outcome": MetadataValue.text(outcome),
         },
     )
 

@@ -125,11 +125,6 @@ class DotResource(ConfigurableResource):
             **location,
         )
 
-    @property
-    def web_url(self) -> str:
-        """Base of links shown in the UI (the app's host, never carrying credentials)."""
-        return self.base_url.rstrip("/") if self.base_url else DOT_WEB_HOSTS[self.region or "app"]
-
     @contextmanager
     def get_client(self) -> Iterator[DotClient]:
         """A client for one unit of work; its connection pool is closed on exit."""

@@ -23,6 +23,7 @@ from dot_orchestration.client._models import (
     OrgNote,
     QualityIncident,
     SyncAccepted,
+    connection_type_problem,
 )
 from dot_orchestration.client.errors import (
     DotAnswerTimeoutError,
@@ -31,8 +32,10 @@ from dot_orchestration.client.errors import (
     DotConfigError,
     DotError,
     DotNotFoundError,
+    DotOutcomeUnknownError,
     DotPermissionError,
     DotRateLimitError,
+    DotRedirectError,
     DotResponseError,
     DotServerError,
     DotTimeoutError,
@@ -57,8 +60,10 @@ __all__ = [
     "DotConfigError",
     "DotError",
     "DotNotFoundError",
+    "DotOutcomeUnknownError",
     "DotPermissionError",
     "DotRateLimitError",
+    "DotRedirectError",
     "DotResponseError",
     "DotServerError",
     "DotTimeoutError",
@@ -72,4 +77,5 @@ __all__ = [
     "SyncAccepted",
     "Timeouts",
     "answer_text",
+    "connection_type_problem",
 ]

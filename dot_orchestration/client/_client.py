@@ -29,7 +29,6 @@ from dot_orchestration.client._config import AuthMode, Region, load_config
 from dot_orchestration.client._endpoints import Endpoint
 from dot_orchestration.client._models import (
     AGENTIC_MODES,
-    CONNECTION_TYPES,
     AgenticMode,
     Answer,
     AskAccepted,
@@ -39,8 +38,9 @@ from dot_orchestration.client._models import (
     OrgNote,
     QualityIncident,
     SyncAccepted,
+    connection_type_problem,
 )
-from dot_orchestration.client._responses import Reply
+from dot_orchestration.client._responses import Reply, no_response_error
 from dot_orchestration.client.errors import (
     DotAnswerTimeoutError,
     DotConfigError,
@@ -120,12 +120,16 @@ class DotClient:
 
     def sync_connection(self, connection_type: str, connection_id: str) -> SyncAccepted:
         """Ask Dot to re-read a connection's schema. Dot does not report completion: a 2xx
-        means the sync was accepted."""
-        if connection_type not in CONNECTION_TYPES:
-            raise DotConfigError(
-                f"sync_connection: unknown connection type {connection_type!r}; "
-                f"use one of {', '.join(CONNECTION_TYPES)}"
-            )
+        means the sync was accepted.
+
+        Sent at most once when it may have reached Dot: a read timeout, a dropped
+        connection or a 5xx raises `DotOutcomeUnknownError` (Dot may be syncing); only a
+        429 or a failed connect is retried. Any connection type is sent (Dot's spec takes
+        any string); `CONNECTION_TYPES` lists the ones this package knows.
+        """
+        problem = connection_type_problem(connection_type)
+        if problem is not None or not connection_id:
+            raise DotConfigError(f"sync_connection: {problem or 'connection_id is empty'}")
         params = {"connection_type": connection_type, "connection_id": connection_id}
         reply = self._call(api.SYNC_CONNECTION, path=params)
         return SyncAccepted(
@@ -378,7 +382,13 @@ class DotClient:
     # Plumbing -------------------------------------------------------------------------
 
     def _default_headers(self) -> dict[str, str]:
-        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        # X-Requested-With as Dot's own CLI sends it (getdot, src/ask.mjs): the marker web
+        # apps use to answer an API caller with a status instead of a login page.
+        headers = {
+            "User-Agent": USER_AGENT,
+            "Accept": "application/json",
+            "X-Requested-With": "XMLHttpRequest",
+        }
         if self._config.auth_mode == "header":
             # Current docs say X-API-KEY, older deployments only read API-KEY: send both.
             token = self._config.api_token.get_secret_value()
@@ -430,6 +440,9 @@ class DotClient:
                 self._http, request, policy=self._config.retry, idempotent=endpoint.idempotent
             )
         except TransportFailure as failure:
+            unknown = no_response_error(endpoint, request, failure, secrets)
+            if unknown is not None:
+                raise unknown from failure.error
             raise transport_error(
                 failure,
                 operation=endpoint.operation,

@@ -23,6 +23,9 @@ class Endpoint:
     url_auth: bool = False
     #: Dot answers only when an agent has finished: use the long read timeout.
     slow: bool = False
+    #: Sent at most once once it may have reached Dot (implies not `idempotent`): a later
+    #: failure raises `DotOutcomeUnknownError` instead of a transport or server error.
+    at_most_once: bool = False
     #: A bulk export of org-wide data (Dot's history is shared across environments): use
     #: the export read timeout and send no `X-Dot-Environment`.
     export: bool = False
@@ -37,8 +40,17 @@ def _create(operation: str, path: str, *, slow: bool = False) -> Endpoint:
 
 
 # Connections, external assets, history (URL auth allowed on three of them).
+# A sync makes Dot re-read a warehouse: a repeat costs Dot and the warehouse a second full
+# metadata scan, and Dot documents no way to ask whether one is running. So it is never
+# repeated after it may have arrived (read timeout, dropped connection, any 5xx); only a
+# 429 or a failed connect, which prove Dot did not act, are retried.
 SYNC_CONNECTION = Endpoint(
-    "sync_connection", "POST", "/api/sync/{connection_type}/{connection_id}", url_auth=True
+    "sync_connection",
+    "POST",
+    "/api/sync/{connection_type}/{connection_id}",
+    idempotent=False,
+    url_auth=True,
+    at_most_once=True,
 )
 IMPORT_EXTERNAL_ASSET = Endpoint(
     "import_external_asset", "POST", "/api/import_and_overwrite_external_asset", url_auth=True

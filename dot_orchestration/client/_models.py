@@ -10,8 +10,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-#: Connection types Dot's sync endpoint accepts: the documented list plus the warehouses
-#: Dot integrates with since (DuckDB, MySQL/MariaDB, SAP HANA).
+#: Connection types this package knows: the eight Dot's sync docs list, plus the warehouses
+#: Dot's 2024 spec has `connect_*` endpoints for (DuckDB, MySQL/MariaDB, SAP HANA). Dot's
+#: spec takes any string here, so other types are sent as given (and warned about at load).
 CONNECTION_TYPES: tuple[str, ...] = (
     "postgres",
     "redshift",
@@ -25,6 +26,24 @@ CONNECTION_TYPES: tuple[str, ...] = (
     "mysql",
     "saphana",
 )
+
+
+def connection_type_problem(connection_type: str) -> str | None:
+    """Why `connection_type` cannot name a Dot connection type, or None when it can.
+
+    Any string Dot's URL can carry is allowed; a known type in the wrong case is refused
+    (Dot's path is case-sensitive and a miscased `Snowflake` would silently sync nothing).
+    """
+    if not connection_type.strip() or connection_type != connection_type.strip():
+        return f"connection type {connection_type!r} is empty or has surrounding spaces"
+    if "/" in connection_type:
+        return f"connection type {connection_type!r} contains '/'; it is one URL path segment"
+    known = {known.lower(): known for known in CONNECTION_TYPES}
+    spelled = known.get(connection_type.lower())
+    if spelled is not None and spelled != connection_type:
+        return f"connection type {connection_type!r} is Dot's {spelled!r}: write it as {spelled!r}"
+    return None
+
 
 #: Effort levels of the agentic endpoints (current docs); None lets Dot choose.
 AgenticMode = Literal["economy", "balanced", "frontier"]

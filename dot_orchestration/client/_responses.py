@@ -12,6 +12,8 @@ from pydantic import TypeAdapter, ValidationError
 
 from dot_orchestration._http import (
     Exchange,
+    TransportFailure,
+    may_have_reached_server,
     parse_retry_after,
     redact,
     validation_problems,
@@ -21,8 +23,10 @@ from dot_orchestration.client.errors import (
     DotAPIError,
     DotAuthError,
     DotNotFoundError,
+    DotOutcomeUnknownError,
     DotPermissionError,
     DotRateLimitError,
+    DotRedirectError,
     DotResponseError,
     DotServerError,
     DotValidationError,
@@ -53,6 +57,11 @@ class Reply:
         response = self.exchange.response
         if response.is_success:
             return self
+        if response.is_redirect or 300 <= response.status_code < 400:
+            raise self._redirected()
+        if self.endpoint.at_most_once and response.status_code >= 500:
+            what = f"HTTP {response.status_code} from Dot or a gateway in front of it"
+            raise DotOutcomeUnknownError(outcome_unknown(what), **self._context())
         error_class, problem = _BY_STATUS.get(response.status_code, _by_range(response.status_code))
         extra: dict[str, Any] = {"detail": self._detail()}
         if error_class is DotRateLimitError:
@@ -81,6 +90,22 @@ class Reply:
             problem = f"unexpected response shape ({validation_problems(error)})"
             raise self._unreadable(problem) from None
 
+    def _redirected(self) -> DotRedirectError:
+        """A 3xx, with where it pointed (host and path only) and what usually causes it."""
+        target = self.exchange.response.headers.get("Location")
+        location = None
+        if target:
+            url = self.exchange.response.request.url.join(target)
+            location = redact(str(url.copy_with(query=None, fragment=None)), self.secrets)
+        problem = (
+            f"Dot redirected the call{f' to {location}' if location else ''} instead of "
+            "answering; its API never redirects. Likely causes: the base URL points at Dot's "
+            "web app or the wrong region (use region 'app' or 'eu', or the API host itself), "
+            "or the token was refused and a login page answered (check DOT_API_KEY). The "
+            "redirect was not followed, so the token did not travel with it."
+        )
+        return DotRedirectError(problem, location=location, **self._context())
+
     def _unreadable(self, problem: str) -> DotResponseError:
         return DotResponseError(problem, **self._context())
 
@@ -103,6 +128,33 @@ class Reply:
             "body": response.text,
             "secrets": self.secrets,
         }
+
+
+def outcome_unknown(what: str) -> str:
+    """The message of a `DotOutcomeUnknownError`: what happened, and that a person decides."""
+    return (
+        f"outcome unknown ({what}): the request may have reached Dot, so it was not "
+        "re-sent; Dot may be doing it now. Check Dot before sending it again (for a sync: "
+        "re-materialize the asset)"
+    )
+
+
+def no_response_error(
+    endpoint: Endpoint, request: httpx.Request, failure: TransportFailure, secrets: tuple[str, ...]
+) -> DotOutcomeUnknownError | None:
+    """The error of an at-most-once call whose last attempt got no response after it may
+    have reached Dot; None when the failure proves it never left (or the endpoint may be
+    repeated), so the caller raises the usual transport error."""
+    if not (endpoint.at_most_once and may_have_reached_server(failure.error)):
+        return None
+    return DotOutcomeUnknownError(
+        outcome_unknown(f"{type(failure.error).__name__}: {failure.error}"),
+        operation=endpoint.operation,
+        method=request.method,
+        path=request.url.path,
+        attempts=failure.attempts,
+        secrets=secrets,
+    )
 
 
 def _by_range(status_code: int) -> tuple[type[DotAPIError], str]:

@@ -19,8 +19,10 @@ __all__ = [
     "DotConfigError",
     "DotError",
     "DotNotFoundError",
+    "DotOutcomeUnknownError",
     "DotPermissionError",
     "DotRateLimitError",
+    "DotRedirectError",
     "DotResponseError",
     "DotServerError",
     "DotTimeoutError",
@@ -56,6 +58,17 @@ class DotAnswerTimeoutError(DotTimeoutError):
         self.chat_id = chat_id
 
 
+class DotOutcomeUnknownError(DotError, HTTPCallError):
+    """A call Dot must not get twice failed after the request may have reached Dot.
+
+    A read timeout, a connection dropped after sending, or a 5xx (from Dot or a gateway in
+    front of it) says nothing about whether Dot acted: it may be syncing right now. The
+    client never re-sends such a call, since a second request could do the work twice;
+    sending again is a person's choice, made after looking at Dot (for a sync: re-materialize
+    the asset). `status_code` is the 5xx, or None when no response came back.
+    """
+
+
 class DotAPIError(DotError, HTTPCallError):
     """Dot answered with an error status; `detail` is FastAPI's `detail` when present."""
 
@@ -78,6 +91,19 @@ class DotNotFoundError(DotAPIError):
 
 class DotValidationError(DotAPIError):
     """400 or 422: Dot rejected the request; `detail` lists FastAPI's `{loc, msg, type}`."""
+
+
+class DotRedirectError(DotAPIError):
+    """3xx: Dot sent the client elsewhere instead of answering, which its API never does.
+
+    Usually the base URL points at Dot's web app or the wrong region, or the token was not
+    accepted and a login page answered. The redirect is never followed (the token would
+    travel with it); `location` is where it pointed, without its query string.
+    """
+
+    def __init__(self, problem: str, *, location: str | None = None, **call: Any) -> None:
+        super().__init__(problem, **call)
+        self.location = location
 
 
 class DotRateLimitError(DotAPIError):

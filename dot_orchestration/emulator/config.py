@@ -43,8 +43,14 @@ class ConnectionRef(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    type: ConnectionType
+    type: str = Field(description="Any string, as in Dot's spec; see `ConnectionType`.")
     id: str
+
+    @field_validator("type", mode="before")
+    @classmethod
+    def _plain_type(cls, value: object) -> object:
+        """`ConnectionType.dbt` and `"dbt"` name the same connection."""
+        return value.value if isinstance(value, ConnectionType) else value
 
 
 class SeededExternalAsset(ExternalAsset):

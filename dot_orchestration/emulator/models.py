@@ -28,10 +28,11 @@ class Role(str, Enum):
 
 
 class ConnectionType(str, Enum):
-    """Connection types `POST /api/sync/{connection_type}/{connection_id}` accepts.
+    """Connection types known by name: the vocabulary of seeded connections.
 
     The first eight are the ones Dot's docs list for syncing; duckdb, mysql and saphana are
-    the other warehouses Dot's 2024 spec has `connect_*` endpoints for.
+    the other warehouses Dot's 2024 spec has `connect_*` endpoints for. The sync endpoint
+    itself takes any string, as Dot's spec does.
     """
 
     postgres = "postgres"

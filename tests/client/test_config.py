@@ -65,8 +65,8 @@ def test_the_client_never_shows_its_token() -> None:
 def test_usage_errors_are_raised_before_sending() -> None:
     # Port 9 on loopback: anything actually sent would fail as a transport error instead.
     with DotClient(api_token=TOKEN, base_url="http://127.0.0.1:9") as dot:
-        with pytest.raises(DotConfigError, match="unknown connection type 'oracle'"):
-            dot.sync_connection("oracle", "prod")
+        with pytest.raises(DotConfigError, match="write it as 'snowflake'"):
+            dot.sync_connection("Snowflake", "prod")
         with pytest.raises(DotConfigError, match="mode must be one of"):
             dot.agentic("q", mode="turbo")  # type: ignore[arg-type]
         with pytest.raises(DotConfigError, match="format is 'json' or 'yaml'"):

@@ -55,6 +55,29 @@ def test_every_known_connection_type_syncs(dot: DotClient, connection_type: str)
     assert dot.sync_connection(connection_type, "main").connection_type == connection_type
 
 
+def test_an_unknown_connection_type_is_sent_as_given(dot: DotClient, control: Control) -> None:
+    assert dot.sync_connection("oracle", "main").connection_type == "oracle"
+    assert only_call(control, "/api/sync/*")["path"] == "/api/sync/oracle/main"
+
+
+@pytest.mark.parametrize(
+    ("connection_type", "connection_id", "problem"),
+    [
+        ("Snowflake", "main", "write it as 'snowflake'"),
+        ("", "main", "empty"),
+        (" dbt", "main", "surrounding spaces"),
+        ("a/b", "main", "contains '/'"),
+        ("dbt", "", "connection_id is empty"),
+    ],
+)
+def test_a_sync_dot_cannot_take_is_refused_before_sending(
+    dot: DotClient, control: Control, connection_type: str, connection_id: str, problem: str
+) -> None:
+    with pytest.raises(DotConfigError, match=problem):
+        dot.sync_connection(connection_type, connection_id)
+    assert control.calls("/api/*") == []
+
+
 def test_external_assets_import_list_and_delete(dot: DotClient, control: Control) -> None:
     asset = ExternalAsset(
         id="tableau-ops", subtype="tableau_workbook", name="Ops", dot_description="# Charts"

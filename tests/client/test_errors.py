@@ -15,6 +15,7 @@ from dot_orchestration.client import (
     DotConfigError,
     DotError,
     DotNotFoundError,
+    DotOutcomeUnknownError,
     DotPermissionError,
     DotRateLimitError,
     DotResponseError,
@@ -96,11 +97,11 @@ def test_rate_limit_error_carries_retry_after(dot: DotClient, control: Control) 
 
 def test_messages_never_show_the_query_string(dot_url: DotClient, control: Control) -> None:
     control.inject({"path": "/api/sync/*", "status": 503})
-    with pytest.raises(DotServerError) as raised:
+    with pytest.raises(DotOutcomeUnknownError) as raised:
         dot_url.sync_connection("snowflake", "prod")
     message = str(raised.value)
     assert message.startswith(
-        "sync_connection: POST /api/sync/snowflake/prod -> HTTP 503 after 4 attempts: "
+        "sync_connection: POST /api/sync/snowflake/prod -> HTTP 503 after 1 attempt: "
     )
     assert "fault injected" in message  # the body excerpt
     assert "?" not in message and "user_id" not in message

@@ -1,8 +1,10 @@
 """Retries under injected faults, observed from the emulator's journal.
 
-Reads (`me`, `get_chat`) and idempotent writes (`sync_connection`) are repeated on
-timeouts, dropped connections and 429/502/503/504; creates (`ask`) only when the request
-provably never reached Dot. Nothing is ever repeated after 400/401/403/404/422.
+Reads (`me`, `get_chat`) are repeated on timeouts, dropped connections and
+429/502/503/504; creates (`ask`) and syncs only when the request provably never reached
+Dot (a 429, a failed connect). A sync that may have reached Dot raises
+`DotOutcomeUnknownError` after one attempt. Nothing is ever repeated after
+400/401/403/404/422.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dot_orchestration.client import (
     DotAuthError,
     DotClient,
     DotNotFoundError,
+    DotOutcomeUnknownError,
     DotPermissionError,
     DotRateLimitError,
     DotResponseError,
@@ -46,11 +49,50 @@ def test_transient_statuses_are_retried_until_success(
     assert [call["status"] for call in control.calls(ME)] == [status, status, 200]
 
 
-def test_sync_reports_its_attempts(dot: DotClient, control: Control) -> None:
-    control.inject({"path": SYNC, "status": 503, "times": 2})
+def test_a_rate_limited_sync_is_retried_and_reports_its_attempts(
+    dot: DotClient, control: Control
+) -> None:
+    control.inject({"path": SYNC, "status": 429, "retry_after": 0.01, "times": 2})
     accepted = dot.sync_connection("snowflake", "prod")
     assert accepted.attempts == 3
-    assert len(control.calls(SYNC)) == 3
+    assert [call["status"] for call in control.calls(SYNC)] == [429, 429, 200]
+
+
+@pytest.mark.parametrize(
+    ("fault", "status"),
+    [
+        ({"status": 500}, 500),
+        ({"status": 502, "phase": "after"}, 502),
+        ({"status": 503}, 503),
+        ({"status": 504, "phase": "after"}, 504),
+        ({"kind": "malformed", "malformed": "html"}, 502),
+        ({"kind": "drop"}, None),
+        ({"kind": "drop", "phase": "after"}, None),
+    ],
+)
+def test_a_sync_that_may_have_reached_dot_is_sent_once_and_its_outcome_unknown(
+    dot: DotClient, control: Control, fault: dict[str, object], status: int | None
+) -> None:
+    control.inject({"path": SYNC, **fault})
+    with pytest.raises(DotOutcomeUnknownError) as raised:
+        dot.sync_connection("snowflake", "prod")
+    assert len(control.calls(SYNC)) == 1  # never re-sent
+    error = raised.value
+    assert (error.status_code, error.attempts) == (status, 1)
+    assert str(error).startswith("sync_connection: POST /api/sync/snowflake/prod")
+    assert "outcome unknown" in str(error) and "may have reached Dot" in str(error)
+    assert "re-materialize" in str(error)
+
+
+def test_a_sync_that_outlasts_the_read_timeout_is_sent_once(
+    make_dot: Callable[..., DotClient], control: Control
+) -> None:
+    dot = make_dot(timeouts=Timeouts(read=0.1))
+    control.inject({"path": SYNC, "kind": "timeout", "latency_ms": 500})
+    with pytest.raises(DotOutcomeUnknownError, match="ReadTimeout") as raised:
+        dot.sync_connection("snowflake", "prod")
+    assert raised.value.status_code is None
+    assert len(control.calls(SYNC)) == 1
 
 
 def test_exhausted_retries_raise_the_error_of_the_last_failure(
@@ -152,8 +194,9 @@ def test_persistent_timeouts_raise_a_timeout_error(
 def test_dropped_connections_are_retried_for_idempotent_calls(
     dot: DotClient, control: Control
 ) -> None:
-    control.inject({"path": SYNC, "kind": "drop", "times": 2})
-    assert dot.sync_connection("snowflake", "prod").attempts == 3
+    control.inject({"path": ME, "kind": "drop", "times": 2})
+    dot.me()
+    assert len(control.calls(ME)) == 3
 
 
 def test_a_dropped_response_to_a_create_is_not_resent(dot: DotClient, control: Control) -> None:
@@ -196,7 +239,7 @@ def test_unreachable_server_is_retried_even_for_creates() -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     with DotClient(api_token="dot-x", base_url=f"http://127.0.0.1:{port}", retry=FAST_RETRY) as dot:
-        for call in (dot.me, lambda: dot.ask("q")):
+        for call in (dot.me, lambda: dot.ask("q"), lambda: dot.sync_connection("dbt", "m")):
             with pytest.raises(DotTransportError, match="ConnectError") as raised:
                 call()
             assert raised.value.attempts == FAST_RETRY.max_attempts
@@ -225,7 +268,7 @@ def test_an_html_gateway_page_is_retried_then_reported(dot: DotClient, control: 
 def test_each_retry_is_logged_with_the_path_only(
     dot_url: DotClient, control: Control, caplog: pytest.LogCaptureFixture
 ) -> None:
-    control.inject({"path": SYNC, "status": 503, "times": 1})
+    control.inject({"path": SYNC, "status": 429, "times": 1})
     with caplog.at_level(logging.WARNING, logger="dot_orchestration"):
         dot_url.sync_connection("snowflake", "prod")
-    assert "POST /api/sync/snowflake/prod: attempt 1 failed (HTTP 503); retrying" in caplog.text
+    assert "POST /api/sync/snowflake/prod: attempt 1 failed (HTTP 429); retrying" in caplog.text

@@ -23,12 +23,13 @@ from ._support import ADMIN_EMAIL, ADMIN_TOKEN, EXPIRED_TOKEN, Control
 SYNC = "/api/sync/*"
 
 FAILURES: list[dict[str, Any]] = [
-    {"path": SYNC, "status": 503},  # retried, then DotServerError
+    {"path": SYNC, "status": 503},  # not re-sent: DotOutcomeUnknownError
     {"path": SYNC, "status": 422},
     {"path": SYNC, "status": 401},
+    {"path": SYNC, "status": 302},  # DotRedirectError
     {"path": SYNC, "status": 429, "retry_after": 30},
-    {"path": SYNC, "kind": "drop"},  # DotTransportError
-    {"path": SYNC, "kind": "timeout", "latency_ms": 400},  # DotTimeoutError
+    {"path": SYNC, "kind": "drop"},  # DotOutcomeUnknownError, no status
+    {"path": SYNC, "kind": "timeout", "latency_ms": 400},  # DotOutcomeUnknownError
     {"path": SYNC, "kind": "malformed", "status": 200},  # DotResponseError
     {"path": SYNC, "kind": "malformed", "malformed": "html"},
 ]

@@ -15,13 +15,19 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from dot_orchestration._http import USER_AGENT
-from dot_orchestration.client import DotClient
+from dot_orchestration.client import DotClient, DotRedirectError
 
 TOKEN = "dot-wire-test-token"
 
 
 class _Echo(BaseHTTPRequestHandler):
     def _echo(self) -> None:
+        if self.path.startswith("/api/get_users"):  # what a web app's login wall answers
+            self.send_response(302)
+            self.send_header("Location", f"/login?next=/api/get_users&api_token={TOKEN}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         body = json.dumps(
             {"headers": {k.lower(): v for k, v in self.headers.items()}, "path": self.path}
         ).encode()
@@ -53,7 +59,25 @@ def test_header_auth_sends_both_documented_headers(echo_url: str) -> None:
     assert headers["x-api-key"] == headers["api-key"] == TOKEN
     assert headers["user-agent"] == USER_AGENT
     assert headers["accept"] == "application/json"
+    assert headers["x-requested-with"] == "XMLHttpRequest"  # as Dot's CLI sends it
     assert headers["x-dot-environment"] == "staging"
+
+
+def test_a_redirect_is_a_typed_error_naming_the_likely_cause_and_is_not_followed(
+    echo_url: str,
+) -> None:
+    with (
+        DotClient(api_token=TOKEN, base_url=echo_url) as dot,
+        pytest.raises(DotRedirectError) as raised,
+    ):
+        dot.get_users()
+    error = raised.value
+    assert (error.status_code, error.attempts) == (302, 1)
+    assert error.location == f"{echo_url}/login"  # no query string: it held the token
+    message = str(error)
+    assert message.startswith("get_users: GET /api/get_users -> HTTP 302 after 1 attempt")
+    assert "base URL" in message and "region" in message and "DOT_API_KEY" in message
+    assert TOKEN not in message and TOKEN not in repr(vars(error))
 
 
 def test_url_auth_puts_the_credentials_in_the_query_only(echo_url: str) -> None:

@@ -1,9 +1,11 @@
 """Connection syncs and external assets."""
 
+import time
+
 import httpx
 import pytest
 
-from dot_orchestration.emulator import ConnectionType, EmulatorServer
+from dot_orchestration.emulator import ConnectionType, EmulatorConfig, EmulatorServer
 
 from .conftest import Client
 
@@ -21,6 +23,32 @@ def test_every_connection_type_syncs_and_is_logged(
         "x-api-key",
         None,
     )
+
+
+@pytest.mark.parametrize("profile", ["default", "strict"])
+def test_any_connection_type_is_synced_as_in_dots_spec(
+    request: pytest.FixtureRequest, profile: str
+) -> None:
+    server: EmulatorServer = request.getfixturevalue(
+        "dot_emulator" if profile == "default" else "strict_dot_emulator"
+    )
+    response = httpx.post(
+        f"{server.url}/api/sync/oracle/prod", headers={"API-KEY": "dot-emulator-admin"}
+    )
+    assert response.status_code == 200
+    assert response.json() == ({} if profile == "default" else None)  # strict: no body shape
+    assert [r.connection_type for r in server.state.sync_log] == ["oracle"]
+
+
+def test_a_slow_sync_is_logged_when_it_arrives_and_answered_after_the_delay() -> None:
+    with EmulatorServer(EmulatorConfig(strict=True, sync_delay_s=0.4), port=0) as server:
+        started = time.monotonic()
+        response = httpx.post(
+            f"{server.url}/api/sync/snowflake/prod", headers={"API-KEY": "dot-emulator-admin"}
+        )
+        assert time.monotonic() - started >= 0.4
+        assert response.status_code == 200
+        assert len(server.state.sync_log) == 1
 
 
 def test_the_sync_log_is_part_of_the_state_dump(api: httpx.Client, control: httpx.Client) -> None:

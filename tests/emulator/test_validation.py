@@ -38,12 +38,6 @@ def test_a_json_body_without_content_type_is_accepted_like_dot_does(api: httpx.C
     assert response.status_code == 200
 
 
-def test_an_unknown_connection_type_is_a_422(api: httpx.Client) -> None:
-    response = api.post("/api/sync/oracle/prod")
-    assert errors(response) == [(("path", "connection_type"), "enum")]
-    assert "'snowflake'" in response.json()["detail"][0]["msg"]
-
-
 @pytest.mark.parametrize("bad", ["2024-1-1", "2024-02-30", "2024-01-01T00:00:00", "0", "soon"])
 def test_export_dates_must_be_calendar_days(api: httpx.Client, bad: str) -> None:
     response = api.get("/api/export_history", params={"start_date": bad})

@@ -53,9 +53,16 @@ def test_explicit_asset_keys_and_dbt_selection_combine(dbt_defs: AssetsDefinitio
     assert {k.path[-1] for k in upstream_keys(syncs, conn)} == {"orders", "revenue_extract"}
 
 
-def test_unknown_connection_type_names_the_choices() -> None:
-    with pytest.raises(ValidationError, match=r"unknown Dot connection type 'snowflak'.*snowflake"):
-        DotConnection(type="snowflak", id="prod", dbt_select="tag:dot")
+def test_an_unknown_connection_type_is_a_warning_naming_the_known_ones() -> None:
+    """Dot's spec takes any string: a type this package does not know may be new in Dot."""
+    with pytest.warns(UserWarning, match=r"type 'oracle' is not one this package knows.*snowflake"):
+        connection = DotConnection(type="oracle", id="prod", dbt_select="tag:dot")
+    assert connection.type == "oracle"
+
+
+def test_a_miscased_known_connection_type_is_refused() -> None:
+    with pytest.raises(ValidationError, match=r"write it as 'snowflake'"):
+        DotConnection(type="Snowflake", id="prod", dbt_select="tag:dot")
 
 
 def test_connection_without_upstream_is_refused() -> None:
