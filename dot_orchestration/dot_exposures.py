@@ -15,6 +15,16 @@ leaves the file untouched, so it can be committed without noise.
 
 `ref('orders')` is resolved by dagster-dbt (`get_asset_key_for_model`, i.e. the manifest and
 the translator of the `@dbt_assets` definition), never by guessing a key from the name.
+
+Dot documents the `meta` of its exposures (dbt Exposures page): `dot_app_id` (the shared
+app, e.g. `_shared__orders-pulse`), `dot_tables` (the tables its queries read), and, where
+lineage is incomplete, `dot_unresolved_models` (models not in Dot's copy of the manifest,
+withheld from `depends_on`) and `dot_ambiguous_tables` (tables matching several table
+docs); the aggregate `dot_model` exposure carries `dot_aggregate` and `dot_model_count`.
+Each dashboard spec carries the first two as `dot/app_id` and `dot/tables`, and the gaps as
+`dot/unresolved_models` and `dot/ambiguous_tables` (logged too: the graph lacks those edges).
+With more than one dbt repository connected, Dot needs `connection_id` (the dbt connection's
+id in Dot) to say which one; pass it to the refresh.
 """
 
 # No `from __future__ import annotations`: Dagster reads the `context` annotation of asset
@@ -36,6 +46,7 @@ from dagster import (
     AssetKey,
     AssetsDefinition,
     AssetSpec,
+    JsonMetadataValue,
     MaterializeResult,
     MetadataValue,
     UrlMetadataValue,
@@ -213,11 +224,27 @@ def referenced_model(dependency: str) -> str | None:
 
 
 class DotDashboardMetadata(NamespacedMetadataSet):
-    """Dot's ids on each dashboard spec, for checks and links that need them."""
+    """Dot's ids on each dashboard spec, for checks and links that need them: the exposure's
+    documented `meta` (`dot_app_id`, `dot_tables`, and the lineage Dot could not resolve)."""
 
-    dashboard_id: str | None = None
+    app_id: str | None = None
     exposure_name: str | None = None
     url: UrlMetadataValue | None = None
+    tables: JsonMetadataValue | None = None
+    unresolved_models: JsonMetadataValue | None = None
+    ambiguous_tables: JsonMetadataValue | None = None
+
+    @classmethod
+    def of(cls, exposure: "DotExposure") -> "DotDashboardMetadata":
+        meta = exposure.meta
+        return cls(
+            app_id=_text(meta.get("dot_app_id")),
+            exposure_name=exposure.name,
+            url=MetadataValue.url(exposure.url) if exposure.url else None,
+            tables=_json_list(meta.get("dot_tables")),
+            unresolved_models=_json_list(meta.get("dot_unresolved_models")),
+            ambiguous_tables=_json_list(meta.get("dot_ambiguous_tables")),
+        )
 
     @classmethod
     def namespace(cls) -> str:
@@ -242,14 +269,7 @@ class DotExposureTranslator:
             kinds={"dot", exposure.type},
             owners=[owner] if owner and is_valid_owner(owner) else None,
             tags={"dot/maturity": exposure.maturity} if exposure.maturity else None,
-            metadata={
-                **DotDashboardMetadata(
-                    dashboard_id=exposure.meta.get("dot_dashboard_id"),
-                    exposure_name=exposure.name,
-                    url=MetadataValue.url(exposure.url) if exposure.url else None,
-                ),
-                "dot/label": label,
-            },
+            metadata={**DotDashboardMetadata.of(exposure), "dot/label": label},
         )
 
 
@@ -309,7 +329,33 @@ def load_dot_dashboard_specs(
     return list(specs.values())
 
 
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _json_list(value: object) -> JsonMetadataValue | None:
+    """A `meta` list as JSON metadata; absent or empty: None (the key is left out)."""
+    return MetadataValue.json(value) if isinstance(value, list) and value else None
+
+
+def _warn_about_gaps(exposure: DotExposure) -> None:
+    """Lineage Dot itself could not resolve: the dashboard lacks those edges."""
+    for key, what in (
+        ("dot_unresolved_models", "models missing from the dbt manifest Dot synced"),
+        ("dot_ambiguous_tables", "tables matching more than one of Dot's table docs"),
+    ):
+        if exposure.meta.get(key):
+            logger.warning(
+                "Dot exposure %s reads %s: %s; the dashboard is shown without those edges. "
+                "Re-sync the dbt connection in Dot (or fix the table docs), then refresh.",
+                exposure.name,
+                what,
+                exposure.meta[key],
+            )
+
+
 def _resolve_deps(exposure: DotExposure, model_keys: _ModelKeys) -> list[AssetKey]:
+    _warn_about_gaps(exposure)
     deps: list[AssetKey] = []
     for dependency in exposure.depends_on:
         model = referenced_model(dependency)

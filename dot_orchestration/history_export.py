@@ -32,9 +32,11 @@ Why it is exactly once:
   answer Dot sent and that parsed whole; an error, a malformed body or an unknown shape
   fails the run, so the only way to an empty partition is Dot's empty list.
 
-What is exported (`environment`, `include_all_workspaces`) is part of the definition, not
-of a run's config: two scopes written into the same tables would replace each other's days.
-Export another environment into another schema, with a second definition.
+One export covers the whole Dot org: Dot's chat history is shared across environments,
+each conversation tagged with its environment (kept in the `environment` column), so the
+export never sends `X-Dot-Environment` and there is nothing to export per environment. What
+is exported (`include_all_workspaces`) is part of the definition, not of a run's config: two
+scopes written into the same tables would replace each other's days.
 
 The warehouse is a resource (`PartitionWarehouse`: `DuckDBWarehouse`, `PostgresWarehouse`),
 used by the IO manager and the checks alike. Moving the tables from DuckDB to Postgres is a
@@ -130,11 +132,14 @@ class DotHistorySettings(BaseModel):
     )
     include_all_workspaces: bool = Field(
         default=False,
-        description="Export every workspace, not only the token user's (Dot's default).",
+        description="Not part of Dot's documented API (an earlier guess of this package): "
+        "when true, sends `include_all_workspaces=true`, which a Dot that does not know it "
+        "ignores. Dot documents only start_date and end_date.",
     )
     environment: str | None = Field(
         default=None,
-        description="Dot environment to export; None: the DotResource's (production if unset).",
+        description="Not settable: Dot's history is shared across environments, so one export "
+        "holds every environment's conversations, tagged in the `environment` column.",
     )
     schema_name: str = Field(default="dot_history", min_length=1)
     conversations_table: str = Field(default="conversations", min_length=1)
@@ -147,6 +152,18 @@ class DotHistorySettings(BaseModel):
         description="Dagster pool of the export and its checks. DuckDB takes one writer "
         "process at a time: put dbt runs on the same file in the same pool (limit 1).",
     )
+
+    @field_validator("environment", mode="before")
+    @classmethod
+    def _one_export_per_org(cls, environment: object) -> None:
+        if environment is not None:
+            raise ValueError(
+                f"environment={environment!r}: Dot's chat history is shared across "
+                "environments, each conversation tagged with its environment, so one export "
+                "holds them all; remove `environment` and filter on the `environment` column "
+                "(null: production)"
+            )
+        return None
 
     @field_validator("timezone")
     @classmethod
@@ -184,7 +201,6 @@ class DotHistoryMetadata(NamespacedMetadataSet):
     schema_name: str | None = None
     conversations_table: str | None = None
     messages_table: str | None = None
-    environment: str | None = None
     include_all_workspaces: bool | None = None
 
     @classmethod
@@ -197,7 +213,6 @@ class DotHistoryMetadata(NamespacedMetadataSet):
             schema_name=settings.schema_name,
             conversations_table=settings.conversations_table,
             messages_table=settings.messages_table,
-            environment=settings.environment,
             include_all_workspaces=settings.include_all_workspaces,
         )
 
@@ -495,8 +510,6 @@ def build_dot_history_assets(settings: DotHistorySettings) -> AssetsDefinition:
         ),
     )
     def _dot_history(context: AssetExecutionContext, dot: DotResource) -> HistoryExport:
-        if settings.environment is not None:
-            dot = dot.model_copy(update={"environment": settings.environment})
         export = export_history(dot, day_requests(partitions_def, context.partition_keys), settings)
         for day in export.days:
             context.add_asset_metadata(day.metadata(), partition_key=day.request.partition_key)

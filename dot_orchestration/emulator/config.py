@@ -108,13 +108,13 @@ def _default_dashboards() -> list[SeededDashboard]:
     """Dot dashboards over the default dbt models, plus one without models and one private."""
     return [
         SeededDashboard(
-            id="dash-revenue",
+            id="_shared__revenue-overview",
             name="Revenue overview",
             models=["orders", "daily_revenue"],
             description="Daily revenue and order volume.",
         ),
         SeededDashboard(
-            id="dash-customers",
+            id="_shared__customer-health",
             name="Customer health",
             models=["customers", "orders"],
             owner_email="modeler@example.com",
@@ -122,10 +122,12 @@ def _default_dashboards() -> list[SeededDashboard]:
             description="Active customers, churn and repeat orders.",
         ),
         SeededDashboard(
-            id="dash-kpi-notes", name="Weekly KPI notes", description="Hand-written KPI notes."
+            id="_shared__weekly-kpi-notes",
+            name="Weekly KPI notes",
+            description="Hand-written KPI notes.",
         ),
         SeededDashboard(
-            id="dash-churn-draft",
+            id="churn-deep-dive-draft",
             name="Churn deep dive (draft)",
             models=["customers"],
             shared=False,

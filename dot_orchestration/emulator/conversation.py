@@ -1,7 +1,8 @@
 """A Dot conversation ("chat") and the record `GET /api/export_history` returns for it.
 
-Dot does not document the export's shape; the emulator answers a JSON list of conversation
-objects, each with its messages nested, oldest conversation first:
+Dot does not document the export's shape ("all conversations with metadata such as number
+of messages or author"); the emulator answers a JSON list of conversation objects, each
+with its messages nested, oldest conversation first (default profile):
 
 ```json
 {
@@ -16,8 +17,9 @@ objects, each with its messages nested, oldest conversation first:
   "channel": "web",
   "labels": ["revenue"],
   "num_messages": 4,
+  "auto_review_label": "OK",
   "auto_review_score": 4,
-  "auto_review_reason": "Accurate answer; the chart could be clearer.",
+  "auto_review_reason": "Completed without complaint.",
   "messages": [
     {"id": "20250301-0007-3fa9c2-0", "role": "user", "content": "...",
      "created_at": "2025-03-01T09:14:22Z"},
@@ -27,10 +29,16 @@ objects, each with its messages nested, oldest conversation first:
 }
 ```
 
-`environment` is null for production. `channel` is one of web, slack, teams, api.
-`auto_review_score` is an int from 1 to 5 with a `auto_review_reason`; both are null for
-chats asked through this emulator's API (Dot reviews conversations later). Assistant
-messages of those chats also carry `explanation` and `additional_data` (as on `c2`).
+`environment` is null for production: Dot's history is shared across environments, each
+conversation tagged with its environment (documented; the field's name is not). `channel`
+is one of web, slack, teams, api. The auto-review verdict is one of Dot's documented labels,
+Issue, Abandoned, Success or OK, with a one-line reason; Dot documents that the usage export
+"carries each conversation's score and reason", not under which keys. The default profile
+sends the label as `auto_review_label` plus a guessed number in `auto_review_score` (1, 2,
+4, 5); the strict profile sends only the label, under `auto_review_score` (the score *is*
+the label). All are null for chats asked through this emulator's API (Dot reviews
+conversations later). Assistant messages of those chats also carry `explanation` and
+`additional_data` (as on `c2`).
 """
 
 from dataclasses import dataclass, field
@@ -38,6 +46,7 @@ from datetime import datetime
 from typing import Any
 
 from dot_orchestration.emulator.clock import isoformat_z
+from dot_orchestration.emulator.vocabulary import REVIEW_SCORES
 
 Message = dict[str, Any]
 
@@ -65,7 +74,7 @@ class Chat:
     title: str
     messages: list[Message]
     labels: list[str] = field(default_factory=list)
-    auto_review_score: int | None = None
+    auto_review_label: str | None = None
     auto_review_reason: str | None = None
     suggested_follow_ups: list[str] = field(default_factory=list)
     pending: PendingAnswer | None = None
@@ -82,8 +91,9 @@ class Chat:
         self.suggested_follow_ups = self.pending.follow_ups
         self.pending = None
 
-    def export_record(self) -> dict[str, Any]:
-        """The conversation as `GET /api/export_history` lists it (shape in the module doc)."""
+    def export_record(self, *, strict: bool = False) -> dict[str, Any]:
+        """The conversation as `GET /api/export_history` lists it (shape in the module doc;
+        `strict`: the verdict as the label alone)."""
         updated_at = self.messages[-1]["created_at"] if self.messages else None
         return {
             "chat_id": self.chat_id,
@@ -97,7 +107,16 @@ class Chat:
             "channel": self.channel,
             "labels": list(self.labels),
             "num_messages": len(self.messages),
-            "auto_review_score": self.auto_review_score,
+            **self._verdict(strict),
             "auto_review_reason": self.auto_review_reason,
             "messages": self.messages,
         }
+
+    def _verdict(self, strict: bool) -> dict[str, Any]:
+        """The auto-review verdict's keys: the label (and the default profile's guessed
+        number), or in the strict profile the label alone, under the score's name."""
+        label = self.auto_review_label
+        if strict:
+            return {"auto_review_score": label}
+        score = None if label is None else REVIEW_SCORES[label]
+        return {"auto_review_label": label, "auto_review_score": score}

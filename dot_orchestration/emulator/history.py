@@ -29,6 +29,7 @@ from dot_orchestration.emulator.vocabulary import (
     FIRST_NAMES,
     LABELS,
     LAST_NAMES,
+    REVIEW_LABELS,
     REVIEW_REASONS,
     REVIEW_WEIGHTS,
 )
@@ -150,7 +151,7 @@ class HistoryGenerator:
             offset += rng.randint(4, 90)
             script.append((offset, "assistant", answer_text(rng, topic)))
             offset += rng.randint(15, 900)
-        score = rng.choices(range(1, 6), weights=REVIEW_WEIGHTS)[0]
+        verdict = rng.choices(REVIEW_LABELS, weights=REVIEW_WEIGHTS)[0]
         return _Draft(
             tag=f"{rng.getrandbits(24):06x}",
             start=_start_second(rng, duration=script[-1][0]),
@@ -158,8 +159,8 @@ class HistoryGenerator:
             environment=self._environment(rng),
             channel=rng.choices(CHANNELS, weights=CHANNEL_WEIGHTS)[0],
             labels=rng.sample(LABELS, rng.choice((1, 1, 2))) if rng.random() < 0.3 else [],
-            score=score,
-            reason=rng.choice(REVIEW_REASONS[score]),
+            verdict=verdict,
+            reason=rng.choice(REVIEW_REASONS[verdict]),
             script=script,
         )
 
@@ -189,7 +190,7 @@ class _Draft:
     environment: str | None
     channel: str
     labels: list[str]
-    score: int
+    verdict: str
     reason: str
     script: list[tuple[int, str, str]]
 
@@ -215,7 +216,7 @@ class _Draft:
             title=self.script[0][2][:80],
             messages=messages,
             labels=list(self.labels),
-            auto_review_score=self.score,
+            auto_review_label=self.verdict,
             auto_review_reason=self.reason,
         )
 

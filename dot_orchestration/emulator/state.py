@@ -103,6 +103,7 @@ class EmulatorState:
             answer_delay_s=config.answer_delay_s,
             history=self.history,
             assets=lambda env: [stored.public() for stored in self.space(env).assets()],
+            strict=config.strict,
         )
         self.sync_log: list[SyncRecord] = []
         self.journal.clear()
@@ -137,23 +138,23 @@ class EmulatorState:
         self.sync_log.append(record)
 
     def conversations(
-        self, start: date, end: date, *, environment: str | None, workspace: str | None
+        self, start: date, end: date, *, workspace: str | None
     ) -> Iterator[list[Chat]]:
         """The conversations started in `[start, end)`, one list per day, oldest first.
 
-        Only conversations of `environment` (None = production) and, unless `workspace` is
-        None, of that workspace. Live chats are taken now; generated days are produced as
+        Every environment's: Dot's chat history is shared across environments, each
+        conversation tagged with its own (docs: Environments). Unless `workspace` is None,
+        only that workspace's. Live chats are taken now; generated days are produced as
         the iterator advances, so an export never holds more than a day.
         """
-        live_by_day = self._live_by_day(start, end, environment, workspace)
-        return self._conversations_by_day(start, end, environment, workspace, live_by_day)
+        live_by_day = self._live_by_day(start, end, workspace)
+        return self._conversations_by_day(start, end, workspace, live_by_day)
 
     def history_truth(
         self,
         start: date,
         end: date,
         *,
-        environment: str | None = None,
         include_all_workspaces: bool = False,
         workspace: str | None = None,
     ) -> HistoryTruth:
@@ -164,7 +165,7 @@ class EmulatorState:
         scope = None if include_all_workspaces else (workspace or self.default_workspace)
         chat_ids: list[str] = []
         messages = 0
-        for day in self.conversations(start, end, environment=environment, workspace=scope):
+        for day in self.conversations(start, end, workspace=scope):
             chat_ids.extend(chat.chat_id for chat in day)
             messages += sum(len(chat.messages) for chat in day)
         return HistoryTruth(len(chat_ids), messages, tuple(chat_ids))
@@ -184,12 +185,10 @@ class EmulatorState:
             "history_labels": self.chats.history_label_overlay(),
         }
 
-    def _live_by_day(
-        self, start: date, end: date, environment: str | None, workspace: str | None
-    ) -> dict[date, list[Chat]]:
+    def _live_by_day(self, start: date, end: date, workspace: str | None) -> dict[date, list[Chat]]:
         """Live chats of the window, grouped by the UTC day they started."""
         by_day: dict[date, list[Chat]] = defaultdict(list)
-        for chat in _matching(self.chats.live(), environment, workspace):
+        for chat in _matching(self.chats.live(), workspace):
             day = chat.created_at.date()
             if start <= day < end:
                 by_day[day].append(chat)
@@ -199,7 +198,6 @@ class EmulatorState:
         self,
         start: date,
         end: date,
-        environment: str | None,
         workspace: str | None,
         live_by_day: dict[date, list[Chat]],
     ) -> Iterator[list[Chat]]:
@@ -207,7 +205,7 @@ class EmulatorState:
         for day in sorted({*self.history.days(start, end), *live_by_day}):
             generated = [
                 chat
-                for chat in _matching(self.history.conversations_on(day), environment, workspace)
+                for chat in _matching(self.history.conversations_on(day), workspace)
                 if not self.chats.is_live(chat.chat_id)
             ]
             for chat in generated:
@@ -215,10 +213,8 @@ class EmulatorState:
             yield sorted([*generated, *live_by_day.get(day, [])], key=lambda c: c.created_at)
 
 
-def _matching(
-    chats: Iterable[Chat], environment: str | None, workspace: str | None
-) -> Iterator[Chat]:
-    """The chats of one environment and (unless None) one workspace."""
+def _matching(chats: Iterable[Chat], workspace: str | None) -> Iterator[Chat]:
+    """The chats of one workspace (every workspace's when None)."""
     for chat in chats:
-        if chat.environment == environment and workspace in (None, chat.workspace):
+        if workspace in (None, chat.workspace):
             yield chat

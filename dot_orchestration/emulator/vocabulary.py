@@ -64,27 +64,27 @@ LABELS = ("revenue", "churn", "marketing", "needs-review", "data-quality", "exec
 CHANNELS = ("web", "slack", "teams", "api")
 CHANNEL_WEIGHTS = (60, 25, 10, 5)
 
-# Auto-review: Dot grades each conversation from 1 (wrong) to 5 (excellent), with a reason.
-REVIEW_WEIGHTS = (5, 10, 20, 35, 30)
+# Auto-review: Dot labels each conversation Issue, Abandoned, Success or OK, with a one-line
+# reason (docs: Maintaining Dot). The weights are a guess at a healthy org's mix.
+REVIEW_LABELS = ("Issue", "Abandoned", "OK", "Success")
+REVIEW_WEIGHTS = (15, 10, 40, 35)
 REVIEW_REASONS = {
-    1: (
-        "The answer used the wrong table; the numbers do not match the question.",
-        "The SQL failed and the answer made up a result.",
+    "Issue": (
+        "The query failed and the answer described a result it never delivered.",
+        "The user repeated the question: the first answer ignored the time filter.",
     ),
-    2: (
-        "The query ignores the requested time filter.",
-        "Revenue was summed before refunds although the question asked for net revenue.",
+    "Abandoned": (
+        "Dot asked which revenue definition was meant; nobody replied.",
+        "Dot asked for the time range; the conversation ended there.",
     ),
-    3: (
-        "Correct numbers, but the requested breakdown is missing.",
-        "Plausible answer; the definition of an active customer was not stated.",
+    "OK": (
+        "Completed without complaint.",
+        "Answered with a table; no follow-up.",
     ),
-    4: (
-        "Accurate answer; the chart could be clearer.",
-        "Correct and well sourced; a follow-up question was needed for the breakdown.",
-    ),
-    5: (
-        "Correct, complete and well explained.",
-        "Exactly what was asked, with the right filters and a clear chart.",
+    "Success": (
+        "The user confirmed it was what they needed.",
+        "The user thanked Dot and reused the chart.",
     ),
 }
+# The default profile's guessed numeric form of a verdict (Dot documents only the labels).
+REVIEW_SCORES = {"Issue": 1, "Abandoned": 2, "OK": 4, "Success": 5}

@@ -6,14 +6,16 @@ from typing import Any
 import httpx
 import pytest
 
-from dot_orchestration.emulator import EmulatorServer, EmulatorState
+from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorServer, EmulatorState
 from dot_orchestration.emulator.clock import utc_today
 from dot_orchestration.emulator.conversation import Chat
+from dot_orchestration.emulator.vocabulary import REVIEW_SCORES
 
 from .conftest import CONFIGURED, HISTORY_END
 
 START, END = date(2025, 2, 10), date(2025, 2, 17)
 EVERYONE = {"include_all_workspaces": "true"}
+AUTO_REVIEW_LABELS = {"Issue", "Abandoned", "Success", "OK"}  # Dot's documented verdicts
 
 
 def export(api: httpx.Client, start: date, end: date, **params: str) -> list[dict[str, Any]]:
@@ -66,21 +68,21 @@ def test_exports_are_scoped_to_the_callers_workspace_unless_asked(
     assert len(own) == configured.state.history_truth(START, END).conversations < len(everyone)
 
 
-def test_exports_are_scoped_to_the_environment(
+def test_history_is_shared_across_environments_tagged_with_each(
     configured: EmulatorServer, configured_api: httpx.Client
 ) -> None:
-    staging = configured_api.get(
-        "/api/export_history",
-        params={"start_date": "2025-01-01", "end_date": "2025-03-01", **EVERYONE},
-        headers={"X-Dot-Environment": "staging"},
+    """Dot (docs: Environments): chat history is shared, tagged with the environment."""
+    window = {"start_date": "2025-01-01", "end_date": "2025-03-01", **EVERYONE}
+    from_staging = configured_api.get(
+        "/api/export_history", params=window, headers={"X-Dot-Environment": "staging"}
     ).json()
+    from_production = configured_api.get("/api/export_history", params=window).json()
+    assert from_staging == from_production
     truth = configured.state.history_truth(
-        date(2025, 1, 1), HISTORY_END, environment="staging", include_all_workspaces=True
+        date(2025, 1, 1), HISTORY_END, include_all_workspaces=True
     )
-    assert staging and [c["chat_id"] for c in staging] == list(truth.chat_ids)
-    assert {c["environment"] for c in staging} == {"staging"}
-    production = export(configured_api, date(2025, 1, 1), HISTORY_END, **EVERYONE)
-    assert {c["environment"] for c in production} == {None}
+    assert [c["chat_id"] for c in from_production] == list(truth.chat_ids)
+    assert {c["environment"] for c in from_production} == {None, "staging", "dev"}
 
 
 def test_conversations_look_like_dots(configured_api: httpx.Client) -> None:
@@ -95,7 +97,8 @@ def test_conversations_look_like_dots(configured_api: httpx.Client) -> None:
         assert conversation["title"] == messages[0]["content"][:80]
         assert conversation["author_email"].endswith("@example.com")
         assert conversation["author_name"]
-        assert conversation["auto_review_score"] in {1, 2, 3, 4, 5}
+        assert conversation["auto_review_label"] in AUTO_REVIEW_LABELS
+        assert conversation["auto_review_score"] == REVIEW_SCORES[conversation["auto_review_label"]]
         assert conversation["auto_review_reason"]
         assert conversation["channel"] in {"web", "slack", "teams", "api"}
         assert isinstance(conversation["labels"], list)
@@ -190,7 +193,7 @@ def test_history_is_generated_one_day_at_a_time(monkeypatch: pytest.MonkeyPatch)
         return generate(day)
 
     monkeypatch.setattr(state.history, "conversations_on", counting)
-    days = state.conversations(date(2000, 1, 1), HISTORY_END, environment=None, workspace=None)
+    days = state.conversations(date(2000, 1, 1), HISTORY_END, workspace=None)
     assert generated == []
     next(days)
     next(days)
@@ -202,3 +205,24 @@ def test_exports_are_streamed(api: httpx.Client) -> None:
         assert response.headers["transfer-encoding"] == "chunked"
         assert response.headers["content-type"] == "application/json"
         assert b"".join(response.iter_bytes()).startswith(b'[{"chat_id":')
+
+
+def test_the_strict_profile_sends_labels_and_knows_no_workspace_parameter(
+    strict_dot_emulator: EmulatorServer, transport: httpx.HTTPTransport
+) -> None:
+    """Strict: the verdict is the documented label alone (under the score's name, as the
+    docs word it), and `include_all_workspaces`, in no Dot document, changes nothing."""
+    strict = httpx.Client(
+        base_url=strict_dot_emulator.url,
+        headers={"X-API-KEY": ADMIN_TOKEN},
+        transport=transport,
+        timeout=10,
+    )
+    today = utc_today()
+    window = (today - timedelta(days=5), today)
+    conversations = export(strict, *window)
+    assert conversations
+    assert {c["auto_review_score"] for c in conversations} <= AUTO_REVIEW_LABELS
+    assert all("auto_review_label" not in c and c["auto_review_reason"] for c in conversations)
+    assert export(strict, *window, **EVERYONE) == conversations
+    assert {c["workspace"] for c in conversations} == {strict_dot_emulator.state.default_workspace}

@@ -5,7 +5,14 @@ from typing import Any
 import httpx
 import yaml
 
-from dot_orchestration.emulator import EmulatorServer
+from dot_orchestration.emulator import (
+    ADMIN_TOKEN,
+    ConnectionRef,
+    ConnectionType,
+    EmulatorConfig,
+    EmulatorServer,
+    SeededDashboard,
+)
 
 MANIFEST = {
     "nodes": {
@@ -125,22 +132,55 @@ def test_resolving_keeps_the_first_resolution_time(
     assert incident["resolved_at"] <= incident["updated_at"]
 
 
-def test_exposures_as_json(api: httpx.Client) -> None:
+def test_exposures_as_json_follow_dots_documented_shape(api: httpx.Client) -> None:
+    """The dbt Exposures page: per shared dashboard `meta.dot_app_id` and `dot_tables`, an
+    aggregate `dot_model` with `dot_aggregate` and `dot_model_count`."""
     document = api.get("/api/dbt/exposures", params={"format": "json"}).json()
     assert document["version"] == 2
     by_name = {exposure["name"]: exposure for exposure in document["exposures"]}
     assert set(by_name) == {"dot_revenue_overview", "dot_customer_health", "dot_model"}
     revenue = by_name["dot_revenue_overview"]
-    assert revenue["type"] == "dashboard"
-    assert revenue["depends_on"] == ["ref('daily_revenue')", "ref('orders')"]
-    assert revenue["owner"] == {"name": "Ada Analyst", "email": "analyst@example.com"}
-    assert by_name["dot_model"]["depends_on"] == [
-        "ref('customers')",
-        "ref('daily_revenue')",
-        "ref('orders')",
-    ]
-    assert by_name["dot_model"]["owner"]["email"] == "admin@example.com"
-    assert [app["id"] for app in document["apps_without_dbt_models"]] == ["dash-kpi-notes"]
+    host = str(api.base_url).rstrip("/")
+    assert revenue == {
+        "name": "dot_revenue_overview",
+        "label": "Revenue overview",
+        "type": "dashboard",
+        "url": f"{host}/apps/_shared__revenue-overview",
+        "description": "Dot dashboard: Revenue overview",
+        "owner": {"name": "analyst@example.com", "email": "analyst@example.com"},
+        "depends_on": ["ref('daily_revenue')", "ref('orders')"],
+        "meta": {
+            "dot_app_id": "_shared__revenue-overview",
+            "dot_tables": ["analytics.public.daily_revenue", "analytics.public.orders"],
+        },
+    }
+    model = by_name["dot_model"]
+    assert (model["label"], model["type"], model["owner"]) == (
+        "Dot Model",
+        "application",
+        {"name": "Dot"},
+    )
+    assert model["depends_on"] == ["ref('customers')", "ref('daily_revenue')", "ref('orders')"]
+    assert model["meta"] == {"dot_aggregate": True, "dot_model_count": 3}
+    apps = document["apps_without_dbt_models"]
+    assert [app["id"] for app in apps] == ["_shared__weekly-kpi-notes"]
+
+
+def test_a_model_missing_from_the_manifest_is_withheld_into_meta() -> None:
+    """Safe by construction (docs): an unresolvable `ref()` is reported, never emitted."""
+    config = EmulatorConfig(
+        dashboards=[SeededDashboard(id="_shared__ops", name="Ops", models=["orders", "gone"])],
+        dbt_models=["orders"],
+    )
+    with EmulatorServer(config, port=0) as server:
+        document = httpx.get(
+            f"{server.url}/api/dbt/exposures",
+            params={"format": "json"},
+            headers={"X-API-KEY": ADMIN_TOKEN},
+        ).json()
+    (ops,) = [e for e in document["exposures"] if e["type"] == "dashboard"]
+    assert ops["depends_on"] == ["ref('orders')"]
+    assert ops["meta"]["dot_unresolved_models"] == ["gone"]
 
 
 def test_exposures_as_a_dbt_properties_file(api: httpx.Client) -> None:
@@ -148,9 +188,26 @@ def test_exposures_as_a_dbt_properties_file(api: httpx.Client) -> None:
     assert response.headers["content-type"].startswith("application/yaml")
     properties = yaml.safe_load(response.text)
     assert set(properties) == {"version", "exposures"}
-    assert all(e["meta"]["dot_connection_id"] == "dbt-main" for e in properties["exposures"])
     as_json = api.get("/api/dbt/exposures", params={"format": "json", "connection_id": "dbt-main"})
     assert properties["exposures"] == as_json.json()["exposures"]
+
+
+def test_several_dbt_repositories_need_a_connection_id(configured_api: httpx.Client) -> None:
+    """`CONFIGURED` knows one dbt connection: it is picked without `connection_id`."""
+    assert configured_api.get("/api/dbt/exposures").is_success
+    config = EmulatorConfig(
+        known_connections=[
+            ConnectionRef(type=ConnectionType.dbt, id="analytics"),
+            ConnectionRef(type=ConnectionType.dbt, id="finance"),
+        ]
+    )
+    with EmulatorServer(config, port=0) as server:
+        url, headers = f"{server.url}/api/dbt/exposures", {"X-API-KEY": ADMIN_TOKEN}
+        missing = httpx.get(url, headers=headers)
+        chosen = httpx.get(url, params={"connection_id": "finance"}, headers=headers)
+    assert missing.status_code == 400
+    assert "connection_id is required" in missing.json()["detail"]
+    assert chosen.is_success
 
 
 def test_exposures_of_an_unknown_dbt_connection_are_not_found(

@@ -16,7 +16,7 @@ from dagster import (
     materialize,
 )
 
-from dot_orchestration.client import DotClient, DotServerError, RetryPolicy
+from dot_orchestration.client import DotAPIError, DotClient, DotServerError, RetryPolicy
 from dot_orchestration.definitions import (
     ExampleSettings,
     build_example_dbt_assets,
@@ -29,7 +29,13 @@ from dot_orchestration.dot_exposures import (
     referenced_model,
     refresh_dot_exposures,
 )
-from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorServer
+from dot_orchestration.emulator import (
+    ADMIN_TOKEN,
+    ConnectionRef,
+    ConnectionType,
+    EmulatorConfig,
+    EmulatorServer,
+)
 from dot_orchestration.resources import DotResource
 
 REVENUE = AssetKey(["dot", "dashboards", "dot_revenue_overview"])
@@ -82,9 +88,11 @@ def unused_port() -> int:
 
 
 def test_dot_dashboards_sit_downstream_of_the_dbt_models_they_read(
-    dot_emulator: EmulatorServer, state_path: Path, dbt_assets: AssetsDefinition
+    any_dot_emulator: EmulatorServer, state_path: Path, dbt_assets: AssetsDefinition
 ) -> None:
-    refresh(dot_emulator, state_path)
+    """Both profiles serve Dot's documented exposures; every dashboard spec carries the
+    documented `dot_app_id` and `dot_tables`."""
+    refresh(any_dot_emulator, state_path)
 
     defs = load_definitions(
         dbt_assets, load_dot_dashboard_specs(state_path, dbt_assets=[dbt_assets])
@@ -94,11 +102,70 @@ def test_dot_dashboards_sit_downstream_of_the_dbt_models_they_read(
         REVENUE: {"daily_revenue", "orders"},
         CUSTOMERS: {"customers", "orders"},
     }
-    node = defs.resolve_asset_graph().get(REVENUE)
+    graph = defs.resolve_asset_graph()
+    app_ids = {key: graph.get(key).metadata["dot/app_id"] for key in (REVENUE, CUSTOMERS)}
+    assert app_ids == {
+        REVENUE: "_shared__revenue-overview",
+        CUSTOMERS: "_shared__customer-health",
+    }
+    node = graph.get(REVENUE)
     assert not node.is_materializable
-    assert node.metadata["dot/dashboard_id"] == "dash-revenue"
-    assert node.metadata["dot/url"].url == f"{dot_emulator.url}/dashboards/dash-revenue"
+    assert node.metadata["dot/tables"].value == [
+        "analytics.public.daily_revenue",
+        "analytics.public.orders",
+    ]
+    assert node.metadata["dot/url"].url == f"{any_dot_emulator.url}/apps/_shared__revenue-overview"
+    assert "dot/unresolved_models" not in node.metadata
     assert node.kinds == {"dot", "dashboard"}
+
+
+def test_lineage_dot_could_not_resolve_is_kept_on_the_spec_and_logged(
+    state_path: Path, dbt_assets: AssetsDefinition, caplog: pytest.LogCaptureFixture
+) -> None:
+    state_path.parent.mkdir()
+    exposure = {
+        "name": "dot_ops",
+        "type": "dashboard",
+        "depends_on": ["ref('orders')"],
+        "meta": {
+            "dot_app_id": "_shared__ops",
+            "dot_tables": ["analytics.public.orders", "analytics.public.legacy_orders"],
+            "dot_unresolved_models": ["legacy_orders"],
+            "dot_ambiguous_tables": ["analytics.public.events"],
+        },
+    }
+    state_path.write_text(
+        json.dumps({"fetched_at": "2026-01-01T00:00:00+00:00", "exposures": [exposure]})
+    )
+
+    with caplog.at_level(logging.WARNING, logger="dot_orchestration.dot_exposures"):
+        (spec,) = load_dot_dashboard_specs(state_path, dbt_assets=[dbt_assets])
+
+    assert spec.metadata["dot/app_id"] == "_shared__ops"
+    assert spec.metadata["dot/unresolved_models"].value == ["legacy_orders"]
+    assert spec.metadata["dot/ambiguous_tables"].value == ["analytics.public.events"]
+    assert "dot_ops reads models missing from the dbt manifest Dot synced" in caplog.text
+    assert "tables matching more than one of Dot's table docs" in caplog.text
+
+
+def test_a_refresh_names_the_dbt_repository_when_dot_has_several(
+    state_path: Path, tmp_path: Path
+) -> None:
+    """Dot needs `connection_id` only with more than one dbt repository connected."""
+    two_repositories = EmulatorConfig(
+        known_connections=[
+            ConnectionRef(type=ConnectionType.dbt, id="analytics"),
+            ConnectionRef(type=ConnectionType.dbt, id="finance"),
+        ]
+    )
+    with EmulatorServer(two_repositories, port=0) as server:
+        with pytest.raises(DotAPIError, match="connection_id is required"):
+            refresh(server, state_path)
+        with DotClient(api_token=ADMIN_TOKEN, base_url=server.url) as client:
+            refreshed = refresh_dot_exposures(client, state_path, connection_id="finance")
+        (entry,) = [e for e in server.state.journal.entries() if e["status"] == 200]
+    assert entry["query"] == {"format": "json", "connection_id": "finance"}
+    assert refreshed.state.connection_id == "finance"
 
 
 def test_definitions_load_from_the_state_file_while_dot_is_down(

@@ -124,7 +124,7 @@ def journal(server: EmulatorServer) -> list[dict[str, Any]]:
 def export_records(server: EmulatorServer, day: date, *, days: int = 1) -> list[dict[str, Any]]:
     """What the emulator's export answers for `day` (and the following days)."""
     chats = server.state.conversations(
-        day, day + timedelta(days=days), environment=None, workspace=server.state.default_workspace
+        day, day + timedelta(days=days), workspace=server.state.default_workspace
     )
     return [chat.export_record() for batch in chats for chat in batch]
 

@@ -77,7 +77,8 @@ def export_for(
     test_key = re.sub(r"\W+", "_", request.node.name).strip("_")[:80]
 
     def make(base_url: str, **options: Any) -> Export:
-        dot_options = {k: options.pop(k) for k in ("max_concurrency",) if k in options}
+        dot_keys = ("max_concurrency", "environment", "read_timeout_s", "export_read_timeout_s")
+        dot_options = {k: options.pop(k) for k in dot_keys if k in options}
         settings = DotHistorySettings(
             **{"start_date": date(2025, 2, 20), "key": (test_key, "history"), **options}
         )

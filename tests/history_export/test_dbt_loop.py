@@ -42,7 +42,7 @@ def expected_usage(server: EmulatorServer) -> list[tuple[Any, ...]]:
     chats = [
         chat
         for batch in server.state.conversations(
-            DAYS[0], DAYS[-1] + timedelta(days=1), environment=None, workspace="default"
+            DAYS[0], DAYS[-1] + timedelta(days=1), workspace="default"
         )
         for chat in batch
     ]
@@ -53,11 +53,11 @@ def expected_usage(server: EmulatorServer) -> list[tuple[Any, ...]]:
     for day, day_chats in sorted(by_day.items()):
         users = {chat.author_email for chat in day_chats}
         asked = sum(m["role"] == "user" for chat in day_chats for m in chat.messages)
-        scores = [chat.auto_review_score for chat in day_chats if chat.auto_review_score]
-        good = sum(score >= 4 for score in scores)
+        verdicts = [chat.auto_review_label for chat in day_chats if chat.auto_review_label]
+        good = sum(label in ("Success", "OK") for label in verdicts)
         rows.append(
-            (day, len(users), len(day_chats), asked, asked / len(users), len(scores), good,
-             good / len(scores))
+            (day, len(users), len(day_chats), asked, asked / len(users), len(verdicts), good,
+             good / len(verdicts))
         )  # fmt: skip
     return rows
 

@@ -21,11 +21,13 @@ from dagster import (
 )
 
 from dot_orchestration.emulator import EmulatorServer
+from dot_orchestration.emulator.clock import utc_today
+from dot_orchestration.emulator.vocabulary import REVIEW_SCORES
 from dot_orchestration.history_export import DotHistorySettings
 from dot_orchestration.transforms.history import NormalisedHistory
 from dot_orchestration.warehouse import _duckdb
 
-from ._support import Export, build_export, journal
+from ._support import Export, StubDot, build_export, journal
 
 DAYS = [date(2025, 3, 1) + timedelta(days=n) for n in range(12)]
 
@@ -164,21 +166,83 @@ def test_a_failed_or_unreadable_answer_keeps_the_previous_rows(
     pd.testing.assert_frame_equal(export.table("conversations"), before)
 
 
-def test_environment_and_all_workspaces_are_configuration(
+def test_one_export_holds_every_environment_and_sends_none(
     dot: EmulatorServer, export_for: Callable[..., Export]
 ) -> None:
-    export = export_for(dot.url, environment="staging", include_all_workspaces=True)
+    """Dot's history is shared across environments: a resource scoped to one still exports
+    the org's history, each conversation tagged with its environment."""
+    export = export_for(dot.url, environment="staging")
     assert export.run("2025-03-01", "2025-03-12").success
 
-    truth = dot.state.history_truth(
-        DAYS[0], DAYS[-1] + timedelta(days=1), environment="staging", include_all_workspaces=True
-    )
-    assert truth.conversations > 0
-    assert set(export.table("conversations")["conversation_id"]) == set(truth.chat_ids)
-    assert set(export.table("conversations")["environment"]) == {"staging"}
+    truth = dot.state.history_truth(DAYS[0], DAYS[-1] + timedelta(days=1))
+    landed = export.table("conversations")
+    assert list(landed["conversation_id"]) == list(truth.chat_ids)
+    assert set(landed["environment"].fillna("production")) == {"production", "staging"}
     calls = journal(dot)
-    assert {e["environment"] for e in calls} == {"staging"}
-    assert {e["query"]["include_all_workspaces"] for e in calls} == {"true"}
+    assert {e["environment"] for e in calls} == {None}  # no X-Dot-Environment was sent
+    assert all("include_all_workspaces" not in e["query"] for e in calls)  # off by default
+
+
+def test_label_verdicts_land_with_the_labels_kept(
+    any_dot_emulator: EmulatorServer, export_for: Callable[..., Export]
+) -> None:
+    """Both profiles: Dot's auto-review labels (strict: the label alone, under the score's
+    name) land in `auto_review_label`; a score only where a number was sent."""
+    day = utc_today() - timedelta(days=2)
+    export = export_for(any_dot_emulator.url)
+    assert export.run(day.isoformat()).success
+
+    state = any_dot_emulator.state
+    chats = [
+        chat
+        for batch in state.conversations(day, day + timedelta(days=1), workspace="default")
+        for chat in batch
+    ]
+    landed = export.table("conversations").set_index("conversation_id")
+    assert list(landed.index) == [chat.chat_id for chat in chats]
+    labels = {chat.chat_id: chat.auto_review_label for chat in chats}
+    assert set(labels.values()) <= {"Issue", "Abandoned", "Success", "OK"}
+    assert landed["auto_review_label"].to_dict() == labels
+    scores = landed["auto_review_score"]
+    if state.config.strict:
+        assert scores.isna().all()
+    else:
+        assert scores.to_dict() == {id_: REVIEW_SCORES[label] for id_, label in labels.items()}
+    assert landed["auto_review_reason"].notna().all()
+
+
+def test_all_workspaces_is_sent_only_when_asked(
+    dot: EmulatorServer, export_for: Callable[..., Export]
+) -> None:
+    export = export_for(dot.url, include_all_workspaces=True)
+    assert export.run("2025-03-01", "2025-03-03").success
+
+    truth = dot.state.history_truth(DAYS[0], DAYS[3], include_all_workspaces=True)
+    assert list(export.table("conversations")["conversation_id"]) == list(truth.chat_ids)
+    assert {e["query"]["include_all_workspaces"] for e in journal(dot)} == {"true"}
+
+
+def test_an_environment_setting_is_refused_naming_the_column_to_filter_on() -> None:
+    with pytest.raises(ValueError, match="shared across environments") as caught:
+        DotHistorySettings(start_date=date(2025, 1, 1), environment="staging")
+    assert "remove `environment` and filter on the `environment` column" in str(caught.value)
+
+
+def test_the_export_waits_for_its_own_read_timeout(
+    stub_dot: StubDot, export_for: Callable[..., Export]
+) -> None:
+    """An export that takes longer than ordinary calls may still lands; beyond the export's
+    own timeout it fails naming the day."""
+    stub_dot.delay_s = 0.6
+    patient = export_for(stub_dot.url, read_timeout_s=0.2, export_read_timeout_s=5)
+    assert patient.run("2025-03-02").success
+    hasty = export_for(stub_dot.url, read_timeout_s=5, export_read_timeout_s=0.2)
+    failed = hasty.run("2025-03-03")
+    assert not failed.success
+    failure = failed.failure_data_for_node(hasty.node)
+    assert failure is not None and failure.error is not None
+    assert "Dot history export of 2025-03-03" in failure.error.message
+    assert "timed out" in failure.error.message.lower()
 
 
 def test_partitions_follow_the_configured_time_zone(
@@ -189,9 +253,7 @@ def test_partitions_follow_the_configured_time_zone(
     assert export.run("2025-03-05", "2025-03-10").success
 
     expected: dict[date, set[str]] = {}
-    for batch in dot.state.conversations(
-        date(2025, 3, 5), date(2025, 3, 12), environment=None, workspace="default"
-    ):
+    for batch in dot.state.conversations(date(2025, 3, 5), date(2025, 3, 12), workspace="default"):
         for chat in batch:
             local = chat.created_at.astimezone(zone).date()
             if date(2025, 3, 5) <= local <= date(2025, 3, 10):

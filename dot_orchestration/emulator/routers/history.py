@@ -4,6 +4,13 @@ Role: admin (the export holds every user's questions and Dot's auto-review of th
 auth allowed. The response is a JSON list of conversation objects (shape: see
 `dot_orchestration.emulator.conversation`), streamed day by day so a year of history never
 sits in memory as one structure.
+
+Documented: `start_date`, `end_date`; chat history is shared across environments, tagged
+with the environment, so `X-Dot-Environment` does not narrow the export (both profiles).
+Guessed: that an export covers the caller's workspace, and the `include_all_workspaces`
+parameter widening it (no Dot document has it). **Strict profile**: that parameter does not
+exist (ignored, as FastAPI ignores unknown query parameters) and the auto-review verdict is
+the label alone.
 """
 
 import json
@@ -51,20 +58,21 @@ async def export_history(
 ) -> StreamingResponse:
     """Conversations started in `[start_date, end_date)` (UTC days, end exclusive).
 
-    Only the caller's environment (`X-Dot-Environment`, absent = production) and, unless
-    `include_all_workspaces`, the caller's workspace.
+    Every environment's; only the caller's workspace unless `include_all_workspaces`
+    (default profile only).
     """
     today = utc_today()
     start = start_date or today - timedelta(days=14)
     end = end_date or today + timedelta(days=1)
     if start > end:
         raise BadRequest("start_date must not be after end_date")
-    workspace = None if include_all_workspaces else caller.user.workspace
-    days = state.conversations(start, end, environment=caller.environment, workspace=workspace)
-    return StreamingResponse(_json_array(days), media_type="application/json")
+    strict = state.config.strict
+    everyone = include_all_workspaces and not strict
+    days = state.conversations(start, end, workspace=None if everyone else caller.user.workspace)
+    return StreamingResponse(_json_array(days, strict=strict), media_type="application/json")
 
 
-def _json_array(days: Iterator[list[Chat]]) -> Iterator[bytes]:
+def _json_array(days: Iterator[list[Chat]], *, strict: bool) -> Iterator[bytes]:
     """Serialise day after day into one JSON array, one chunk per day."""
     yield b"["
     separator = b""
@@ -72,7 +80,7 @@ def _json_array(days: Iterator[list[Chat]]) -> Iterator[bytes]:
         if not chats:
             continue
         records = ",".join(
-            json.dumps(chat.export_record(), separators=(",", ":")) for chat in chats
+            json.dumps(chat.export_record(strict=strict), separators=(",", ":")) for chat in chats
         )
         yield separator + records.encode()
         separator = b","

@@ -13,9 +13,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from dot_orchestration.emulator.auth import AdminCaller, ModelerCaller, StateDep
-from dot_orchestration.emulator.config import ConnectionRef
-from dot_orchestration.emulator.directory import User
-from dot_orchestration.emulator.errors import NotFound
+from dot_orchestration.emulator.errors import BadRequest, NotFound
 from dot_orchestration.emulator.exposures import build_exposures
 from dot_orchestration.emulator.incidents import (
     DbtManifest,
@@ -23,7 +21,7 @@ from dot_orchestration.emulator.incidents import (
     IncidentItem,
     dbt_findings,
 )
-from dot_orchestration.emulator.models import ConnectionType, Role
+from dot_orchestration.emulator.models import ConnectionType
 from dot_orchestration.emulator.routers.base import dot_router
 from dot_orchestration.emulator.state import EmulatorState
 
@@ -67,14 +65,16 @@ async def dbt_exposures(
     output_format: Annotated[Literal["yaml", "json"], Query(alias="format")] = "yaml",
     connection_id: str | None = None,
 ) -> dict[str, Any] | Response:
-    """dbt exposures for Dot's dashboards and model; YAML (a dbt properties file) or JSON."""
+    """dbt exposures for Dot's dashboards and model; YAML (a dbt properties file) or JSON.
+
+    `connection_id` picks the dbt repository; Dot requires it only when the org has more
+    than one connected (documented), and answers what then without it is a guess (400).
+    """
     _check_dbt_connection(state, connection_id)
     document = build_exposures(
         dashboards=state.config.dashboards,
         dbt_models=state.config.dbt_models,
-        owner=_model_owner(state),
         base_url=str(request.base_url).rstrip("/"),
-        connection_id=connection_id,
     )
     if output_format == "json":
         return document
@@ -83,15 +83,18 @@ async def dbt_exposures(
 
 
 def _check_dbt_connection(state: EmulatorState, connection_id: str | None) -> None:
-    """404 for a dbt connection the emulator was told it does not have."""
+    """404 for a dbt connection the emulator was told it does not have; 400 without one
+    when it was told of several dbt repositories."""
     known = state.config.known_connections
-    if connection_id is None or known is None:
+    if known is None:
         return
-    if ConnectionRef(type=ConnectionType.dbt, id=connection_id) not in known:
+    repositories = [ref.id for ref in known if ref.type == ConnectionType.dbt.value]
+    if connection_id is None:
+        if len(repositories) > 1:
+            raise BadRequest(
+                "connection_id is required: more than one dbt repository is connected "
+                f"({', '.join(repositories)})"
+            )
+        return
+    if connection_id not in repositories:
         raise NotFound(f"Connection dbt/{connection_id} not found")
-
-
-def _model_owner(state: EmulatorState) -> User:
-    """Who owns Dot's model: the first admin of the organisation."""
-    users = state.directory.users()
-    return next((user for user in users if user.role is Role.admin), users[0])
