@@ -1,8 +1,11 @@
 """How to read Dot's answer out of a conversation.
 
-Dot's docs: the answer is the last message whose `additional_data.formatted_result` holds
-parts `{type: text|dataframe|chart|file, data}`. Older deployments (and the brief's example
-script) only fill the last assistant message's `explanation`; that is the fallback.
+Dot's rule (its docs' worked example, `answer_text`): walking back from the last message,
+the answer is the first message whose `additional_data.formatted_result` has text parts
+(joined by blank lines), otherwise its `content` unless that is `success` (a tool step).
+So an answer carried in `content` alone, such as a clarifying question, is an answer.
+Older deployments (and the brief's script) fill only the assistant's `explanation`: that is
+the last resort. A user's own message is never the answer to their question.
 """
 
 from __future__ import annotations
@@ -14,6 +17,9 @@ from dot_orchestration.client._models import Chat, ChatMessage
 
 ChatLike = Chat | Mapping[str, Any] | Sequence[ChatMessage | Mapping[str, Any]]
 
+#: What Dot writes as `content` of a message that finished a step without saying anything.
+_NO_TEXT = "success"
+
 
 def answer_text(source: ChatLike) -> str | None:
     """The latest answer's text in `source` (a `Chat`, a c2 body `{"messages": [...]}`,
@@ -23,12 +29,11 @@ def answer_text(source: ChatLike) -> str | None:
 
 
 def find_answer(messages: Sequence[ChatMessage]) -> ChatMessage | None:
-    """The message holding the latest answer, by the docs' rule and then the fallback."""
-    with_parts = [message for message in messages if message.parts]
-    if with_parts:
-        return with_parts[-1]
-    explained = [m for m in messages if m.role == "assistant" and m.explanation]
-    return explained[-1] if explained else None
+    """The message holding the latest answer, by Dot's rule (see the module doc)."""
+    for message in reversed(messages):
+        if message.role != "user" and message_text(message):
+            return message
+    return None
 
 
 def answer_to_last_question(messages: Sequence[ChatMessage]) -> ChatMessage | None:
@@ -39,9 +44,15 @@ def answer_to_last_question(messages: Sequence[ChatMessage]) -> ChatMessage | No
 
 
 def message_text(message: ChatMessage) -> str:
-    """The text parts of an answer joined by blank lines, else its `explanation`."""
-    texts = [part.data for part in message.parts if part.type == "text" and part.data]
-    return "\n\n".join(map(str, texts)) or message.explanation or ""
+    """A message's answer text: its text parts joined by blank lines, else its `content`
+    unless that is `success`, else its `explanation`; empty when it says nothing."""
+    texts = [str(part.data) for part in message.parts if part.type == "text" and part.data]
+    if texts:
+        return "\n\n".join(texts)
+    content = message.content.strip() if isinstance(message.content, str) else ""
+    if content and content.lower() != _NO_TEXT:
+        return content
+    return message.explanation or ""
 
 
 def _messages(source: ChatLike) -> list[ChatMessage]:

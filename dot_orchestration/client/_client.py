@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import date
 from types import TracebackType
 from typing import Any, Literal, TypeVar, overload
@@ -44,6 +45,7 @@ from dot_orchestration.client._responses import Reply, no_response_error
 from dot_orchestration.client.errors import (
     DotAnswerTimeoutError,
     DotConfigError,
+    DotError,
     DotTimeoutError,
     DotTransportError,
 )
@@ -187,18 +189,25 @@ class DotClient:
         """Start a conversation (brief dialect); read the answer with `wait_for_answer`."""
         chat_id = chat_id or _new_chat_id()
         body = {"messages": [_user_message(question)], "chat_id": chat_id}
-        return AskAccepted(chat_id=chat_id, response=self._json(api.ASK, body=body))
+        with _carrying_chat_id(chat_id):
+            return AskAccepted(chat_id=chat_id, response=self._json(api.ASK, body=body))
 
     def ask_with_history(self, question: str, chat_id: str) -> AskAccepted:
         """Follow up in an existing conversation (brief dialect)."""
         body = {"new_message": _user_message(question), "chat_id": chat_id}
-        return AskAccepted(chat_id=chat_id, response=self._json(api.ASK_WITH_HISTORY, body=body))
+        with _carrying_chat_id(chat_id):
+            response = self._json(api.ASK_WITH_HISTORY, body=body)
+        return AskAccepted(chat_id=chat_id, response=response)
 
     def agentic(
         self, question: str, *, chat_id: str | None = None, mode: AgenticMode | None = None
     ) -> Chat:
         """Ask Dot's agent (current dialect); returns the conversation once it has finished,
-        which may take minutes (the long read timeout applies)."""
+        which may take minutes (the long read timeout applies).
+
+        The chat id is made here unless given, so that every error raised carries it
+        (`error.chat_id`): a question that outlasted the request can still be read with
+        `get_chat` (Dot's docs: fetch it later with the same chat id)."""
         chat_id = chat_id or _new_chat_id()
         body = {"messages": [_user_message(question)], "chat_id": chat_id}
         return self._conversation(api.AGENTIC, chat_id, body, mode)
@@ -466,7 +475,8 @@ class DotClient:
                     f"or None, not {mode!r}"
                 )
             body["mode"] = mode
-        return _chat(self._call(endpoint, body=body), chat_id)
+        with _carrying_chat_id(chat_id):
+            return _chat(self._call(endpoint, body=body), chat_id)
 
     def _note(self, endpoint: Endpoint, path: Mapping[str, str], body: Any) -> OrgNote:
         reply = self._call(endpoint, path=path, body=body)
@@ -482,6 +492,17 @@ def _chat(reply: Reply, chat_id: str) -> Chat:
     if isinstance(data, dict):
         data = {"chat_id": chat_id, **data}
     return reply.model(Chat, data)
+
+
+@contextmanager
+def _carrying_chat_id(chat_id: str) -> Iterator[None]:
+    """Mark every `DotError` raised inside with the conversation it is about."""
+    try:
+        yield
+    except DotError as error:
+        error.chat_id = chat_id
+        error.add_note(f"chat_id: {chat_id} (read the conversation later with get_chat)")
+        raise
 
 
 def _new_chat_id() -> str:

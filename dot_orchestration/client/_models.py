@@ -116,7 +116,13 @@ class AnswerPart(_Response):
 
 
 class AdditionalData(_Response):
+    """What Dot attaches to an answer, as its CLI reads it: the parts, the assets the
+    non-text parts name by key, the conversation's link in Dot and its id."""
+
     formatted_result: list[AnswerPart] | None = None
+    assets: dict[str, Any] | list[Any] | None = None
+    dot_url: str | None = None
+    chat_id: str | None = None
 
 
 class ChatMessage(_Response):
@@ -152,6 +158,21 @@ class Answer(BaseModel):
     text: str
     parts: list[AnswerPart]
     message: ChatMessage
+
+    @property
+    def dot_url(self) -> str | None:
+        """Where a person opens the conversation in Dot, when Dot sent the link."""
+        data = self.message.additional_data
+        return data.dot_url if data is not None else None
+
+    def asset(self, part: AnswerPart) -> Any:
+        """What a non-text part (dataframe, chart, file) shows: its `data` is a key into
+        `additional_data.assets`, as Dot's CLI reads it. None when Dot sent no such key."""
+        data = self.message.additional_data
+        assets = data.assets if data is not None else None
+        if not isinstance(assets, dict) or not isinstance(part.data, str):
+            return None
+        return assets.get(part.data)
 
 
 class Org(_Response):

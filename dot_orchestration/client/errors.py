@@ -34,6 +34,11 @@ __all__ = [
 class DotError(Exception):
     """Base of everything the Dot client raises."""
 
+    #: The conversation a failed question belongs to (set on every error of `ask`,
+    #: `ask_with_history`, `agentic`, `agentic_with_history`): Dot may still answer it, so
+    #: `get_chat(chat_id)` can read it later. None for errors of other calls.
+    chat_id: str | None = None
+
 
 class DotConfigError(DotError, ValueError):
     """The client or a call is set up wrong; nothing was sent. The message says the fix."""

@@ -1,9 +1,17 @@
 """Dot's side of a conversation: deterministic questions and answers about one small shop.
 
 History generation needs answer *text* fast (hundreds of thousands of messages); live chats
-need a full assistant message: `explanation`, and `additional_data.formatted_result` parts
-(`text`, `dataframe`, `chart`, `file`) like Dot's `c2` endpoint returns. Both draw from the
-same topics, so generated history and live answers read alike.
+need a full assistant message. Both draw from the same topics, so generated history and
+live answers read alike.
+
+A live answer is shaped as Dot's docs and Dot's own CLI (getdot, `src/ask.mjs`) read it:
+`content` and `additional_data.formatted_result`, a list of parts whose `text` parts are
+the answer and whose other parts (`dataframe`, `chart`, `file`) hold a key into
+`additional_data.assets`; `additional_data.dot_url` and `chat_id`; `suggested_follow_ups`.
+The default profile adds what older deployments and the brief's script read or what the
+emulator guessed: `explanation`, `additional_data.sql` and `external_assets` (dashboards
+about the same metric). A question that names no metric gets a clarifying question in
+`content` alone, with no text parts, as Dot asks back when it cannot tell what is meant.
 """
 
 import random
@@ -71,6 +79,15 @@ class _TemplateFields(dict[str, str]):
         if key == "dimension_value":
             return self._rng.choice(DIMENSION_VALUES)
         raise KeyError(key)
+
+
+@dataclass(frozen=True)
+class AnswerContext:
+    """Where an answer is given: the chat's link in Dot, the profile, related dashboards."""
+
+    dot_url: str
+    strict: bool
+    external_assets: list[dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -143,35 +160,61 @@ def _first_match(texts: list[str], names: dict[str, str]) -> str | None:
 
 
 def compose_answer(
-    questions: list[str], *, seed: int, chat_id: str, assets: list[dict[str, Any]]
+    questions: list[str], *, seed: int, chat_id: str, context: AnswerContext
 ) -> ComposedAnswer:
-    """Dot's answer to the latest of `questions`, identical for the same seed and chat.
-
-    `assets` are the environment's external assets; the ones about the same metric are
-    attached as `additional_data.assets`, the way Dot points users to existing dashboards.
-    """
+    """Dot's answer to the latest of `questions`, identical for the same seed and chat."""
     rng = random.Random(f"dot-emulator-answer:{seed}:{chat_id}:{len(questions)}")
+    if not any(_first_match([q.lower()], _metric_names()) for q in questions):
+        return _clarifying_question(chat_id, context)
     topic = topic_for(questions, rng)
     explanation = answer_text(rng, topic)
+    n = len(questions)
+    assets: dict[str, Any] = {
+        f"df_{n}": _dataframe(rng, topic),
+        f"viz_{n}": _chart(topic),
+    }
     parts = [
         {"type": "text", "data": explanation},
-        {"type": "dataframe", "data": _dataframe(rng, topic)},
-        {"type": "chart", "data": _chart(topic)},
+        {"type": "dataframe", "data": f"df_{n}"},
+        {"type": "chart", "data": f"viz_{n}"},
     ]
     if any(word in questions[-1].lower() for word in _FILE_WORDS):
-        parts.append({"type": "file", "data": _file(topic)})
-    message = {
+        name, file = _file(topic)
+        assets[f"file_{name}"] = file
+        parts.append({"type": "file", "data": f"file_{name}"})
+    follow_ups = list(dict.fromkeys(question_text(rng, topic, follow_up=True) for _ in range(3)))
+    additional_data: dict[str, Any] = {
+        "formatted_result": parts,
+        "assets": assets,
+        "dot_url": context.dot_url,
+        "chat_id": chat_id,
+    }
+    message: dict[str, Any] = {
         "role": "assistant",
         "content": explanation,
-        "explanation": explanation,
-        "additional_data": {
-            "formatted_result": parts,
-            "assets": _related_assets(topic, assets),
-            "sql": _sql(topic),
-        },
+        "additional_data": additional_data,
+        "suggested_follow_ups": follow_ups,
     }
-    follow_ups = [question_text(rng, topic, follow_up=True) for _ in range(3)]
-    return ComposedAnswer(message, list(dict.fromkeys(follow_ups)))
+    if not context.strict:
+        message["explanation"] = explanation
+        additional_data["sql"] = _sql(topic)
+        additional_data["external_assets"] = _related_assets(topic, context.external_assets)
+    return ComposedAnswer(message, follow_ups)
+
+
+def _clarifying_question(chat_id: str, context: AnswerContext) -> ComposedAnswer:
+    """Dot asking back: the whole answer is `content`, with no formatted result."""
+    metrics = ", ".join(metric for metric, _, _ in METRICS)
+    question = f"Which metric do you mean? I can answer about {metrics}."
+    message: dict[str, Any] = {
+        "role": "assistant",
+        "content": question,
+        "additional_data": {"formatted_result": [], "dot_url": context.dot_url, "chat_id": chat_id},
+        "suggested_follow_ups": [],
+    }
+    if not context.strict:
+        message["explanation"] = question
+    return ComposedAnswer(message, [])
 
 
 def _column(name: str) -> str:
@@ -180,15 +223,25 @@ def _column(name: str) -> str:
 
 
 def _dataframe(rng: random.Random, topic: Topic) -> dict[str, Any]:
-    """A small result table in pandas' `split` orientation: columns and rows."""
+    """A small result table as Dot's CLI reads one (`sql_query`, `text_preview`, `shape`),
+    with its rows in pandas' `split` orientation too (`columns`, `data`)."""
     groups = rng.sample(DIMENSION_VALUES, 4)
     rows = [[group, format_value(topic.unit, rng)] for group in groups]
-    return {"columns": [_column(topic.dimension), _column(topic.metric)], "data": rows}
+    columns = [_column(topic.dimension), _column(topic.metric)]
+    preview = "\n".join([",".join(columns), *(f"{group},{value}" for group, value in rows)])
+    return {
+        "sql_query": _sql(topic),
+        "text_preview": preview,
+        "shape": [len(rows), len(columns)],
+        "columns": columns,
+        "data": rows,
+    }
 
 
 def _chart(topic: Topic) -> dict[str, Any]:
-    """A bar chart spec over the dataframe."""
+    """A bar chart spec over the dataframe, with the `interpretation` Dot's CLI prints."""
     return {
+        "interpretation": f"{topic.metric.capitalize()} by {topic.dimension} {topic.period}.",
         "type": "bar",
         "x": _column(topic.dimension),
         "y": _column(topic.metric),
@@ -196,10 +249,10 @@ def _chart(topic: Topic) -> dict[str, Any]:
     }
 
 
-def _file(topic: Topic) -> dict[str, Any]:
-    """A downloadable result, offered when the user asked for a file."""
+def _file(topic: Topic) -> tuple[str, dict[str, Any]]:
+    """A downloadable result (its name, and its asset), offered when asked for a file."""
     name = f"{_column(topic.metric)}_by_{_column(topic.dimension)}.csv"
-    return {"name": name, "content_type": "text/csv", "rows": 4}
+    return name, {"path": name, "content_type": "text/csv", "rows": 4}
 
 
 def _sql(topic: Topic) -> str:

@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from dot_orchestration.emulator.answers import compose_answer
+from dot_orchestration.emulator.answers import AnswerContext, compose_answer
 from dot_orchestration.emulator.clock import isoformat_z, utcnow
 from dot_orchestration.emulator.conversation import Chat, Message, PendingAnswer
 from dot_orchestration.emulator.errors import BadRequest, NotFound
@@ -26,31 +26,39 @@ class ChatStore:
     """The chats of this session plus label overlays on generated history."""
 
     def __init__(
-        self, *, seed: int, answer_delay_s: float, history: HistoryGenerator, assets: AssetLookup
+        self,
+        *,
+        seed: int,
+        answer_delay_s: float,
+        history: HistoryGenerator,
+        assets: AssetLookup,
+        strict: bool = False,
     ) -> None:
         self._seed = seed
+        self._strict = strict
         self._delay = timedelta(seconds=answer_delay_s)
         self._history = history
         self._assets = assets
         self._live: dict[str, Chat] = {}
         self._history_labels: dict[str, list[str]] = {}
 
-    def ask(self, chat: Chat, *, mode: str | None) -> Chat:
+    def ask(self, chat: Chat, *, mode: str | None, web_url: str) -> Chat:
         """Start (or restart) a conversation whose last user message is the question.
 
-        `mode` is the agentic mode the answer is produced in (recorded on the answer).
+        `mode` is the agentic mode the answer is produced in (recorded on the answer);
+        `web_url` is where Dot's app is, for the answer's `dot_url`.
         """
         chat.messages = [self._stamped(chat.chat_id, i, m) for i, m in enumerate(chat.messages)]
-        self._schedule_answer(chat, mode)
+        self._schedule_answer(chat, mode, web_url)
         self._live[chat.chat_id] = chat
         return chat
 
-    def follow_up(self, chat_id: str, message: Message, *, mode: str | None) -> Chat:
+    def follow_up(self, chat_id: str, message: Message, *, mode: str | None, web_url: str) -> Chat:
         """Add a question to an existing conversation; any pending answer is given first."""
         chat = self._live.get(chat_id) or self._materialise(chat_id)
         chat.settle(utcnow(), force=True)
         chat.messages.append(self._stamped(chat_id, len(chat.messages), message))
-        self._schedule_answer(chat, mode)
+        self._schedule_answer(chat, mode, web_url)
         return chat
 
     def get(self, chat_id: str) -> Chat:
@@ -110,7 +118,7 @@ class ChatStore:
         """A client's message with the id and timestamp Dot gives every message."""
         return {"id": f"{chat_id}-{position}", "created_at": isoformat_z(utcnow()), **message}
 
-    def _schedule_answer(self, chat: Chat, mode: str | None) -> None:
+    def _schedule_answer(self, chat: Chat, mode: str | None, web_url: str) -> None:
         """Compose the answer to the chat's latest question; it shows after the delay."""
         questions = [
             m["content"]
@@ -119,9 +127,12 @@ class ChatStore:
         ]
         if not questions:
             raise BadRequest("The conversation has no user message with text content")
-        answer = compose_answer(
-            questions, seed=self._seed, chat_id=chat.chat_id, assets=self._assets(chat.environment)
+        context = AnswerContext(
+            dot_url=chat_link(web_url, chat.chat_id),
+            strict=self._strict,
+            external_assets=self._assets(chat.environment),
         )
+        answer = compose_answer(questions, seed=self._seed, chat_id=chat.chat_id, context=context)
         ready_at = utcnow() + self._delay
         message = {
             "id": f"{chat.chat_id}-{len(chat.messages)}",
@@ -131,3 +142,8 @@ class ChatStore:
         if mode is not None:
             message["additional_data"]["mode"] = mode
         chat.pending = PendingAnswer(ready_at, message, answer.follow_ups)
+
+
+def chat_link(web_url: str, chat_id: str) -> str:
+    """Where a person opens a conversation in Dot's app (as Dot's CLI tests link it)."""
+    return f"{web_url.rstrip('/')}/?c={chat_id}"

@@ -36,28 +36,53 @@ def test_ask_returns_at_once_and_the_answer_appears_after_the_delay(api: httpx.C
     chat = wait_for_answer(api, "chat-1")
     assert time.monotonic() - started >= 0.5
     assert chat["chat_id"] == "chat-1"
-    assert chat["dot_url"].endswith("/chats/chat-1")
+    assert chat["dot_url"].endswith("/?c=chat-1")
     assert chat["suggested_follow_ups"]
 
 
-def test_the_answer_is_an_explanation_with_formatted_parts(api: httpx.Client) -> None:
+def test_the_answer_is_shaped_as_dots_cli_reads_it(api: httpx.Client) -> None:
+    """Text parts are the answer; other parts are keys into `additional_data.assets`
+    (Dot's CLI, getdot `src/ask.mjs`), which also reads `dot_url` and `chat_id` there."""
     ask(api)
     answer = wait_for_answer(api, "chat-1")["messages"][-1]
     assert answer["explanation"] and answer["content"] == answer["explanation"]
-    assert "revenue" in answer["explanation"].lower()  # "sales" means revenue
-    parts = answer["additional_data"]["formatted_result"]
+    assert "revenue" in answer["content"].lower()  # "sales" means revenue
+    data = answer["additional_data"]
+    parts = data["formatted_result"]
     assert [part["type"] for part in parts] == ["text", "dataframe", "chart"]
-    assert parts[0]["data"] == answer["explanation"]
-    assert set(parts[1]["data"]) == {"columns", "data"}
-    assert answer["additional_data"]["assets"][0]["id"] == "looker-dashboard-12"
-    assert "from daily_revenue" in answer["additional_data"]["sql"]
+    assert parts[0]["data"] == answer["content"]
+    dataframe, chart = data["assets"][parts[1]["data"]], data["assets"][parts[2]["data"]]
+    assert "from daily_revenue" in dataframe["sql_query"]
+    assert dataframe["shape"] == [4, 2] and dataframe["text_preview"].count("\n") == 4
+    assert chart["interpretation"]
+    assert data["dot_url"].endswith("/?c=chat-1") and data["chat_id"] == "chat-1"
+    assert answer["suggested_follow_ups"]
+    # Default profile only (guesses): dashboards on the same metric, the SQL.
+    assert data["external_assets"][0]["id"] == "looker-dashboard-12"
+    assert "from daily_revenue" in data["sql"]
 
 
 def test_asking_for_a_file_adds_a_file_part(api: httpx.Client) -> None:
     ask(api, question="Export orders by region last week as CSV")
-    parts = wait_for_answer(api, "chat-1")["messages"][-1]["additional_data"]["formatted_result"]
-    assert parts[-1]["type"] == "file"
-    assert parts[-1]["data"]["name"].endswith(".csv")
+    data = wait_for_answer(api, "chat-1")["messages"][-1]["additional_data"]
+    part = data["formatted_result"][-1]
+    assert part["type"] == "file" and part["data"].startswith("file_")
+    assert data["assets"][part["data"]]["path"].endswith(".csv")
+
+
+def test_a_question_naming_no_metric_gets_a_clarifying_question_in_content(
+    strict_dot_emulator: EmulatorServer,
+) -> None:
+    headers = {"API-KEY": "dot-emulator-user"}
+    body = {"messages": [{"role": "user", "content": "How are we doing?"}], "chat_id": "c-1"}
+    response = httpx.post(f"{strict_dot_emulator.url}/api/agentic", json=body, headers=headers)
+    answer = response.json()[-1]
+    assert answer["role"] == "assistant"
+    assert answer["content"].startswith("Which metric do you mean?")
+    assert answer["additional_data"]["formatted_result"] == []
+    assert "explanation" not in answer  # strict: only what Dot's docs show
+    chat = httpx.get(f"{strict_dot_emulator.url}/api/c2/c-1", headers=headers).json()
+    assert list(chat) == ["messages"]  # strict c2: {"messages": [...]} as documented
 
 
 def test_answers_are_deterministic_per_seed(

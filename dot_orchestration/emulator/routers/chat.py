@@ -17,8 +17,10 @@ from fastapi import Request
 from pydantic import BaseModel
 
 from dot_orchestration.emulator.auth import Caller, StateDep, UserCaller
+from dot_orchestration.emulator.chats import chat_link
 from dot_orchestration.emulator.clock import utcnow
 from dot_orchestration.emulator.conversation import Chat, Message
+from dot_orchestration.emulator.errors import BadRequest
 from dot_orchestration.emulator.routers.base import dot_router
 from dot_orchestration.emulator.state import EmulatorState
 
@@ -75,8 +77,8 @@ async def ask(
     body: AskBody, caller: UserCaller, state: StateDep, request: Request
 ) -> dict[str, Any]:
     """Start a conversation; answers the conversation so far (without the answer)."""
-    chat = state.chats.ask(_new_chat(body, caller), mode=None)
-    return _conversation(chat, request)
+    chat = state.chats.ask(_new_chat(body, caller), mode=None, web_url=_web_url(request))
+    return _conversation(state, chat, request)
 
 
 @router.post("/ask_with_history", summary="Ask With History")
@@ -84,23 +86,38 @@ async def ask_with_history(
     body: AskWithHistoryBody, caller: UserCaller, state: StateDep, request: Request
 ) -> dict[str, Any]:
     """Add a question to a conversation; answers the conversation so far."""
-    chat = state.chats.follow_up(body.chat_id, body.new_message, mode=None)
-    return _conversation(chat, request)
+    web_url = _web_url(request)
+    chat = state.chats.follow_up(body.chat_id, body.new_message, mode=None, web_url=web_url)
+    return _conversation(state, chat, request)
 
 
 @router.post("/agentic", summary="Agentic")
-async def agentic(body: AgenticBody, caller: UserCaller, state: StateDep) -> list[Message]:
-    """Start a conversation and wait for Dot's answer; answers the list of messages."""
-    chat = state.chats.ask(_new_chat(body, caller), mode=body.mode)
+async def agentic(
+    body: AgenticBody, caller: UserCaller, state: StateDep, request: Request
+) -> list[Message]:
+    """Start a conversation and wait for Dot's answer; answers the list of messages.
+
+    A `chat_id` Dot already knows continues that conversation with the last user message,
+    as Dot's CLI relies on for `--chat` follow-ups (it posts only the new question here).
+    """
+    web_url = _web_url(request)
+    if state.chats.is_live(body.chat_id):
+        question = next((m for m in reversed(body.messages) if m.get("role") == "user"), None)
+        if question is None:
+            raise BadRequest("The conversation has no user message with text content")
+        chat = state.chats.follow_up(body.chat_id, question, mode=body.mode, web_url=web_url)
+    else:
+        chat = state.chats.ask(_new_chat(body, caller), mode=body.mode, web_url=web_url)
     return await _answered(state, chat)
 
 
 @router.post("/agentic_with_history", summary="Agentic With History")
 async def agentic_with_history(
-    body: AgenticWithHistoryBody, caller: UserCaller, state: StateDep
+    body: AgenticWithHistoryBody, caller: UserCaller, state: StateDep, request: Request
 ) -> list[Message]:
     """Add a question, wait for Dot's answer; answers the list of messages."""
-    chat = state.chats.follow_up(body.chat_id, body.new_message, mode=body.mode)
+    web_url = _web_url(request)
+    chat = state.chats.follow_up(body.chat_id, body.new_message, mode=body.mode, web_url=web_url)
     return await _answered(state, chat)
 
 
@@ -109,7 +126,7 @@ async def load_chat(
     chat_id: str, caller: UserCaller, state: StateDep, request: Request
 ) -> dict[str, Any]:
     """A conversation with every answer that is ready; 404 for unknown chats."""
-    return _conversation(state.chats.get(chat_id), request)
+    return _conversation(state, state.chats.get(chat_id), request)
 
 
 @router.post("/add_label_to_chat", summary="Add Label To Chat")
@@ -145,14 +162,21 @@ async def _answered(state: EmulatorState, chat: Chat) -> list[Message]:
     return state.chats.finish(chat.chat_id).messages
 
 
-def _conversation(chat: Chat, request: Request) -> dict[str, Any]:
-    """The `c2` view of a conversation."""
-    base_url = str(request.base_url).rstrip("/")
+def _web_url(request: Request) -> str:
+    """Where this Dot's app is: the host the caller reached."""
+    return str(request.base_url).rstrip("/")
+
+
+def _conversation(state: EmulatorState, chat: Chat, request: Request) -> dict[str, Any]:
+    """The `c2` view of a conversation: `{"messages": [...]}` as Dot's docs show it; the
+    default profile adds the chat's id, title, labels, link and suggested follow-ups."""
+    if state.config.strict:
+        return {"messages": chat.messages}
     return {
         "chat_id": chat.chat_id,
         "title": chat.title,
         "messages": chat.messages,
         "labels": list(chat.labels),
-        "dot_url": f"{base_url}/chats/{chat.chat_id}",
+        "dot_url": chat_link(_web_url(request), chat.chat_id),
         "suggested_follow_ups": list(chat.suggested_follow_ups),
     }
