@@ -54,6 +54,8 @@ from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
     AssetChecksDefinition,
+    AssetCheckSeverity,
+    AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
     AssetsDefinition,
@@ -63,6 +65,7 @@ from dagster import (
     Config,
     ConfigurableResource,
     DagsterError,
+    DagsterInstance,
     DefaultScheduleStatus,
     DefaultSensorStatus,
     Definitions,
@@ -76,9 +79,9 @@ from dagster import (
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
-    asset_check,
     define_asset_job,
     multi_asset,
+    multi_asset_check,
     sensor,
 )
 from dagster import RetryPolicy as StepRetryPolicy
@@ -88,6 +91,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from dot_orchestration.client import (
     DotClient,
+    DotEffectNotObservedError,
     DotError,
     DotRateLimitError,
     DotServerError,
@@ -115,11 +119,25 @@ from dot_orchestration.transforms.notes import (
     MalformedNoteError,
     OwnedNoteKey,
     merge_managed_blocks,
-    note_title,
     owned_note_key,
     parse_managed_blocks,
     render_owned_note,
-    render_owned_notes,
+)
+from dot_orchestration.transforms.org_notes import (
+    NoteWrite,
+    OwnedNote,
+    OwnershipRecord,
+    RemovalPolicy,
+    WriteProblem,
+    held_version,
+    left_behind,
+    next_record,
+    owned_notes,
+    plan_page,
+    plan_removal,
+    record_from_json,
+    record_to_json,
+    verify_writes,
 )
 from dot_orchestration.transforms.storage_markdown import StorageFormatError, storage_to_markdown
 
@@ -157,9 +175,10 @@ TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
 )
 
 Dialect = Literal["org_notes", "org_note"]
-OnRemoved = Literal["deactivate", "delete"]
+OnRemoved = RemovalPolicy
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _CHECK_NAME = "every_selected_page_has_a_current_note"
+_LEFT_CHECK_NAME = "no_note_outlives_its_page"
 T = TypeVar("T")
 
 
@@ -279,8 +298,12 @@ class ConfluenceResource(ConfigurableResource):
 class ConfluenceNoteSync(BaseModel):
     """One Confluence → Dot note sync, checked when the definitions load.
 
-    `on_removed` applies to ``org_notes`` (default `deactivate`, which keeps the note and
-    can be undone); in the brief's single note a removed page's block is taken out.
+    `on_removed` applies to ``org_notes``: ``keep`` (default) leaves a removed page's notes
+    in Dot and reports them (metadata `notes_left_in_dot` and the warning check
+    `no_note_outlives_its_page`), because Dot's API documents no way to deactivate or delete
+    a note; ``deactivate`` (the undocumented `active` field) and ``delete`` (the undocumented
+    DELETE) are opt-ins whose effect each run verifies, failing when Dot ignored them. In
+    the brief's single note a removed page's block is taken out.
     `allow_empty_selection`: by default a selection that finds no page at all removes
     nothing and fails, because a query gone wrong must not empty Dot's knowledge.
     """
@@ -331,7 +354,7 @@ class ConfluenceNoteSync(BaseModel):
 
     @property
     def removal(self) -> OnRemoved:
-        return self.on_removed or "deactivate"
+        return self.on_removed or "keep"
 
     def step_retry_policy(self) -> StepRetryPolicy | None:
         """The note writer's Dagster retry policy: exponential backoff, and no jitter.
@@ -381,7 +404,7 @@ def _op_name(sync: ConfluenceNoteSync) -> str:
 
 # --------------------------------------------------------------------------- results of a run
 
-PageOutcome = Literal["synced", "unchanged", "removed", "not requested", "failed"]
+PageOutcome = Literal["synced", "unchanged", "removed", "left in Dot", "not requested", "failed"]
 
 
 @dataclass(frozen=True)
@@ -411,10 +434,23 @@ class _Report:
     failures: dict[str, _PageFailure] = field(default_factory=dict)
     note_ids: dict[str, list[str]] = field(default_factory=dict)
     writes: int = 0
+    #: Notes whose page left the selection, left in Dot (`on_removed="keep"`), by note id.
+    left: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: org_notes: the ownership record to keep (None: the dialect keeps none).
+    record: OwnershipRecord | None = None
+    #: org_notes: Dot dropped our marker from a note written in this run.
+    marker_stripped: bool = False
 
     def fail(self, page_id: str, failure: _PageFailure) -> None:
         self.outcomes[page_id] = "failed"
         self.failures[page_id] = failure
+
+    def left_in_dot(self, page_id: str, notes: Sequence[OrgNote], removed: bool) -> None:
+        """Notes no selected page needs, left in Dot (nothing is written): reported for a
+        person. `removed`: the page itself left the selection (or Confluence)."""
+        if removed and notes:
+            self.outcomes[page_id] = "left in Dot"
+        self.left.update((note.id, {"page_id": page_id, "title": note.title}) for note in notes)
 
 
 # --------------------------------------------------------------------------- the two dialects
@@ -428,6 +464,11 @@ class _NoteWriter(Protocol):
         pages without an active note are absent."""
         ...
 
+    def left_notes(self, dot: DotClient, selected: Iterable[str]) -> dict[str, list[str]]:
+        """Page id → the active notes of ours no selected page needs (see
+        `transforms.org_notes.left_behind`), each as `"<note id>: <title>"` for a person."""
+        ...
+
     def write(
         self, dot: DotClient, pages: Sequence[_RenderedPage], keep: set[str], report: _Report
     ) -> None:
@@ -436,133 +477,128 @@ class _NoteWriter(Protocol):
 
 
 @dataclass(frozen=True)
-class _Write:
-    """One call to `/api/org_notes`; `keep` is a note left as it is (named in the report)."""
-
-    action: Literal["create", "update", "delete", "keep"]
-    note_id: str | None
-    title: str
-    text: str
-    active: bool = True
-
-
-@dataclass(frozen=True)
 class _OrgNotes:
-    """Current dialect: each page as one or more atomic notes, matched by marker and part."""
+    """Current dialect: each page as one or more atomic notes. Which notes are ours and
+    what to write is decided in `transforms.org_notes`; this class makes the calls, lists
+    the notes once after them and fails each page whose writes Dot did not carry out."""
 
     title_prefix: str
     on_removed: OnRemoved
+    record: OwnershipRecord
 
     def held_versions(self, dot: DotClient) -> dict[str, int | None]:
-        active = (
-            (page_id, [key for note, key in owned if note.active])
-            for page_id, owned in _owned_notes(dot.list_org_notes()).items()
-        )
-        return {page_id: _held_version(keys) for page_id, keys in active if keys}
+        owned = self._owned(dot.list_org_notes())
+        return {
+            page_id: held_version(notes)
+            for page_id, notes in owned.items()
+            if any(note.active for note in notes)
+        }
+
+    def left_notes(self, dot: DotClient, selected: Iterable[str]) -> dict[str, list[str]]:
+        left = left_behind(self._owned(dot.list_org_notes()), selected)
+        return {
+            page_id: [f"{note.note.id}: {note.note.title}" for note in notes]
+            for page_id, notes in left.items()
+        }
 
     def write(
         self, dot: DotClient, pages: Sequence[_RenderedPage], keep: set[str], report: _Report
     ) -> None:
-        owned = _owned_notes(dot.list_org_notes())
+        before = dot.list_org_notes()
+        owned = self._owned(before)
+        planned: dict[str, list[NoteWrite]] = {}
         for rendered in pages:
-            writes = self._page_writes(rendered, owned.pop(rendered.page.id, []))
-            self._apply(dot, rendered.page.id, writes, report, "synced")
+            page = rendered.page
+            planned[page.id] = plan_page(
+                rendered.markdown,
+                page_id=page.id,
+                page_title=page.title,
+                version=page.version,
+                title_prefix=self.title_prefix,
+                owned=owned.pop(page.id, []),
+                on_removed=self.on_removed,
+            )
         for page_id, notes in owned.items():
             if page_id in keep:
-                report.note_ids[page_id] = [note.id for note, _ in notes if note.active]
-            elif removals := self._removals([note for note, _ in notes]):
-                self._apply(dot, page_id, removals, report, "removed")
+                report.note_ids[page_id] = [note.note.id for note in notes if note.active]
+            elif self.on_removed != "keep":
+                planned[page_id] = plan_removal(notes, self.on_removed)
+        sent = self._send(dot, planned, report)
+        after = dot.list_org_notes() if sent else before
+        verified = verify_writes(sent, [note.id for note in before], after)
+        for problem in verified.problems:
+            _not_observed(report, problem)
+        observed = {index: sent[index] for index in verified.notes}
+        for index, (page_id, write, _) in observed.items():
+            if write.key is not None and write.active:
+                report.note_ids.setdefault(page_id, []).append(verified.notes[index].id)
+        written = {verified.notes[i].id: write for i, (_, write, _) in observed.items()}
+        report.record = next_record(after, self.record, written, self.title_prefix)
+        if self.on_removed == "keep":
+            left = left_behind(owned_notes(after, report.record, self.title_prefix), keep)
+            for page_id, notes in left.items():
+                report.left_in_dot(page_id, [note.note for note in notes], page_id not in keep)
+        report.marker_stripped = any(
+            owned_note_key(verified.notes[i].note) is None and w.key is not None and w.active
+            for i, (_, w, _) in observed.items()
+        )
 
-    def _page_writes(
-        self, rendered: _RenderedPage, owned: list[tuple[OrgNote, OwnedNoteKey]]
-    ) -> list[_Write]:
-        """Part N goes into the note marked part N (an active one first); any other owned
-        note of the page (parts it no longer has, copies) is removed."""
-        page = rendered.page
-        texts = render_owned_notes(rendered.markdown, page.id, version=page.version)
-        by_part: dict[int, OrgNote] = {}
-        extras: list[OrgNote] = []
-        for note, key in sorted(owned, key=lambda item: not item[0].active):
-            if key.part <= len(texts) and key.part not in by_part:
-                by_part[key.part] = note
-            else:
-                extras.append(note)
-        titles = [
-            note_title(page.title, self.title_prefix, i, len(texts))
-            for i in range(1, len(texts) + 1)
-        ]
-        writes = [
-            _part_write(by_part.get(part), title, text)
-            for part, (title, text) in enumerate(zip(titles, texts, strict=True), 1)
-        ]
-        return writes + self._removals(extras)
+    def _send(
+        self, dot: DotClient, planned: Mapping[str, Sequence[NoteWrite]], report: _Report
+    ) -> list[tuple[str, NoteWrite, str | None]]:
+        """Make each page's calls; a Dot error fails that page only. Returns every call
+        Dot accepted, with the note id it answered (if it answered one), for verifying."""
+        sent: list[tuple[str, NoteWrite, str | None]] = []
+        for page_id, writes in planned.items():
+            accepted: list[tuple[str, NoteWrite, str | None]] = []
+            try:
+                for write in writes:
+                    accepted.append((page_id, write, _call(dot, write)))
+                    report.writes += write.calls_dot
+            except DotError as error:
+                message = f"page {page_id}: writing its notes failed: {error}"
+                report.fail(page_id, _PageFailure(message, error))
+            sent += accepted
+            if page_id in report.failures:
+                continue
+            removing = all(write.key is None or not write.active for write in writes)
+            changed = any(write.calls_dot for write in writes)
+            report.outcomes[page_id] = (
+                ("removed" if removing else "synced") if changed else "unchanged"
+            )
+            report.note_ids.setdefault(page_id, [])
+            report.note_ids[page_id] += [
+                w.note_id for w in writes if w.action == "keep" and w.note_id
+            ]
+        return sent
 
-    def _removals(self, notes: Sequence[OrgNote]) -> list[_Write]:
-        if self.on_removed == "delete":
-            return [_Write("delete", note.id, note.title, note.note) for note in notes]
-        return [
-            _Write("update", note.id, note.title, note.note, active=False)
-            for note in notes
-            if note.active
-        ]
-
-    @staticmethod
-    def _apply(
-        dot: DotClient, page_id: str, writes: Sequence[_Write], report: _Report, done: PageOutcome
-    ) -> None:
-        """Make the calls of one page; a Dot error fails that page only."""
-        held: list[str] = []
-        try:
-            for write in writes:
-                note_id = _call(dot, write)
-                report.writes += write.action != "keep"
-                if write.active and write.action != "delete":
-                    held.append(note_id)
-        except DotError as error:
-            message = f"page {page_id}: writing its notes failed: {error}"
-            report.fail(page_id, _PageFailure(message, error))
-            return
-        changed = any(write.action != "keep" for write in writes)
-        report.outcomes[page_id] = done if changed else "unchanged"
-        report.note_ids[page_id] = held
+    def _owned(self, notes: Sequence[OrgNote]) -> dict[str, list[OwnedNote]]:
+        return owned_notes(notes, self.record, self.title_prefix)
 
 
-def _call(dot: DotClient, write: _Write) -> str:
-    """One `/api/org_notes` call; the id of the note it concerns."""
+def _call(dot: DotClient, write: NoteWrite) -> str | None:
+    """One `/api/org_notes` call; the id of the note Dot answered, if it answered one."""
     if write.action == "create":
-        return dot.create_org_note(write.title, write.text).id
-    note_id = write.note_id or ""
+        created = dot.create_org_note(write.title, write.text)
+        return None if created is None else created.id
     if write.action == "update":
-        dot.update_org_note(note_id, write.title, write.text, active=write.active)
+        dot.update_org_note(write.note_id or "", write.title, write.text, active=write.active)
     elif write.action == "delete":
-        dot.delete_org_note(note_id)
-    return note_id
+        dot.delete_org_note(write.note_id or "")
+    return write.note_id
 
 
-def _part_write(note: OrgNote | None, title: str, text: str) -> _Write:
-    if note is None:
-        return _Write("create", None, title, text)
-    if (note.title, note.note, note.active) == (title, text, True):
-        return _Write("keep", note.id, title, text)
-    return _Write("update", note.id, title, text)
-
-
-def _owned_notes(notes: Sequence[OrgNote]) -> dict[str, list[tuple[OrgNote, OwnedNoteKey]]]:
-    """The notes this package wrote, by page id, in Dot's order; others are not ours."""
-    owned: dict[str, list[tuple[OrgNote, OwnedNoteKey]]] = {}
-    for note in notes:
-        key = owned_note_key(note.note)
-        if key is not None:
-            owned.setdefault(key.page_id, []).append((note, key))
-    return owned
-
-
-def _held_version(keys: Sequence[OwnedNoteKey]) -> int | None:
-    """The version a page's active notes hold, if they are exactly parts 1..N of one render."""
-    parts = keys[0].parts
-    complete = sorted(key.part for key in keys) == list(range(1, parts + 1))
-    one_render = len({(key.parts, key.version) for key in keys}) == 1
-    return keys[0].version if complete and one_render else None
+def _not_observed(report: _Report, problem: WriteProblem) -> None:
+    """A page whose writes Dot accepted without their effect showing: it fails, naming
+    what was asked, what Dot lists and what to do."""
+    error = DotEffectNotObservedError(
+        f"page {problem.page_id}: Dot answered 2xx but does not show the write: expected "
+        f"{problem.expected}; Dot lists {problem.observed}. Next: {problem.next_step}.",
+        expected={problem.page_id: problem.expected},
+        observed={problem.page_id: problem.observed},
+    )
+    report.outcomes.pop(problem.page_id, None)
+    report.fail(problem.page_id, _PageFailure(str(error), error))
 
 
 @dataclass(frozen=True)
@@ -580,6 +616,11 @@ class _SingleOrgNote:
     def held_versions(self, dot: DotClient) -> dict[str, int | None]:
         note = dot.get_org().note or ""
         return {page_id: key.version for page_id, key in self._owned(note).items()}
+
+    def left_notes(self, dot: DotClient, selected: Iterable[str]) -> dict[str, list[str]]:
+        org = dot.get_org()
+        left = set(self._owned(org.note or "")).difference(selected)
+        return {page_id: [f"{org.id}: block {self.url(page_id)}"] for page_id in left}
 
     def write(
         self, dot: DotClient, pages: Sequence[_RenderedPage], keep: set[str], report: _Report
@@ -615,10 +656,23 @@ class _SingleOrgNote:
         return owned
 
 
-def _writer(sync: ConfluenceNoteSync, site: str) -> _NoteWriter:
+def _writer(sync: ConfluenceNoteSync, site: str, record: OwnershipRecord) -> _NoteWriter:
     if sync.dialect == "org_note":
         return _SingleOrgNote(site)
-    return _OrgNotes(sync.title_prefix, sync.removal)
+    return _OrgNotes(sync.title_prefix, sync.removal, record)
+
+
+#: Materialization metadata holding the ownership record (see `transforms.org_notes`).
+RECORD_METADATA_KEY = "ownership_record"
+
+
+def recorded_ownership(instance: DagsterInstance, key: AssetKey) -> OwnershipRecord:
+    """The ownership record of the asset's last materialization: which notes the last run
+    wrote, so that they stay ours if Dot dropped the marker from their text."""
+    event = instance.get_latest_materialization_event(key)
+    materialization = event.asset_materialization if event is not None else None
+    value = materialization.metadata.get(RECORD_METADATA_KEY) if materialization else None
+    return record_from_json(getattr(value, "value", None))
 
 
 # --------------------------------------------------------------------------- one run
@@ -640,9 +694,10 @@ def sync_confluence_notes(
     unknown stops the run before anything is written. Every Failure chains its typed error
     and lets the step's retry policy apply only when that error is transient.
     """
+    record = recorded_ownership(context.instance, context.asset_key)
     with confluence.get_client() as wiki, dot.get_client() as client:
         selected = _select(wiki, sync, context)
-        writer = _writer(sync, wiki.base_url)
+        writer = _writer(sync, wiki.base_url, record)
         held = _on_dot(sync, "reading", lambda: writer.held_versions(client))
         _refuse_to_empty(sync, selected, held)
         report = _Report()
@@ -650,6 +705,19 @@ def sync_confluence_notes(
         rendered = _render_pages(wiki, targets, confluence.max_concurrency, report)
         keep = {*selected.pages, *(i for i, f in report.failures.items() if f.keeps_notes)}
         _on_dot(sync, "writing", lambda: writer.write(client, rendered, keep, report))
+    if report.marker_stripped:
+        context.log.warning(
+            f"Confluence note sync {sync.name!r}: Dot dropped the ownership marker from the "
+            "notes it stored; they stay ours by their ids (recorded in this materialization) "
+            f"and the title prefix {sync.title_prefix!r}. Keep the prefix, and keep this "
+            "asset's materialization history."
+        )
+    if report.left:
+        context.log.warning(
+            f"Confluence note sync {sync.name!r}: {len(report.left)} note(s) of pages that "
+            f"left the selection stay active in Dot ({', '.join(sorted(report.left))}): "
+            "delete or deactivate them in Dot's UI, or set on_removed='deactivate'/'delete'"
+        )
     yield MaterializeResult(metadata=_run_metadata(sync, selected, report))
     if report.failures:
         cause = _retry_cause(report.failures.values())
@@ -818,6 +886,7 @@ def _run_metadata(
         "pages_synced": MetadataValue.int(counts["synced"]),
         "pages_unchanged": MetadataValue.int(counts["unchanged"]),
         "pages_removed": MetadataValue.int(counts["removed"]),
+        "pages_left_in_dot": MetadataValue.int(counts["left in Dot"]),
         "pages_failed": MetadataValue.int(counts["failed"]),
         "dot_writes": MetadataValue.int(report.writes),
         "pages": MetadataValue.md(_pages_table(selected, report)),
@@ -828,6 +897,15 @@ def _run_metadata(
     }
     if selected.empty_sources:
         metadata["empty_sources"] = MetadataValue.json(list(selected.empty_sources))
+    if report.left:
+        metadata["notes_left_in_dot"] = MetadataValue.json(report.left)
+    if report.record is not None:
+        metadata[RECORD_METADATA_KEY] = MetadataValue.json(record_to_json(report.record))
+        metadata["note_marker"] = MetadataValue.text(
+            "stripped by Dot: ownership by the recorded note ids and the title prefix"
+            if report.marker_stripped
+            else "kept by Dot (or nothing written)"
+        )
     if report.failures:
         metadata["failures"] = MetadataValue.json(
             {page_id: failure.message for page_id, failure in report.failures.items()}
@@ -855,16 +933,20 @@ def _cell(text: str) -> str:
 
 
 def check_notes_are_current(
-    sync: ConfluenceNoteSync, dot: DotResource, confluence: ConfluenceResource
+    sync: ConfluenceNoteSync,
+    dot: DotResource,
+    confluence: ConfluenceResource,
+    record: OwnershipRecord | None = None,
 ) -> AssetCheckResult:
     """Every selected page has notes in Dot holding its current version.
 
     Costs what a sensor tick costs plus one Dot read: no page body is read, because the
-    notes' markers say which version they hold.
+    notes' markers (or, where Dot dropped them, the last run's `record`) say which version
+    they hold.
     """
     with confluence.get_client() as wiki, dot.get_client() as client:
         selected = select_pages(wiki, sync.selection)
-        held = _writer(sync, wiki.base_url).held_versions(client)
+        held = _writer(sync, wiki.base_url, record or {}).held_versions(client)
     problems = {
         page_id: problem
         for page_id, page in selected.pages.items()
@@ -893,6 +975,31 @@ def check_notes_are_current(
                 }
             ),
         },
+    )
+
+
+def check_no_note_outlives_its_page(
+    sync: ConfluenceNoteSync,
+    dot: DotResource,
+    confluence: ConfluenceResource,
+    record: OwnershipRecord | None = None,
+) -> AssetCheckResult:
+    """A warning listing the active notes of ours whose page left the selection (or was
+    deleted): with ``on_removed="keep"`` they stay in Dot until a person acts."""
+    with confluence.get_client() as wiki, dot.get_client() as client:
+        selected = select_pages(wiki, sync.selection)
+        left = _writer(sync, wiki.base_url, record or {}).left_notes(client, selected.pages)
+    return AssetCheckResult(
+        passed=not left,
+        severity=AssetCheckSeverity.WARN,
+        description=(
+            "every note of this sync belongs to a selected page"
+            if not left
+            else f"{sum(map(len, left.values()))} note(s) of {len(left)} page(s) that left the "
+            "selection (or Confluence) are still active in Dot: delete or deactivate them in "
+            "Dot's UI (or `dot notes deactivate <id>`), or select their pages again"
+        ),
+        metadata={"notes_left_in_dot": MetadataValue.json(left)},
     )
 
 
@@ -994,20 +1101,37 @@ def _unexpected(sync: ConfluenceNoteSync, error: Exception) -> Failure:
 def build_confluence_note_check(
     sync: ConfluenceNoteSync, notes: AssetsDefinition
 ) -> AssetChecksDefinition:
-    """`every_selected_page_has_a_current_note` on the sync's asset (reads only: no pool)."""
+    """The sync's checks (reads only: no pool): `every_selected_page_has_a_current_note`
+    and the warning `no_note_outlives_its_page`."""
 
-    @asset_check(
-        asset=notes.key,
-        name=_CHECK_NAME,
-        description="Every selected Confluence page has notes in Dot that hold its current "
-        "version.",
+    @multi_asset_check(
+        name=f"dot_notes_{sync.name}_checks",
+        specs=[
+            AssetCheckSpec(
+                _CHECK_NAME,
+                asset=notes.key,
+                description="Every selected Confluence page has notes in Dot that hold its "
+                "current version.",
+            ),
+            AssetCheckSpec(
+                _LEFT_CHECK_NAME,
+                asset=notes.key,
+                description="No active note of this sync belongs to a page that left the "
+                "selection (a warning: Dot's API documents no way to remove a note, so a "
+                "person deletes or deactivates it in Dot).",
+            ),
+        ],
     )
-    def _current(
+    def _checks(
         context: AssetCheckExecutionContext, dot: DotResource, confluence: ConfluenceResource
-    ) -> AssetCheckResult:
-        return check_notes_are_current(sync, dot, confluence)
+    ) -> Iterator[AssetCheckResult]:
+        record = recorded_ownership(context.instance, notes.key)
+        current = check_notes_are_current(sync, dot, confluence, record)
+        yield current._replace(asset_key=notes.key, check_name=_CHECK_NAME)
+        left = check_no_note_outlives_its_page(sync, dot, confluence, record)
+        yield left._replace(asset_key=notes.key, check_name=_LEFT_CHECK_NAME)
 
-    return _current
+    return _checks
 
 
 def build_confluence_note_job(

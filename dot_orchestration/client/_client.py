@@ -290,25 +290,36 @@ class DotClient:
         return self._json(api.SAVE_NOTE, body=body)
 
     def list_org_notes(self) -> list[OrgNote]:
-        """Every atomic org note (current dialect)."""
+        """Every atomic org note (current dialect): Dot documents a list of `{id, title,
+        note}`; `active` is read when Dot sends it."""
         reply = self._call(api.LIST_ORG_NOTES)
         return reply.model(list[OrgNote], reply.json())
 
-    def create_org_note(self, title: str, note: str) -> OrgNote:
-        """Add one org note; one topic per note, split past ~50,000 characters."""
+    def create_org_note(self, title: str, note: str) -> OrgNote | None:
+        """Add one org note; one topic per note, split past ~50,000 characters.
+
+        Dot documents no reply body: any 2xx is success, and the note is returned only
+        when the reply reads as one. Otherwise (None) list the notes to find it.
+        """
         return self._note(api.CREATE_ORG_NOTE, {}, {"title": title, "note": note})
 
     def update_org_note(
         self, note_id: str, title: str, note: str, active: bool | None = None
-    ) -> OrgNote:
-        """Rewrite an org note; `active` (de)activates it, None leaves it as it is."""
+    ) -> OrgNote | None:
+        """Rewrite an org note; the note Dot answers, when its reply reads as one.
+
+        `active` (undocumented: Dot's API shows no such field; its CLI and UI do
+        (de)activate) is sent only when given; Dot may ignore it, so list the notes to
+        see whether it took.
+        """
         body: dict[str, Any] = {"title": title, "note": note}
         if active is not None:
             body["active"] = active
         return self._note(api.UPDATE_ORG_NOTE, {"note_id": note_id}, body)
 
     def delete_org_note(self, note_id: str) -> Any:
-        """Remove an org note. Assumed route (`DELETE /api/org_notes/{id}`): undocumented."""
+        """Remove an org note. Assumed route (`DELETE /api/org_notes/{id}`): undocumented,
+        and any 2xx reply is accepted; list the notes to see whether it took."""
         return self._json(api.DELETE_ORG_NOTE, path={"note_id": note_id})
 
     # Users and auth -------------------------------------------------------------------
@@ -478,9 +489,14 @@ class DotClient:
         with _carrying_chat_id(chat_id):
             return _chat(self._call(endpoint, body=body), chat_id)
 
-    def _note(self, endpoint: Endpoint, path: Mapping[str, str], body: Any) -> OrgNote:
-        reply = self._call(endpoint, path=path, body=body)
-        return reply.model(OrgNote, reply.json())
+    def _note(self, endpoint: Endpoint, path: Mapping[str, str], body: Any) -> OrgNote | None:
+        """The reply of a note write as a note, or None: its shape is undocumented, so a
+        2xx that is not a note (`null`, `{"status": "ok"}`, an id) is success all the same."""
+        data = self._call(endpoint, path=path, body=body).json()
+        try:
+            return OrgNote.model_validate(data)
+        except ValidationError:
+            return None
 
 
 def _chat(reply: Reply, chat_id: str) -> Chat:

@@ -183,9 +183,13 @@ class Org(_Response):
 
 
 class OrgNote(_Response):
-    """One atomic org note (current dialect): one topic each, can be deactivated."""
+    """One atomic org note (current dialect): one topic each.
+
+    `active` is None when Dot does not say: Dot documents only `id`, `title` and `note` in
+    its listing, so a note's activation is known only when Dot sends the field.
+    """
 
     id: str
     title: str
     note: str
-    active: bool = True
+    active: bool | None = None

@@ -17,6 +17,7 @@ __all__ = [
     "DotAnswerTimeoutError",
     "DotAuthError",
     "DotConfigError",
+    "DotEffectNotObservedError",
     "DotError",
     "DotNotFoundError",
     "DotOutcomeUnknownError",
@@ -42,6 +43,28 @@ class DotError(Exception):
 
 class DotConfigError(DotError, ValueError):
     """The client or a call is set up wrong; nothing was sent. The message says the fix."""
+
+
+class DotEffectNotObservedError(DotError):
+    """Dot accepted writes (2xx) but reading its state back does not show their effect.
+
+    Raised where Dot documents neither the reply nor the effect of a call (org note writes,
+    deactivation, deletion) or where the effect matters (catalogue imports): the package
+    re-reads and compares rather than trusting a 2xx. The message says what was expected,
+    what Dot holds and what a person does next; `expected` and `observed` carry the same
+    by id (note or asset), for metadata and tests.
+    """
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        expected: dict[str, Any] | None = None,
+        observed: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(problem)
+        self.expected = dict(expected or {})
+        self.observed = dict(observed or {})
 
 
 class DotTransportError(DotError, HTTPCallError):

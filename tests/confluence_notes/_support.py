@@ -13,7 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from dagster import DagsterInstance, Definitions, ExecuteInProcessResult, materialize
+from dagster import (
+    AssetCheckEvaluation,
+    DagsterInstance,
+    Definitions,
+    ExecuteInProcessResult,
+    materialize,
+)
 
 from dot_orchestration.client import DotClient, RetryPolicy
 from dot_orchestration.confluence import ConfluenceClient, PageSelection
@@ -228,3 +234,17 @@ def failure_of(result: ExecuteInProcessResult) -> tuple[str, dict[str, Any]]:
     user = data.user_failure_data
     assert user is not None, data.error
     return user.description or "", {k: getattr(v, "value", v) for k, v in user.metadata.items()}
+
+
+def check_named(result: ExecuteInProcessResult, name: str) -> AssetCheckEvaluation:
+    """The run's evaluation of the note sync's check `name`."""
+    [evaluation] = [e for e in result.get_asset_check_evaluations() if e.check_name == name]
+    return evaluation
+
+
+def current_check(result: ExecuteInProcessResult) -> AssetCheckEvaluation:
+    return check_named(result, "every_selected_page_has_a_current_note")
+
+
+def left_check(result: ExecuteInProcessResult) -> AssetCheckEvaluation:
+    return check_named(result, "no_note_outlives_its_page")

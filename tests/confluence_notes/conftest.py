@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from dagster import DagsterInstance, instance_for_test
@@ -26,23 +27,25 @@ def site(confluence_server: ConfluenceEmulatorServer) -> ConfluenceEmulatorServe
     return confluence_server
 
 
-@pytest.fixture(scope="session")
-def instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagsterInstance]:
-    """One real SQLite instance for the session, its event log in one database rather than
-    one per run and no compute-log capture (a run costs 0.3 s instead of 0.6 s). No test
-    depends on another's runs: each reads its own run's events."""
+@pytest.fixture
+def instance(tmp_path: Path) -> Iterator[DagsterInstance]:
+    """A real SQLite instance per test: the note sync keeps its ownership record in the
+    asset's last materialization, and the emulator hands out the same note ids after each
+    reset, so a record left by another test could claim a note of this one. Its event log
+    is one database rather than one per run, and no compute logs are captured (a run costs
+    0.3 s instead of 0.6 s)."""
     overrides = {
         "event_log_storage": {
             "module": "dagster._core.storage.event_log",
             "class": "ConsolidatedSqliteEventLogStorage",
-            "config": {"base_dir": str(tmp_path_factory.mktemp("event_log"))},
+            "config": {"base_dir": str(tmp_path / "event_log")},
         },
         "compute_logs": {
             "module": "dagster._core.storage.noop_compute_log_manager",
             "class": "NoOpComputeLogManager",
         },
     }
-    with instance_for_test(overrides=overrides) as dagster_instance:
+    with instance_for_test(overrides=overrides, temp_dir=str(tmp_path)) as dagster_instance:
         yield dagster_instance
 
 
@@ -58,5 +61,29 @@ def notes(
     instance: DagsterInstance,
 ) -> Iterator[NoteHarness]:
     harness = NoteHarness(dot_emulator, site, instance)
+    yield harness
+    REQUEST_HOOKS.clear()
+
+
+@pytest.fixture
+def any_notes(
+    any_dot_emulator: EmulatorServer,
+    site: ConfluenceEmulatorServer,
+    instance: DagsterInstance,
+) -> Iterator[NoteHarness]:
+    """The harness against each Dot profile in turn: default, then strict."""
+    harness = NoteHarness(any_dot_emulator, site, instance)
+    yield harness
+    REQUEST_HOOKS.clear()
+
+
+@pytest.fixture
+def strict_notes(
+    strict_dot_emulator: EmulatorServer,
+    site: ConfluenceEmulatorServer,
+    instance: DagsterInstance,
+) -> Iterator[NoteHarness]:
+    """The harness against the strict profile: only what Dot documents."""
+    harness = NoteHarness(strict_dot_emulator, site, instance)
     yield harness
     REQUEST_HOOKS.clear()

@@ -102,7 +102,8 @@ def test_an_empty_selection_never_empties_dot(notes: NoteHarness, dialect: str) 
     assert "allow_empty_selection=True" in description
     assert notes.dot_state(dialect) == before
 
-    meant = notes.run(renamed.model_copy(update={"allow_empty_selection": True}))
+    removing = {"on_removed": "deactivate"} if dialect == "org_notes" else {}
+    meant = notes.run(renamed.model_copy(update={"allow_empty_selection": True, **removing}))
     assert meant.success and notes.synced_pages(dialect) == {}
 
 

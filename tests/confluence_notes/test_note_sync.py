@@ -79,7 +79,8 @@ def test_human_notes_are_never_touched_even_with_our_title(notes: NoteHarness) -
 
     assert notes.run(sync_of(page_ids=[REVENUE])).success
     notes.site.state.delete_page(REVENUE)
-    notes.run(sync_of(page_ids=[REVENUE]))  # fails: the page is gone; its note deactivated
+    deactivating = sync_of(page_ids=[REVENUE]).model_copy(update={"on_removed": "deactivate"})
+    notes.run(deactivating)  # fails: the page is gone; its note deactivated
 
     by_id = {note.id: note for note in notes.dot.state.space(None).notes()}
     assert (by_id[lookalike.id].note, by_id[lookalike.id].active) == ("Written by hand.", True)
@@ -162,7 +163,7 @@ def test_a_removed_page_leaves_the_org_note(notes: NoteHarness) -> None:
 def test_an_oversized_page_splits_and_its_extra_parts_go_when_it_shrinks(
     notes: NoteHarness,
 ) -> None:
-    sync = sync_of(page_ids=HANDBOOK)
+    sync = sync_of(page_ids=HANDBOOK).model_copy(update={"on_removed": "deactivate"})
     assert notes.run(sync).success
 
     parts = notes.owned_notes()[HANDBOOK]

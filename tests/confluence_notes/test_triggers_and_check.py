@@ -26,6 +26,7 @@ from ._support import (
     NRR,
     REVENUE,
     NoteHarness,
+    current_check,
     sync_of,
 )
 
@@ -88,9 +89,9 @@ def test_the_sensor_requests_runs_only_for_changed_pages_and_keeps_its_cursor(
 
     notes.site.state.delete_page(ACTIVE_CUSTOMERS)
     gone = tick(notes, defs, changed.cursor)
-    assert requested_pages(gone) == []  # nothing to render, one note to deactivate
+    assert requested_pages(gone) == []  # nothing to render; its note is left and reported
     assert launch(notes, defs, gone)
-    assert [active for *_, active in notes.owned_notes()[ACTIVE_CUSTOMERS]] == [False]
+    assert [active for *_, active in notes.owned_notes()[ACTIVE_CUSTOMERS]] == [True]
 
 
 def test_a_tick_that_cannot_read_confluence_fails_without_requesting_runs(
@@ -153,13 +154,13 @@ def test_the_check_passes_when_every_page_has_a_current_note_and_names_stale_one
     notes: NoteHarness, dialect: str
 ) -> None:
     sync = sync_of(dialect=dialect, descendants_of=METRICS)
-    [passed] = notes.run(sync, with_check=True).get_asset_check_evaluations()
+    passed = current_check(notes.run(sync, with_check=True))
     notes.site.state.update_page(NRR, body="<p>changed</p>")
     notes.site.state.create_page(
         title="Churn", body="<p>new</p>", space_key="DATA", parent_id=METRICS
     )
 
-    [failed] = notes.run(sync, page_ids=[], with_check=True).get_asset_check_evaluations()
+    failed = current_check(notes.run(sync, page_ids=[], with_check=True))
 
     assert passed.passed and passed.metadata["pages_selected"].value == 3
     assert not failed.passed
