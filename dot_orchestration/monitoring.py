@@ -31,7 +31,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
-from typing import Any
+from typing import Any, Literal
 
 from dagster import (
     AssetCheckEvaluation,
@@ -68,6 +68,14 @@ from requests import RequestException
 from slack_sdk.errors import SlackClientError
 from slack_sdk.web.client import WebClient
 
+from dot_orchestration.client import (
+    DotAPIError,
+    DotClient,
+    DotOutcomeUnknownError,
+    DotRateLimitError,
+    DotServerError,
+    DotTransportError,
+)
 from dot_orchestration.resources import DotResource
 
 #: Where links in alerts and incidents point unless `DOT_DAGSTER_UI_URL` says otherwise.
@@ -415,8 +423,26 @@ def build_check_alert_sensor(
 # --- Dot quality incidents -------------------------------------------------------------------
 
 
-def incident_item(outcome: CheckOutcome, table: str, ui_url: str) -> dict[str, str]:
-    """One `POST /api/quality/incidents` item for a check's new state."""
+#: How table names are sent: as Dagster knows them (dagster-dbt: `database.schema.alias`,
+#: in the case dbt writes), or in one case, for a Dot whose table docs name the relations
+#: otherwise (Snowflake's upper-case identifiers, say). Dot documents no normalisation.
+TableNameCase = Literal["as_is", "lower", "upper"]
+_CASES: Mapping[str, Callable[[str], str]] = {
+    "as_is": lambda name: name,
+    "lower": str.lower,
+    "upper": str.upper,
+}
+
+
+def incident_item(
+    outcome: CheckOutcome, table: str, ui_url: str, *, table_name_case: TableNameCase = "as_is"
+) -> dict[str, str]:
+    """One `POST /api/quality/incidents` item for a check's new state.
+
+    A passing check gives `status: "resolved"`, which Dot does not document (its docs show
+    only `"open"`); `report_incident_changes` sends those apart from new incidents.
+    """
+    table = _CASES[table_name_case](table)
     what = f"Dagster check {outcome.key.name} on {table}"
     message = (
         f"{what} passes again."
@@ -433,6 +459,66 @@ def incident_item(outcome: CheckOutcome, table: str, ui_url: str) -> dict[str, s
     }
 
 
+@dataclass(frozen=True)
+class IncidentReport:
+    """What one tick sent to Dot: the checks whose change Dot has, and those to send again."""
+
+    opened: int
+    resolved: int
+    resolutions_refused: int
+    unsent: frozenset[AssetCheckKey]
+
+    def summary(self) -> str:
+        refused = self.resolutions_refused
+        return (
+            f"{self.opened} incident(s) opened, {self.resolved} resolution(s) sent"
+            + (f", {refused} refused by Dot (clear them in Dot)" if refused else "")
+            + (f", {len(self.unsent)} to send again next tick" if self.unsent else "")
+        )
+
+
+def report_incident_changes(
+    client: DotClient,
+    source: str,
+    changes: Sequence[tuple[CheckOutcome, dict[str, str]]],
+    log: logging.Logger | DagsterLogManager,
+) -> IncidentReport:
+    """New incidents in one request, resolutions in another, so neither blocks the other.
+
+    New incidents (`status: "open"`) are what Dot documents: a refusal raises, so the tick
+    fails visibly and they are sent again. Resolutions (`status: "resolved"`) are
+    undocumented: Dot may refuse them, and a refusal must never stop new incidents from
+    reaching Dot on every later tick. A resolution Dot refuses outright (a 4xx) is logged
+    once and not sent again (the incident stays open in Dot until a person clears it); one
+    lost to an outage or a rate limit is sent again on the next tick.
+    """
+    opened = [item for outcome, item in changes if not outcome.passed]
+    resolving = [(outcome, item) for outcome, item in changes if outcome.passed]
+    unsent: set[AssetCheckKey] = set()
+    refused = 0
+    if resolving:
+        try:  # undocumented call: Dot documents only status "open"
+            client.report_quality_incidents(source, [item for _, item in resolving])
+        except (DotTransportError, DotOutcomeUnknownError, DotRateLimitError, DotServerError):
+            unsent.update(outcome.key for outcome, _ in resolving)
+            log.warning(f"Dot did not take {len(resolving)} resolution(s) now; sent again later")
+        except DotAPIError as error:
+            refused = len(resolving)
+            tables = sorted({item["table"] for _, item in resolving})
+            log.warning(
+                f"Dot refused resolving incidents on {', '.join(tables)} ({error}); they stay "
+                "open in Dot until cleared there: Dot documents only new incidents"
+            )
+    if opened:
+        client.report_quality_incidents(source, opened)  # a refusal fails the tick
+    return IncidentReport(
+        opened=len(opened),
+        resolved=len(resolving) - refused - len(unsent),
+        resolutions_refused=refused,
+        unsent=frozenset(unsent),
+    )
+
+
 def build_quality_incident_sensor(
     tables: Mapping[AssetKey, str],
     check_keys: Sequence[AssetCheckKey],
@@ -442,13 +528,20 @@ def build_quality_incident_sensor(
     name: str = "dot_quality_incidents",
     minimum_interval_seconds: int = 30,
     default_status: DefaultSensorStatus = DefaultSensorStatus.RUNNING,
+    table_name_case: TableNameCase = "as_is",
 ) -> SensorDefinition:
     """Opens a Dot quality incident when a check on a table Dot reads fails; resolves it
-    when the check passes again. `tables` maps each asset to the table name Dot knows.
+    when the check passes again. `tables` maps each asset to the table name Dot knows;
+    `table_name_case` changes its case first.
 
-    One report per tick carries every change. If Dot refuses it, the tick fails and the
-    cursor stays, so the same report is sent again on the next tick.
+    New incidents and resolutions travel apart (see `report_incident_changes`). If Dot
+    refuses new incidents, the tick fails and the cursor stays, so they are sent again on
+    the next tick.
     """
+    if table_name_case not in _CASES:
+        raise ValueError(
+            f"table_name_case must be one of {', '.join(_CASES)}, not {table_name_case!r}"
+        )
     watched = sorted(
         (key for key in check_keys if key.asset_key in tables), key=AssetCheckKey.to_user_string
     )
@@ -464,14 +557,17 @@ def build_quality_incident_sensor(
     )
     def _report_incidents(context: SensorEvaluationContext, dot: DotResource) -> SensorResult:
         transitions = CheckTransitions.read(context.instance, watched, context.cursor)
-        items = [incident_item(o, tables[o.key.asset_key], ui_url) for o in transitions.changes]
-        if items:
-            with dot.get_client() as client:
-                client.report_quality_incidents(source, items)
-            context.log.info(f"Reported {len(items)} incident change(s) to Dot: {items}")
+        changes = [
+            (o, incident_item(o, tables[o.key.asset_key], ui_url, table_name_case=table_name_case))
+            for o in transitions.changes
+        ]
+        if not changes:
+            return SensorResult(skip_reason="no incident change", cursor=transitions.cursor())
+        with dot.get_client() as client:
+            report = report_incident_changes(client, source, changes, context.log)
+        context.log.info(f"Dot quality incidents: {report.summary()}")
         return SensorResult(
-            skip_reason=f"{len(items)} incident change(s) reported to Dot",
-            cursor=transitions.cursor(),
+            skip_reason=report.summary(), cursor=transitions.cursor(unsent=report.unsent)
         )
 
     return _report_incidents
@@ -548,6 +644,7 @@ class MonitoringSettings:
     ui_url: str = DEFAULT_UI_URL
     alerts: AlertChannels = field(default_factory=AlertChannels)
     incident_source: str = "dagster"
+    incident_table_name_case: TableNameCase = "as_is"
     freshness_grace: timedelta = timedelta(hours=1)
 
     @classmethod
@@ -584,6 +681,7 @@ def add_monitoring(
                 checks,
                 ui_url=settings.ui_url,
                 source=settings.incident_source,
+                table_name_case=settings.incident_table_name_case,
             ),
         ],
         resources={"alerts": settings.alerts},
@@ -598,6 +696,7 @@ __all__ = [
     "AlertDeliveryError",
     "CheckOutcome",
     "CheckTransitions",
+    "IncidentReport",
     "MonitoringSettings",
     "add_monitoring",
     "apply_schedule_freshness",
@@ -607,6 +706,7 @@ __all__ = [
     "check_alert",
     "incident_item",
     "latest_check_outcomes",
+    "report_incident_changes",
     "run_failure_alert",
     "run_url",
     "schedule_freshness_policy",

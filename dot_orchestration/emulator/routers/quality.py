@@ -2,6 +2,11 @@
 
 Roles: reporting (`run_results`, `incidents`) needs an admin, as Dot's docs say; reading
 exposures needs a modeler (it is model metadata for the dbt project).
+
+Incidents: Dot documents only `status: "open"`; how a pushing tool clears one is not
+documented. The default profile guesses `status: "resolved"`; the **strict profile**
+refuses any other status as FastAPI would for `status: Literal["open"]` (422, the whole
+report, new incidents included), the worst case for a client that bundles them.
 """
 
 from dataclasses import asdict
@@ -9,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from fastapi import Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import BaseModel
 
@@ -51,8 +57,12 @@ async def dbt_run_results(body: RunResultsBody, caller: AdminCaller) -> dict[str
 
 
 @router.post("/quality/incidents", summary="Report Quality Incidents")
-async def report_incidents(body: IncidentReport, caller: AdminCaller) -> dict[str, Any]:
+async def report_incidents(
+    body: IncidentReport, caller: AdminCaller, state: StateDep
+) -> dict[str, Any]:
     """Upsert incidents keyed by (source, table, check)."""
+    if state.config.strict:
+        _only_documented_statuses(body.items)
     summary = caller.space.incidents.report(body.source, body.items, record_unknown_resolved=True)
     return asdict(summary)
 
@@ -80,6 +90,23 @@ async def dbt_exposures(
         return document
     properties = {"version": document["version"], "exposures": document["exposures"]}
     return Response(yaml.safe_dump(properties, sort_keys=False), media_type="application/yaml")
+
+
+def _only_documented_statuses(items: list[IncidentItem]) -> None:
+    """Strict profile: the 422 a `status: Literal["open"]` field gives any other status."""
+    errors = [
+        {
+            "type": "literal_error",
+            "loc": ("body", "items", index, "status"),
+            "msg": "Input should be 'open'",
+            "input": item.status,
+            "ctx": {"expected": "'open'"},
+        }
+        for index, item in enumerate(items)
+        if item.status != "open"
+    ]
+    if errors:
+        raise RequestValidationError(errors)
 
 
 def _check_dbt_connection(state: EmulatorState, connection_id: str | None) -> None:
