@@ -8,17 +8,20 @@ including failed builds — which is exactly when it matters.
 
 from __future__ import annotations
 
-from dagster import AssetExecutionContext
-from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
+from dagster import AssetExecutionContext, HookContext
+from dagster_dbt import DbtCliInvocation
 
 from dot_orchestration.client import DotError
 from dot_orchestration.resources import DotResource
 
 
 def push_dbt_run_results(
-    context: AssetExecutionContext, dot: DotResource, invocation: DbtCliInvocation
+    context: AssetExecutionContext | HookContext, dot: DotResource, invocation: DbtCliInvocation
 ) -> bool:
     """Send the invocation's artifacts to Dot; a Dot outage is logged, never fails the build.
+
+    `context` is the dbt step's (an `@dbt_assets` function pushing after its build) or the
+    hook's that follows it (`DotDbtProjectComponent`); only its log is used.
 
     Returns whether Dot accepted them. The dbt build's own outcome decides the step's fate:
     failing a good build because an incident feed was unreachable would hide fresh data.

@@ -21,20 +21,24 @@ from typing import Annotated, Any, cast
 
 from dagster import (
     AssetExecutionContext,
-    AssetsDefinition,
     AssetSpec,
     ComponentLoadContext,
     Definitions,
-    In,
-    OpDefinition,
-    Out,
+    HookContext,
+    HookDefinition,
     Resolver,
+    failure_hook,
+    success_hook,
 )
-from dagster_dbt import DbtCliResource, DbtProject, DbtProjectComponent
-from dagster_dbt.components.dbt_component_utils import DagsterDbtComponentTranslatorSettings
-from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
-from dagster_shared.record import copy as copy_record
+from dagster_dbt import (
+    DagsterDbtTranslatorSettings,
+    DbtCliInvocation,
+    DbtCliResource,
+    DbtProject,
+    DbtProjectComponent,
+)
 
+from dot_orchestration._compat import replace_assets
 from dot_orchestration.components._yaml import YamlFront
 from dot_orchestration.components.settings import HistoryTables
 from dot_orchestration.dbt_run_results import push_dbt_run_results
@@ -93,7 +97,10 @@ class DotDbtProjectComponent(DbtProjectComponent):
     def __post_init__(self) -> None:
         """Both history tables map to one asset, which dagster-dbt refuses unless asked."""
         if self.dot_history is not None:
-            settings = self.translation_settings or DagsterDbtComponentTranslatorSettings()
+            # dagster-dbt's component default (code references on) when YAML sets `null`.
+            settings = self.translation_settings or DagsterDbtTranslatorSettings(
+                enable_code_references=True
+            )
             self.translation_settings = replace(settings, enable_duplicate_source_asset_keys=True)
 
     @cached_property
@@ -114,26 +121,33 @@ class DotDbtProjectComponent(DbtProjectComponent):
     def build_defs_from_state(
         self, context: ComponentLoadContext, state_path: Path | None
     ) -> Definitions:
-        """dagster-dbt's definitions; with the push, the dbt step also requires `dot`."""
+        """dagster-dbt's definitions; with the push, the dbt step is followed by a hook that
+        requires `dot` (so a code location without it fails at load) and pushes."""
         defs = super().build_defs_from_state(context, state_path)
         if not self.push_run_results:
             return defs
-        assets = [_requiring(a, DOT_RESOURCE_KEY) for a in cast(list, defs.assets or [])]
-        return copy_record(defs, assets=assets)
+        hooks = _push_hooks()
+        return replace_assets(defs, [a.with_hooks(hooks) for a in cast(list, defs.assets or [])])
 
     def execute(self, context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator:
-        """dagster-dbt's execution, then each invocation's artifacts pushed to Dot,
-        whether dbt succeeded, failed or was interrupted."""
+        """dagster-dbt's execution, remembering each dbt invocation for the push hook,
+        which runs after the step whether dbt succeeded or failed."""
         if not self.push_run_results:
             yield from super().execute(context, dbt)
             return
-        recorded = _RecordedDbt(dbt)
-        try:
-            yield from super().execute(context, cast(DbtCliResource, recorded))
-        finally:
-            dot = getattr(context.resources, DOT_RESOURCE_KEY)
-            for invocation in recorded.invocations:
-                push_dbt_run_results(context, dot, invocation)
+        recorded = _RecordedDbt(dbt, _PENDING.setdefault(_step_of(context), []))
+        yield from super().execute(context, cast(DbtCliResource, recorded))
+
+
+#: The dbt invocations of each running dbt step, by (run id, op name), until its hook pushes
+#: them. `DbtProjectComponent` builds its op with no resource and offers no public way to add
+#: one, but a hook may require resources and runs right after its step, in the step's
+#: process: the step records what it ran here, the hook (which has `dot`) takes it.
+_PENDING: dict[tuple[str, str], list[DbtCliInvocation]] = {}
+
+
+def _step_of(context: AssetExecutionContext) -> tuple[str, str]:
+    return (context.run.run_id, context.op_execution_context.op.name)
 
 
 @dataclass
@@ -154,32 +168,24 @@ class _RecordedDbt:
         return getattr(self.dbt, name)
 
 
-def _requiring(assets_def: AssetsDefinition, resource_key: str) -> AssetsDefinition:
-    """`assets_def` with `resource_key` among its step's required resources.
+def _push_recorded(context: HookContext) -> None:
+    """Push the artifacts of every dbt invocation the step just ran to Dot."""
+    for invocation in _PENDING.pop((context.run_id, context.op.name), []):
+        push_dbt_run_results(context, getattr(context.resources, DOT_RESOURCE_KEY), invocation)
 
-    `DbtProjectComponent` builds its op with no resource (it makes its `DbtCliResource`
-    itself) and offers no way to add one; a step sees only the resources it requires. So
-    the op is rebuilt as `OpDefinition.with_replaced_properties` rebuilds one, with one
-    more key, and the assets around it as `AssetsDefinition.with_resources` does.
-    """
-    op = assets_def.op
-    needing = OpDefinition.dagster_internal_init(
-        name=op.name,
-        ins={input_def.name: In.from_definition(input_def) for input_def in op.input_defs},
-        outs={output_def.name: Out.from_definition(output_def) for output_def in op.output_defs},
-        compute_fn=op.compute_fn,
-        config_schema=op.config_schema,
-        description=op.description,
-        tags=op.tags,
-        required_resource_keys={*op.required_resource_keys, resource_key},
-        code_version=op.version,
-        retry_policy=op.retry_policy,
-        version=None,
-        pool=op.pool,
-    )
-    return AssetsDefinition.dagster_internal_init(
-        **{**assets_def.get_attributes_dict(), "node_def": needing}
-    )
+
+def _push_hooks() -> set[HookDefinition]:
+    """The same push after a step that succeeded and after one that failed: a failed
+    build is exactly when Dot must mark the dashboards on it."""
+    required = {DOT_RESOURCE_KEY}
+    return {
+        success_hook(name="dot_push_dbt_run_results", required_resource_keys=required)(
+            _push_recorded
+        ),
+        failure_hook(name="dot_push_dbt_run_results_of_failure", required_resource_keys=required)(
+            _push_recorded
+        ),
+    }
 
 
 __all__ = ["DOT_RESOURCE_KEY", "DotDbtProjectComponent"]

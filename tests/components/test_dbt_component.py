@@ -120,6 +120,17 @@ def test_each_dbt_build_reaches_dot_also_when_it_fails(
     assert any(i.source == "dbt" and i.status == "open" for i in incidents), incidents
 
 
+def test_a_clean_dbt_build_reaches_dot_once(
+    loaded: Loaded, dot_emulator: EmulatorServer, instance: DagsterInstance
+) -> None:
+    seed = loaded.dbt.asset_key_for_model("raw_customers")
+
+    assert run_assets(loaded.defs, [seed], instance).success
+    (push,) = journal(dot_emulator, RUN_RESULTS)
+    statuses = {r["unique_id"]: r["status"] for r in push["body"]["run_results"]["results"]}
+    assert (push["status"], statuses) == (200, {"seed.dot_demo.raw_customers": "success"})
+
+
 def test_the_push_uses_the_dot_resource_of_the_code_location(dbt_project_dir: Path) -> None:
     """Alone, the dbt component needs a `dot` resource (the DotComponent's); without the
     push it needs none."""
@@ -127,7 +138,8 @@ def test_the_push_uses_the_dot_resource_of_the_code_location(dbt_project_dir: Pa
         write_dbt_yaml(sandbox, dbt_project_dir, "")
         missing = pytest.raises(
             DagsterInvalidDefinitionError,
-            match="resource with key 'dot' required by op 'dot_demo' was not provided",
+            match=r"resource with key 'dot' required by hook 'dot_push_dbt_run_results\w*' "
+            "attached to asset 'dot_demo' was not provided",
         )
         with sandbox.build_all_defs() as defs, missing:
             defs.get_repository_def()

@@ -1,0 +1,92 @@
+"""Pins what `dot_orchestration._compat` relies on, one test per private Dagster name.
+
+Each test states the behaviour the package uses, through the public API where one
+exists, so that a Dagster release which moves or changes one of them fails here, naming
+it, before any feature test fails for a reason that is hard to trace.
+"""
+
+from datetime import timedelta
+
+import pytest
+from dagster import (
+    AssetExecutionContext,
+    DagsterInstance,
+    DailyPartitionsDefinition,
+    MetadataValue,
+    PartitionKeyRange,
+    ScheduleDefinition,
+    asset,
+    define_asset_job,
+    materialize,
+)
+
+from dot_orchestration._compat import (
+    PARTITION_RANGE_END_TAG,
+    PARTITION_RANGE_START_TAG,
+    NamespacedMetadataSet,
+    UnresolvedAssetJobDefinition,
+    get_smallest_cron_interval,
+)
+
+
+class _Example(NamespacedMetadataSet):
+    connection_id: str | None = None
+    attempts: int | None = None
+
+    @classmethod
+    def namespace(cls) -> str:
+        return "dot"
+
+
+def test_a_metadata_set_splats_under_its_namespace_and_reads_back() -> None:
+    written = dict(_Example(connection_id="prod", attempts=2))
+    assert written == {"dot/connection_id": "prod", "dot/attempts": 2}
+    # What the instance hands back: values wrapped, other namespaces beside ours.
+    stored = {
+        "dot/connection_id": MetadataValue.text("prod"),
+        "dot/attempts": MetadataValue.int(2),
+        "dagster/row_count": MetadataValue.int(7),
+    }
+    assert _Example.extract(stored) == _Example(connection_id="prod", attempts=2)
+    assert _Example.extract({}) == _Example()
+
+
+def test_define_asset_job_returns_the_unresolved_job_type_schedules_accept() -> None:
+    @asset
+    def one() -> None: ...
+
+    job = define_asset_job("one_job", selection=[one])
+    assert isinstance(job, UnresolvedAssetJobDefinition)
+    assert ScheduleDefinition(job=job, cron_schedule="0 4 * * *").job_name == "one_job"
+
+
+@pytest.mark.parametrize(
+    ("cron", "timezone", "interval"),
+    [
+        ("0 2 * * *", "UTC", timedelta(days=1)),
+        ("*/15 * * * *", "UTC", timedelta(minutes=15)),
+        ("0 9 * * 1-5", "UTC", timedelta(days=1)),
+        ("0 6,18 * * *", "UTC", timedelta(hours=12)),
+        # A day without its DST hour: the window must not be longer than the shortest gap.
+        ("0 2 * * *", "Europe/Berlin", timedelta(hours=23)),
+    ],
+)
+def test_the_smallest_cron_interval_is_the_shortest_gap_between_ticks(
+    cron: str, timezone: str, interval: timedelta
+) -> None:
+    assert get_smallest_cron_interval(cron, timezone) == interval
+
+
+def test_the_range_tags_make_one_run_materialize_a_range_of_partitions() -> None:
+    seen: list[PartitionKeyRange] = []
+
+    @asset(partitions_def=DailyPartitionsDefinition(start_date="2026-01-01"))
+    def daily(context: AssetExecutionContext) -> None:
+        seen.append(context.partition_key_range)
+
+    tags = {PARTITION_RANGE_START_TAG: "2026-01-02", PARTITION_RANGE_END_TAG: "2026-01-04"}
+    with DagsterInstance.ephemeral() as instance:
+        assert materialize([daily], instance=instance, tags=tags).success
+        materialized = instance.get_materialized_partitions(daily.key)
+    assert seen == [PartitionKeyRange("2026-01-02", "2026-01-04")]
+    assert materialized == {"2026-01-02", "2026-01-03", "2026-01-04"}
