@@ -5,6 +5,7 @@ exists, so that a Dagster release which moves or changes one of them fails here,
 it, before any feature test fails for a reason that is hard to trace.
 """
 
+import inspect
 from datetime import timedelta
 
 import pytest
@@ -12,12 +13,15 @@ from dagster import (
     AssetExecutionContext,
     DagsterInstance,
     DailyPartitionsDefinition,
+    Definitions,
     MetadataValue,
     PartitionKeyRange,
     ScheduleDefinition,
     asset,
     define_asset_job,
+    in_process_executor,
     materialize,
+    sensor,
 )
 
 from dot_orchestration._compat import (
@@ -26,6 +30,7 @@ from dot_orchestration._compat import (
     NamespacedMetadataSet,
     UnresolvedAssetJobDefinition,
     get_smallest_cron_interval,
+    replace_assets,
 )
 
 
@@ -90,3 +95,41 @@ def test_the_range_tags_make_one_run_materialize_a_range_of_partitions() -> None
         materialized = instance.get_materialized_partitions(daily.key)
     assert seen == [PartitionKeyRange("2026-01-02", "2026-01-04")]
     assert materialized == {"2026-01-02", "2026-01-03", "2026-01-04"}
+
+
+def test_replace_assets_keeps_every_field_of_the_definitions() -> None:
+    @asset
+    def old() -> None: ...
+
+    @asset
+    def new() -> None: ...
+
+    @sensor(target=[old])
+    def watching() -> None: ...
+
+    job = define_asset_job("old_job", selection=[old])
+    defs = Definitions(
+        assets=[old],
+        schedules=[ScheduleDefinition(job=job, cron_schedule="0 4 * * *")],
+        sensors=[watching],
+        jobs=[job],
+        resources={"setting": 1},
+        executor=in_process_executor,
+        metadata={"owner": "data"},
+    )
+    replaced = replace_assets(defs, [new])
+    assert replaced.assets == [new]
+    carried = set(inspect.signature(Definitions).parameters) - {"assets"}
+    assert carried == {
+        "schedules",
+        "sensors",
+        "jobs",
+        "resources",
+        "executor",
+        "loggers",
+        "asset_checks",
+        "metadata",
+        "component_tree",
+    }, "Definitions has a new field: carry it in replace_assets"
+    for name in carried:
+        assert getattr(replaced, name) == getattr(defs, name), name
