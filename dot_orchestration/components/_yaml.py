@@ -15,8 +15,10 @@ schema directly. `YamlFront` derives from each class:
 
 Secrets are not rendered. A secret field must be `{{ env.NAME }}` (or `{{ env('NAME') }}`)
 and becomes Dagster's `EnvVar("NAME")`, exactly what a Python user writes: the value is
-read in the step that uses it and never lands in the definitions, the UI or the event log.
-A literal secret, or one whose variable is not set, fails the load naming the field.
+read at run time, in the step that uses it, and never lands in the definitions, the UI or
+the event log. So loading (`dg check defs` in CI, a code server) needs no secret: a
+variable that is not set fails the run that needs it, and Dagster's error names the
+variable. A literal secret fails the load naming the field.
 """
 
 import os
@@ -77,9 +79,16 @@ def _readable(message: str) -> str:
 
 
 def secret_reference(context: ResolutionContext, raw: object) -> EnvVar | None:
-    """`{{ env.NAME }}` → `EnvVar("NAME")`, after checking that NAME is set.
+    """`{{ env.NAME }}` → `EnvVar("NAME")`, whether NAME is set here or not.
 
-    `{{ env.NAME or None }}` is an optional secret: nothing when NAME is not set.
+    Dagster's own component templates render `{{ env.NAME }}` at load; for a secret that
+    would put the value in the definitions and make every load need it. Dagster documents
+    `EnvVar` as the way to give a resource a secret (read when a run starts, never shown),
+    so a secret field keeps the template's syntax and gets Dagster's run-time semantics.
+
+    `{{ env.NAME or None }}` is an optional secret: nothing when NAME is not set at load,
+    as the Python API's `from_env` constructors decide (whether a channel is configured
+    shapes the definitions; its value does not).
     """
     if raw is None:
         return None
@@ -91,14 +100,8 @@ def secret_reference(context: ResolutionContext, raw: object) -> EnvVar | None:
             "'{{ env.DOT_API_KEY }}'; a value written here would be committed with the code",
         )
     name = match.group("attr") or match.group("call")
-    if not os.environ.get(name) and match.group("optional"):
+    if match.group("optional") and not os.environ.get(name):
         return None
-    if not os.environ.get(name):
-        raise located_error(
-            context,
-            f"environment variable {name} is not set (or is empty): export it, or put it "
-            "in the project's .env file, before loading the definitions",
-        )
     return EnvVar(name)
 
 

@@ -16,13 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from dot_orchestration.emulator import ADMIN_TOKEN
-
 from ._support import EXAMPLE_PROJECT, WORKSPACE, example_copy
 
 DG = Path(sys.executable).with_name("dg")
 TIMEOUT_S = 240
-CATALOGUE = "catalogue: {dagster_assets: true}\n"
 SYNC_ORDERZ = (
     "upstream: [dbt]\nsync:\n  connections:\n    - type: duckdb\n      id: dot_demo\n"
     "      dbt_select: tag:dot orderz\n"
@@ -69,20 +66,25 @@ def dagster_home(home: Path) -> Path:
     return home
 
 
-def dg_env(home: Path) -> dict[str, str]:
+#: Where the example's variables start: none of them reaches a `dg` run unless given.
+_PROJECT_VARIABLES = ("DOT_", "CONFLUENCE_")
+
+
+def dg_env(home: Path, **variables: str) -> dict[str, str]:
+    """The venv on PATH, a Dagster home, and of the example's variables only `variables`:
+    CI validates definitions without the deployment's secrets."""
     venv_bin = str(Path(sys.executable).parent)
     env = {
-        **os.environ,
+        name: value for name, value in os.environ.items() if not name.startswith(_PROJECT_VARIABLES)
+    }
+    return {
+        **env,
         "VIRTUAL_ENV": str(Path(sys.executable).parents[1]),
         "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
         "DAGSTER_HOME": str(home),
-        "DOT_API_KEY": ADMIN_TOKEN,
-        "DOT_BASE_URL": "http://127.0.0.1:9",  # loading never calls Dot
         "NO_COLOR": "1",
+        **variables,
     }
-    for name in ("DOT_REGION", "DOT_USER_ID", "DOT_AUTH_MODE", "DOT_ENVIRONMENT"):
-        env.pop(name, None)
-    return env
 
 
 def dg_project(root: Path, name: str, dbt_project: Path, dot_attributes: str) -> Path:
@@ -110,28 +112,27 @@ def dg_project(root: Path, name: str, dbt_project: Path, dot_attributes: str) ->
 
 
 def launch(root: Path, dbt_project_dir: Path) -> dict[str, DgRun]:
-    """Start every `dg` run of the tests at once; each is read when a test needs it."""
+    """Start every `dg` run of the tests at once; each is read when a test needs it.
+
+    The example is checked with no `DOT_*` (or other) variable set, secrets included, as
+    CI checks it; the broken projects get a Dot URL (not a secret) and no token.
+    """
+    check = ["check", "defs", "--use-active-venv"]
+    url = {"DOT_BASE_URL": "http://127.0.0.1:9"}  # loading never calls Dot
     jobs = {
-        "example": (example_copy(root / "example"), ["check", "defs", "--use-active-venv"]),
+        "example": (example_copy(root / "example"), check, {}),
         "yaml_mistakes": (
             dg_project(root, "yaml_mistakes", dbt_project_dir, YAML_MISTAKES),
-            ["check", "defs", "--use-active-venv"],
-        ),
-        "missing_secret": (
-            dg_project(
-                root,
-                "missing_secret",
-                dbt_project_dir,
-                WORKSPACE.replace("DOT_API_KEY", "DOT_TOKEN_NOBODY_SET") + CATALOGUE,
-            ),
-            ["check", "defs", "--use-active-venv"],
+            check,
+            url,
         ),
         "unknown_model": (
             dg_project(root, "unknown_model", dbt_project_dir, WORKSPACE + SYNC_ORDERZ),
-            ["check", "defs", "--use-active-venv"],
+            check,
+            url,
         ),
+        "list": (EXAMPLE_PROJECT, ["list", "components", "--json"], {}),
     }
-    jobs["list"] = (EXAMPLE_PROJECT, ["list", "components", "--json"])
     runs = {
         name: DgRun(
             args,
@@ -139,13 +140,13 @@ def launch(root: Path, dbt_project_dir: Path) -> dict[str, DgRun]:
             subprocess.Popen(
                 [str(DG), *args],
                 cwd=cwd,
-                env=dg_env(dagster_home(root / f"home_{name}")),
+                env=dg_env(dagster_home(root / f"home_{name}"), **variables),
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,
             ),
         )
-        for name, (cwd, args) in jobs.items()
+        for name, (cwd, args, variables) in jobs.items()
     }
     return runs
 

@@ -54,12 +54,6 @@ CASES = {
         "attributes.workspace.max_attempts",
         "Input should be a valid integer",
     ),
-    "missing secret": (
-        WORKSPACE.replace("DOT_API_KEY", "DOT_TOKEN_NOBODY_SET") + CATALOGUE,
-        5,
-        "attributes.workspace.api_token",
-        "environment variable DOT_TOKEN_NOBODY_SET is not set",
-    ),
     "literal secret": (
         WORKSPACE.replace('"{{ env.DOT_API_KEY }}"', "dot-0123456789abcdef") + CATALOGUE,
         5,
@@ -78,11 +72,11 @@ CASES = {
         "attributes.sync.connections.0.dbt_select",
         "e.g. `upstream: [dbt]`",
     ),
-    "unknown connection type": (
-        WORKSPACE + sync_of("tag:dot").replace("type: duckdb", "type: duckdbb"),
+    "miscased connection type": (
+        WORKSPACE + sync_of("tag:dot").replace("type: duckdb", "type: DuckDB"),
         13,
         "attributes.sync.connections.0.type",
-        "unknown Dot connection type 'duckdbb'",
+        "write it as 'duckdb'",
     ),
     "unknown removal policy": (
         WORKSPACE + "catalogue: {dagster_assets: true, on_removed: sometimes}\n",

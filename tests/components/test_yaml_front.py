@@ -13,6 +13,9 @@ from dagster.components.testing.utils import component_defs
 from dot_orchestration.components import DotComponent
 from dot_orchestration.components._yaml import YamlFront
 from dot_orchestration.components.settings import CatalogueSettings, SyncSettings
+from dot_orchestration.confluence_notes import ConfluenceResource
+from dot_orchestration.history_export import PostgresWarehouse
+from dot_orchestration.monitoring import AlertChannels
 from dot_orchestration.resources import DotResource
 
 from ._support import EXAMPLE_CATALOGUE
@@ -49,26 +52,56 @@ def test_numbers_and_flags_may_come_from_templates(monkeypatch: pytest.MonkeyPat
     assert dot.api_token == EnvVar("DOT_TOKEN")
 
 
-@pytest.mark.parametrize(
-    ("token", "says"),
-    [
-        ("dot-0123456789abcdef", "must be a reference to an environment variable"),
-        ("{{ env.DOT_TOKEN }}-suffix", "must be a reference to an environment variable"),
-        ("{{ env('DOT_TOKEN_NOBODY_SET') }}", "DOT_TOKEN_NOBODY_SET is not set"),
-    ],
-)
-def test_a_secret_is_an_environment_reference_to_a_set_variable(
-    token: str, says: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.parametrize("token", ["dot-0123456789abcdef", "{{ env.DOT_TOKEN }}-suffix"])
+def test_a_secret_is_an_environment_reference(token: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DOT_TOKEN", "t")
-    with pytest.raises(ResolutionException, match=says) as raised:
+    with pytest.raises(
+        ResolutionException, match="must be a reference to an environment variable"
+    ) as raised:
         resolve(DotResource, {"api_token": token, "region": "eu"})
     assert "api_token" in str(raised.value)
 
 
+#: Every secret field of every section, with the other fields its class requires.
+SECRETS = [
+    (DotResource, "api_token", {"region": "eu"}),
+    (
+        ConfluenceResource,
+        "api_token",
+        {"base_url": "https://x.atlassian.net/wiki", "email": "a@b.c"},
+    ),
+    (ConfluenceResource, "personal_access_token", {"base_url": "https://wiki.example.com"}),
+    (AlertChannels, "slack_token", {"slack_channel": "#data"}),
+    (AlertChannels, "teams_webhook_url", {}),
+    (PostgresWarehouse, "password", {"host": "db", "dbname": "analytics", "user": "dot"}),
+]
+
+
+@pytest.mark.parametrize(("settings", "field", "others"), SECRETS)
+@pytest.mark.parametrize(
+    "reference", ["{{ env.SECRET_NOBODY_SET }}", "{{ env('SECRET_NOBODY_SET') }}"]
+)
+def test_a_secret_is_read_at_run_time_so_loading_needs_no_variable(
+    settings: type, field: str, others: dict[str, Any], reference: str
+) -> None:
+    assert field in YamlFront.secrets[settings]
+    resolved = resolve(settings, {field: reference, **others})
+    assert getattr(resolved, field) == EnvVar("SECRET_NOBODY_SET")
+
+
+def test_an_optional_secret_is_left_out_when_its_variable_is_not_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As `AlertChannels.from_env` decides: whether a channel exists shapes the sensors."""
+    reference = {"teams_webhook_url": "{{ env.TEAMS_HOOK or None }}"}
+    assert resolve(AlertChannels, reference).teams_webhook_url is None
+    monkeypatch.setenv("TEAMS_HOOK", "https://teams.example.com/hook")
+    assert resolve(AlertChannels, reference).teams_webhook_url == EnvVar("TEAMS_HOOK")
+
+
 def test_without_a_file_errors_name_the_field_path() -> None:
-    with pytest.raises(ResolutionException, match=r"connections\.0\.type: unknown Dot connection"):
-        resolve(SyncSettings, {"connections": [{"type": "nope", "id": "x", "asset_keys": ["a"]}]})
+    with pytest.raises(ResolutionException, match=r"connections\.0\.type: .*write it as 'duckdb'"):
+        resolve(SyncSettings, {"connections": [{"type": "DuckDB", "id": "x", "asset_keys": ["a"]}]})
 
 
 def test_the_component_builds_from_python_settings_too() -> None:
