@@ -14,6 +14,10 @@ them by hand and nobody removes the deleted ones. Here the catalogue is a Dagste
   sources are deactivated, deleted or kept (`on_removed`); Dot-owned ones are never touched;
 - writes fan out over `DotResource.max_concurrency` threads; a failed write fails the run
   with the failing ids listed, after every other write went through;
+- Dot documents no reply to an import, so after the writes Dot's list is read once more
+  and a write it does not show fails like a refused one (`DotEffectNotObservedError`):
+  the run never reports an asset created, updated, deactivated or deleted that Dot does
+  not list that way;
 - the asset check `dot_catalogue_reconciled` then reads Dot's list again and plans once
   more: it passes only when every write went through and that plan would write nothing.
 """
@@ -45,7 +49,7 @@ from dagster import (
 )
 from dagster._core.definitions.metadata.metadata_set import NamespacedMetadataSet
 
-from dot_orchestration.client import DotClient, DotError, ExternalAsset
+from dot_orchestration.client import DotClient, DotEffectNotObservedError, DotError, ExternalAsset
 from dot_orchestration.resources import DotResource
 from dot_orchestration.transforms.catalogue import (
     DEFAULT_ID_PREFIX,
@@ -61,6 +65,7 @@ from dot_orchestration.transforms.catalogue import (
     load_catalogue,
     parse_listed_assets,
     plan_reconcile,
+    unobserved_writes,
     validate_entries,
 )
 
@@ -407,10 +412,43 @@ def apply_catalogue(
     on_removed: RemovalPolicy,
     max_concurrency: int,
 ) -> tuple[ReconcilePlan, dict[str, DotError]]:
-    """Plan `desired` against what Dot lists now and apply the writes; failures by id."""
+    """Plan `desired` against what Dot lists now, apply the writes, then list once more and
+    verify them; failures by id.
+
+    Dot documents no reply to an import or a deletion, so a write counts only once Dot's
+    list shows it: one that Dot answered with a 2xx but does not show fails with
+    `DotEffectNotObservedError`, naming what was sent and what Dot lists.
+    """
     current = parse_listed_assets(client.list_external_assets())
     plan = plan_reconcile(desired, current, id_prefix=id_prefix, on_removed=on_removed)
-    return plan, _apply_writes(client, plan.writes, max_concurrency=max_concurrency)
+    failures = _apply_writes(client, plan.writes, max_concurrency=max_concurrency)
+    accepted = [change for change in plan.writes if change.asset_id not in failures]
+    if accepted:
+        failures.update(_verify_writes(client, accepted))
+    return plan, failures
+
+
+def _verify_writes(client: DotClient, accepted: Sequence[Change]) -> dict[str, DotError]:
+    """The accepted writes Dot's list does not show, each as `DotEffectNotObservedError`."""
+    try:
+        listed = parse_listed_assets(client.list_external_assets())
+    except (DotError, UnreadableListingError) as error:
+        unobserved = {change.asset_id: f"nothing readable ({error})" for change in accepted}
+    else:
+        unobserved = unobserved_writes(accepted, listed)
+    by_id = {change.asset_id: change for change in accepted}
+    return {
+        asset_id: DotEffectNotObservedError(
+            f"Dot answered 2xx to the {by_id[asset_id].action} of external asset {asset_id}, "
+            f"but its list of external assets (read after the writes) shows {seen}. Next: "
+            "look the asset up in Dot; re-materialize to write it again, and if Dot keeps "
+            "storing it differently, report the difference (the catalogue compares every "
+            "field Dot's ExternalAsset has).",
+            expected={asset_id: by_id[asset_id].asset.model_dump(mode="json")},
+            observed={asset_id: seen},
+        )
+        for asset_id, seen in unobserved.items()
+    }
 
 
 def catalogue_reconciled_check(

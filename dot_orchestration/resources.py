@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
-from dagster import ConfigurableResource, EnvVar
+from dagster import ConfigurableResource, EnvVar, InitResourceContext
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from dot_orchestration.client import DotClient, RetryPolicy, Timeouts
@@ -124,6 +124,18 @@ class DotResource(ConfigurableResource):
             environment=env.get("DOT_ENVIRONMENT") or None,
             **location,
         )
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        """Check the configured environment against Dot's list once, when the resource is
+        set up for a run's steps (once per step process with a multiprocess executor).
+
+        Dot does not document what it does with an unknown `X-Dot-Environment`; a typo
+        must fail here, naming the ids Dot has, not write to the wrong model. Skipped
+        without an environment, and when the token may not list environments.
+        """
+        if self.environment:
+            with self.get_client() as client:
+                client.check_environment()
 
     @contextmanager
     def get_client(self) -> Iterator[DotClient]:

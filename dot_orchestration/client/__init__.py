@@ -41,6 +41,7 @@ from dot_orchestration.client.errors import (
     DotServerError,
     DotTimeoutError,
     DotTransportError,
+    DotUnknownEnvironmentError,
     DotValidationError,
 )
 
@@ -70,6 +71,7 @@ __all__ = [
     "DotServerError",
     "DotTimeoutError",
     "DotTransportError",
+    "DotUnknownEnvironmentError",
     "DotValidationError",
     "ExternalAsset",
     "Org",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -28,6 +29,7 @@ from dot_orchestration.client import _endpoints as api
 from dot_orchestration.client._answers import answer_text, answer_to_last_question, message_text
 from dot_orchestration.client._config import AuthMode, Region, load_config
 from dot_orchestration.client._endpoints import Endpoint
+from dot_orchestration.client._environments import environment_names
 from dot_orchestration.client._models import (
     AGENTIC_MODES,
     AgenticMode,
@@ -46,11 +48,14 @@ from dot_orchestration.client.errors import (
     DotAnswerTimeoutError,
     DotConfigError,
     DotError,
+    DotPermissionError,
     DotTimeoutError,
     DotTransportError,
+    DotUnknownEnvironmentError,
 )
 
 Model = TypeVar("Model", bound=BaseModel)
+logger = logging.getLogger(__name__)
 
 
 class DotClient:
@@ -322,6 +327,47 @@ class DotClient:
         and any 2xx reply is accepted; list the notes to see whether it took."""
         return self._json(api.DELETE_ORG_NOTE, path={"note_id": note_id})
 
+    # Environments ---------------------------------------------------------------------
+
+    def list_environments(self) -> Any:
+        """Dot's environments (raw JSON: the reply's shape is undocumented)."""
+        return self._json(api.LIST_ENVIRONMENTS)
+
+    def check_environment(self) -> None:
+        """Fail now if the configured environment is not one Dot lists.
+
+        Dot documents the `X-Dot-Environment` header, not what it does with an unknown id,
+        so a typo could silently address production. Nothing is checked without a
+        configured environment, when the token may not list environments (403: users),
+        or when Dot's list is unreadable; each skip is logged.
+        """
+        environment = self._config.environment
+        if environment is None:
+            return
+        try:
+            listed = self.list_environments()
+        except DotPermissionError:
+            logger.debug("environment %r not checked: the token may not list them", environment)
+            return
+        names = environment_names(listed)
+        if names is None:
+            logger.warning("environment %r not checked: Dot's list is unreadable", environment)
+            return
+        if environment not in names.values():
+            known = tuple(sorted(set(names.values())))
+            named = (
+                f" ({environment!r} is the name of {names[environment]!r})"
+                if environment in names
+                else ""
+            )
+            raise DotUnknownEnvironmentError(
+                f"Dot has no environment id {environment!r} (X-Dot-Environment){named}; it "
+                f"lists {', '.join(known) or 'none'}. Set the environment's id "
+                "(DOT_ENVIRONMENT / DotResource.environment), or leave it empty for production.",
+                environment=environment,
+                known=known,
+            )
+
     # Users and auth -------------------------------------------------------------------
 
     def me(self) -> Any:
@@ -452,7 +498,7 @@ class DotClient:
             json=body,
             timeout=self._config.timeouts.for_request(slow=endpoint.slow, export=endpoint.export),
         )
-        if endpoint.export:  # org-wide data: not scoped to the configured environment
+        if endpoint.export or endpoint.org_wide:  # not scoped to the configured environment
             request.headers.pop("X-Dot-Environment", None)
         secrets = self._secrets + secrets
         try:

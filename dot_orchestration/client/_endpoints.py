@@ -29,6 +29,8 @@ class Endpoint:
     #: A bulk export of org-wide data (Dot's history is shared across environments): use
     #: the export read timeout and send no `X-Dot-Environment`.
     export: bool = False
+    #: About the whole org, not one environment's model: send no `X-Dot-Environment`.
+    org_wide: bool = False
 
     def path_with(self, **params: str) -> str:
         """The path with its `{placeholders}` filled, each value quoted as one segment."""
@@ -77,6 +79,9 @@ CREATE_ORG_NOTE = _create("create_org_note", "/api/org_notes")
 UPDATE_ORG_NOTE = Endpoint("update_org_note", "PUT", "/api/org_notes/{note_id}")
 # Undocumented: assumed to follow the REST shape of the other org_notes routes.
 DELETE_ORG_NOTE = Endpoint("delete_org_note", "DELETE", "/api/org_notes/{note_id}")
+
+# Environments (docs: Environments; only the listing is used).
+LIST_ENVIRONMENTS = Endpoint("list_environments", "GET", "/api/environments", org_wide=True)
 
 # Users and auth.
 ME = Endpoint("me", "GET", "/api/auth/me")

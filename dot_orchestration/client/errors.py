@@ -28,6 +28,7 @@ __all__ = [
     "DotServerError",
     "DotTimeoutError",
     "DotTransportError",
+    "DotUnknownEnvironmentError",
     "DotValidationError",
 ]
 
@@ -65,6 +66,20 @@ class DotEffectNotObservedError(DotError):
         super().__init__(problem)
         self.expected = dict(expected or {})
         self.observed = dict(observed or {})
+
+
+class DotUnknownEnvironmentError(DotError, ValueError):
+    """The configured `X-Dot-Environment` id is not among the environments Dot lists.
+
+    What Dot does with an unknown id is undocumented (it may fall back to production), so
+    the client checks the id up front rather than let every call hit the wrong model.
+    `known` holds the ids Dot listed.
+    """
+
+    def __init__(self, problem: str, *, environment: str, known: tuple[str, ...]) -> None:
+        super().__init__(problem)
+        self.environment = environment
+        self.known = known
 
 
 class DotTransportError(DotError, HTTPCallError):

@@ -10,6 +10,11 @@ Every endpoint declares the role it needs with `Depends(requires(Role.x))` (or o
 and the model space of the `X-Dot-Environment` they addressed. Checks run in that order:
 401 (no, unknown or expired token; URL auth where it is not allowed), 403 (role too low),
 404 (unknown environment), so nothing is revealed to callers without a valid token.
+
+The 404 for an unknown `X-Dot-Environment` is a guess of the default profile: Dot's docs
+say the header scopes a call to an environment, not what an unknown id does. The strict
+profile ignores an unknown id and serves production; the package checks the configured id
+against `GET /api/environments` instead of relying on either.
 """
 
 from collections.abc import Callable, Mapping
@@ -129,6 +134,8 @@ def requires(role: Role, *, url_auth: bool = False) -> Callable[..., Caller]:
             raise Forbidden(
                 f"This endpoint requires the {role.value} role; {user.email} is a {user.role.value}"
             )
+        if state.config.strict and environment not in state.spaces:
+            environment = None  # undocumented: the strict profile assumes Dot ignores it
         return Caller(user, credential.method, environment, state.space(environment))
 
     if not url_auth:

@@ -302,6 +302,43 @@ def _removed_change(asset: ExternalAsset, on_removed: RemovalPolicy) -> Change |
     return Change("deactivate", inactive, None, content_hash(inactive))
 
 
+def unobserved_writes(writes: Sequence[Change], listed: Sequence[ExternalAsset]) -> dict[str, str]:
+    """Each write whose effect Dot's list (read after the writes) does not show, by id,
+    with what Dot lists instead. Dot documents no reply to an import, so only the list
+    proves one took: an import is observed when the asset is listed with the content
+    sent, a deletion when the id is gone, a deactivation when the asset is listed with
+    `active: false` or no longer listed at all (whether Dot lists inactive assets is not
+    documented)."""
+    by_id = {asset.id: asset for asset in listed}
+    unobserved: dict[str, str] = {}
+    for change in writes:
+        seen = by_id.get(change.asset_id)
+        if change.action == "delete":
+            if seen is not None:
+                unobserved[change.asset_id] = "the asset still listed"
+        elif seen is None:
+            if change.action != "deactivate":
+                unobserved[change.asset_id] = "no asset with this id"
+        elif content_hash(seen) != change.content_hash:
+            unobserved[change.asset_id] = "the asset with other values in " + ", ".join(
+                _differing_fields(change.asset, seen)
+            )
+    return unobserved
+
+
+def _differing_fields(sent: ExternalAsset, seen: ExternalAsset) -> list[str]:
+    def stored(asset: ExternalAsset) -> dict[str, Any]:
+        dumped = ExternalAsset.model_validate(asset.model_dump(exclude_none=True))
+        return dumped.model_dump(mode="json")
+
+    wanted, listed = stored(sent), stored(seen)
+    return [
+        f"{name} ({listed[name]!r}, sent {wanted[name]!r})"
+        for name in _FIELDS
+        if wanted[name] != listed[name]
+    ]
+
+
 def check_reconcile_settings(id_prefix: str, on_removed: str = "deactivate") -> None:
     """`ValueError` for a blank prefix or an unknown removal policy, saying why it matters."""
     if not id_prefix.strip():
@@ -331,5 +368,6 @@ __all__ = [
     "owned_id",
     "parse_listed_assets",
     "plan_reconcile",
+    "unobserved_writes",
     "validate_entries",
 ]

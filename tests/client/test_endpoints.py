@@ -324,6 +324,7 @@ HEADER_ONLY_CALLS: dict[str, Callable[[DotClient], object]] = {
     "update_org_note": lambda dot: dot.update_org_note("1", "t", "n"),
     "delete_org_note": lambda dot: dot.delete_org_note("1"),
     "me": lambda dot: dot.me(),
+    "list_environments": lambda dot: dot.list_environments(),
     "get_users": lambda dot: dot.get_users(),
     "send_invitations": lambda dot: dot.send_invitations(["a@b.c"]),
     "delete_user": lambda dot: dot.delete_user("a@b.c"),

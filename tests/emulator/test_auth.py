@@ -60,6 +60,7 @@ ENDPOINTS: list[tuple[str, str, Any, dict[str, str], Role]] = [
     ("PUT", "/api/org_notes/x", {"title": "t", "note": "n"}, {}, Role.modeler),
     ("DELETE", "/api/org_notes/x", None, {}, Role.modeler),
     ("GET", "/api/auth/me", None, {}, Role.user),
+    ("GET", "/api/environments", None, {}, Role.modeler),
     ("GET", "/api/get_users", None, {}, Role.admin),
     ("POST", "/api/send_invitations", {"emails": []}, {}, Role.admin),
     ("POST", "/api/delete_user", USER, {}, Role.admin),

@@ -151,3 +151,23 @@ def test_a_refused_sync_is_not_called_unknown(
     assert failure.user_failure_data.metadata["outcome"].value == {"snowflake/prod": "refused"}
     assert "Outcome unknown" not in str(failure.error)
     assert len(sync_calls(dot_emulator)) == 2
+
+
+def test_a_misspelt_environment_fails_the_run_before_any_sync(
+    dot_emulator: EmulatorServer, syncs: AssetsDefinition, instance: DagsterInstance
+) -> None:
+    """Checked once against `GET /api/environments` when the resource is set up."""
+    result = run_syncs(dot_emulator, syncs, instance, environment="stagin")
+
+    assert not result.success
+    assert sync_calls(dot_emulator) == []
+    failure = next(e for e in result.all_events if e.is_failure)
+    assert "no environment id 'stagin'" in str(failure.event_specific_data)
+    assert "lists staging" in str(failure.event_specific_data)
+
+
+def test_a_listed_environment_syncs_in_that_environment(
+    dot_emulator: EmulatorServer, syncs: AssetsDefinition, instance: DagsterInstance
+) -> None:
+    assert run_syncs(dot_emulator, syncs, instance, environment="staging").success
+    assert {record.environment for record in dot_emulator.state.sync_log} == {"staging"}

@@ -3,6 +3,7 @@
 from dot_orchestration.emulator.routers import (
     chat,
     control,
+    environments,
     external_assets,
     history,
     notes,
@@ -19,6 +20,7 @@ API_ROUTERS = (
     notes.router,
     users.router,
     quality.router,
+    environments.router,
 )
 
 __all__ = ["API_ROUTERS", "control"]
