@@ -1,14 +1,25 @@
 """Run every recurring Dot (getdot.ai) operation from Dagster.
 
 This module stays import-light: the core (`dot_orchestration.client`, `.confluence`,
-`.transforms`, `.emulator`) must be importable without Dagster. The Dagster components are
-re-exported lazily, as `dot_orchestration.DotComponent` and
-`dot_orchestration.DotDbtProjectComponent` (the names `dg` and `defs.yaml` use), and
-import Dagster only when asked for.
+`.transforms`, `.emulator`) must be importable without Dagster. The names a code location
+starts with are re-exported lazily and import Dagster only when asked for: the resources
+(`from dot_orchestration import DotResource`), the connection syncs, and the components
+`DotComponent` and `DotDbtProjectComponent` (the names `dg` and `defs.yaml` use). Every
+other factory lives in the module of its operation (`dot_orchestration.history_export`,
+`.confluence_notes`, ...).
 """
 
 import importlib
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # what type checkers and IDEs see; at run time `__getattr__` imports
+    from dot_orchestration.components import DotComponent as DotComponent
+    from dot_orchestration.components import DotDbtProjectComponent as DotDbtProjectComponent
+    from dot_orchestration.confluence_notes import ConfluenceResource as ConfluenceResource
+    from dot_orchestration.connection_sync import DotConnection as DotConnection
+    from dot_orchestration.connection_sync import build_dot_sync_assets as build_dot_sync_assets
+    from dot_orchestration.resources import DotResource as DotResource
 
 try:
     __version__ = version("dot-orchestration")
@@ -17,8 +28,12 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 
 #: Public names imported on first use, and the module that defines each.
 _LAZY = {
+    "ConfluenceResource": "dot_orchestration.confluence_notes",
     "DotComponent": "dot_orchestration.components",
+    "DotConnection": "dot_orchestration.connection_sync",
     "DotDbtProjectComponent": "dot_orchestration.components",
+    "DotResource": "dot_orchestration.resources",
+    "build_dot_sync_assets": "dot_orchestration.connection_sync",
 }
 
 
@@ -33,4 +48,4 @@ def __dir__() -> list[str]:
     return sorted([*globals(), *_LAZY])
 
 
-__all__ = ["__version__"]
+__all__ = ["__version__", *_LAZY]
