@@ -91,7 +91,7 @@ def test_catalogue_main_flow_in_both_profiles(
     dot = any_dot_emulator
     first = run(dot.url, catalogue)
     assert first.success
-    assert OWNED <= set(in_dot(dot))
+    assert set(in_dot(dot)) >= OWNED
     assert materialized(first)["created"] == 4
     assert [c.passed for c in first.get_asset_check_evaluations()] == [True]
 
