@@ -414,16 +414,21 @@ class DotClient:
     def push_dbt_run_results(
         self, run_results: Mapping[str, Any], manifest: Mapping[str, Any]
     ) -> Any:
-        """Send dbt's artifacts; Dot opens and clears incidents for models, tests, sources."""
+        """Send dbt's artifacts; Dot opens and clears incidents for models, tests, sources.
+
+        Dot documents no reply body: any 2xx is accepted (see `_any_body`)."""
         body = {"run_results": dict(run_results), "manifest": dict(manifest)}
-        return self._json(api.PUSH_DBT_RUN_RESULTS, body=body)
+        return _any_body(self._call(api.PUSH_DBT_RUN_RESULTS, body=body))
 
     def report_quality_incidents(
         self, source: str, items: Sequence[QualityIncident | Mapping[str, Any]]
     ) -> Any:
-        """Report data-quality findings from any tool; Dot flags dashboards on those tables."""
+        """Report data-quality findings from any tool; Dot flags dashboards on those tables.
+
+        Dot documents only `status: "open"` items and no reply body: any 2xx is accepted
+        (see `_any_body`)."""
         body = {"source": source, "items": [_payload(QualityIncident, item) for item in items]}
-        return self._json(api.REPORT_QUALITY_INCIDENTS, body=body)
+        return _any_body(self._call(api.REPORT_QUALITY_INCIDENTS, body=body))
 
     @overload
     def get_dbt_exposures(
@@ -565,6 +570,15 @@ def _carrying_chat_id(chat_id: str) -> Iterator[None]:
         error.chat_id = chat_id
         error.add_note(f"chat_id: {chat_id} (read the conversation later with get_chat)")
         raise
+
+
+def _any_body(reply: Reply) -> Any:
+    """A reply whose body Dot does not document: parsed JSON when it reads as JSON, else
+    its text. The 2xx status is the answer; an unreadable body is no failure."""
+    try:
+        return reply.json()
+    except DotResponseError:
+        return reply.exchange.response.text
 
 
 def _new_chat_id() -> str:
