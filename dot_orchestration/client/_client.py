@@ -49,6 +49,7 @@ from dot_orchestration.client.errors import (
     DotConfigError,
     DotError,
     DotPermissionError,
+    DotResponseError,
     DotTimeoutError,
     DotTransportError,
     DotUnknownEnvironmentError,
