@@ -146,6 +146,20 @@ def test_a_resolution_lost_to_an_outage_is_sent_again(
     assert [r["status"] for r in reports(dot_emulator)] == [200, 503, 200, 200]
 
 
+def test_any_2xx_reply_is_accepted(
+    dot_emulator: EmulatorServer, instance: DagsterInstance, sensor: SensorDefinition
+) -> None:
+    """Dot documents no reply body: one that is not JSON is no failure (the report went in)."""
+    dot_emulator.state.faults = [
+        FaultRule(method="POST", path=INCIDENTS, kind="malformed", phase="after")
+    ]
+    check_run(instance, orders=False)
+    cursor = tick(sensor, instance, None, dot_emulator)
+    assert incidents(dot_emulator) == {"Analytics.Public.Orders": "open"}
+    tick(sensor, instance, cursor, dot_emulator)
+    assert len(reports(dot_emulator)) == 1, "accepted: not sent again"
+
+
 @pytest.mark.parametrize(
     ("case", "table"),
     [
