@@ -100,7 +100,8 @@ def render_defs_yaml(type_name: str, params: DotScaffoldParams, dbt: str | None)
 _HEADER = """\
 # Dot (getdot.ai) for this code location; `dg check defs` validates this file.
 # Secrets are references to environment variables (a project's .env file works too),
-# never values: this file is committed with the code.
+# never values: this file is committed with the code. They are read when a run starts,
+# so `dg check defs` needs none of them set.
 type: {type_name}
 
 attributes:
