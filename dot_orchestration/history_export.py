@@ -110,7 +110,7 @@ from dot_orchestration.transforms.history import (
     NormalisedHistory,
     normalise_history,
 )
-from dot_orchestration.warehouse import DuckDBLocation, PartitionSession, PostgresLocation
+from dot_orchestration.warehouse import PartitionSession
 
 WAREHOUSE_KEY = "dot_warehouse"
 IO_MANAGER_KEY = "dot_history_io_manager"
@@ -244,6 +244,8 @@ class DuckDBWarehouse(PartitionWarehouse):
     )
 
     def session(self, *, read_only: bool = False) -> AbstractContextManager[PartitionSession]:
+        from dot_orchestration.warehouse import DuckDBLocation  # needs the [duckdb] extra
+
         location = DuckDBLocation(path=Path(self.path), lock_timeout_s=self.lock_timeout_s)
         return location.session(read_only=read_only)
 
@@ -276,6 +278,8 @@ class PostgresWarehouse(PartitionWarehouse):
     )
 
     def session(self, *, read_only: bool = False) -> AbstractContextManager[PartitionSession]:
+        from dot_orchestration.warehouse import PostgresLocation  # needs the [postgres] extra
+
         location = PostgresLocation(
             host=self.host,
             port=self.port,

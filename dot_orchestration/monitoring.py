@@ -59,15 +59,10 @@ from dagster import (
 from dagster._core.definitions.metadata import TableMetadataSet
 from dagster._core.events import DagsterEvent
 from dagster._utils.schedules import get_smallest_cron_interval
-from dagster_msteams.adaptive_card import AdaptiveCard
-from dagster_msteams.card import Card
-from dagster_msteams.client import TeamsClient
-from dagster_msteams.utils import MSTeamsHyperlink, build_message_with_link
 from pydantic import Field, model_validator
 from requests import RequestException
-from slack_sdk.errors import SlackClientError
-from slack_sdk.web.client import WebClient
 
+from dot_orchestration._extras import extra_required
 from dot_orchestration.client import (
     DotAPIError,
     DotClient,
@@ -175,12 +170,25 @@ class AlertChannels(ConfigurableResource):
             raise AlertDeliveryError(f"alert not delivered to {', '.join(refused)}")
 
     def _post_to_slack(self, alert: Alert) -> None:
+        with extra_required("slack", feature="Slack alerts"):
+            from slack_sdk.errors import SlackClientError
+            from slack_sdk.web.client import WebClient
+
         client = WebClient(token=self.slack_token, base_url=self.slack_api_url)
-        client.chat_postMessage(
-            channel=self.slack_channel or "", text=alert.text, blocks=_slack_blocks(alert)
-        )
+        try:
+            client.chat_postMessage(
+                channel=self.slack_channel or "", text=alert.text, blocks=_slack_blocks(alert)
+            )
+        except SlackClientError as error:
+            raise AlertDeliveryError(str(error)) from error
 
     def _post_to_teams(self, alert: Alert) -> None:
+        with extra_required("teams", feature="Microsoft Teams alerts"):
+            from dagster_msteams.adaptive_card import AdaptiveCard
+            from dagster_msteams.card import Card
+            from dagster_msteams.client import TeamsClient
+            from dagster_msteams.utils import MSTeamsHyperlink, build_message_with_link
+
         client = TeamsClient(hook_url=self.teams_webhook_url or "")
         legacy = client.is_legacy_webhook()
         card = Card() if legacy else AdaptiveCard()
@@ -196,7 +204,7 @@ def _sent(
     """Send through one channel; a refusal is logged, so the other channels still get it."""
     try:
         send(alert)
-    except (SlackClientError, RequestException, OSError) as error:
+    except (AlertDeliveryError, RequestException, OSError) as error:
         log.error(f"Alert to {name} failed: {error}")
         return False
     log.info(f"Alert sent to {name}: {alert.title}")

@@ -10,6 +10,13 @@ with EmulatorServer(EmulatorConfig(seed=42), port=0) as server:
 The contract is in docs/ARCHITECTURE.md ("Emulator contract"). Never imports Dagster.
 """
 
+from dot_orchestration._extras import extra_required
+
+# The emulator serves HTTP with FastAPI and uvicorn: the [emulator] extra.
+with extra_required("emulator", feature="The Dot API emulator"):
+    import fastapi  # noqa: F401
+    import uvicorn  # noqa: F401
+
 from dot_orchestration.emulator.app import create_app
 from dot_orchestration.emulator.config import (
     ADMIN_TOKEN,

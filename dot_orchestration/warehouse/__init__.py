@@ -41,22 +41,53 @@ Either way the frame checks (`check_frames` in ``_contract``) and the one-type-p
 mapping are shared: only the SQL and the bulk load are the warehouse's own.
 """
 
+import importlib
+from typing import TYPE_CHECKING
+
 from dot_orchestration.warehouse._contract import DuplicateKeys, PartitionSession, WriteResult
-from dot_orchestration.warehouse._duckdb import (
-    DuckDBLocation,
-    DuckDBSession,
-    DuckDBTarget,
-    read_partition,
-    replace_partition,
-    replace_partitions,
-)
-from dot_orchestration.warehouse._postgres import PostgresLocation, PostgresSession
 from dot_orchestration.warehouse.errors import (
     EmptyPartitionError,
     PartitionMismatchError,
     PartitionWriteError,
     SchemaMismatchError,
 )
+
+if TYPE_CHECKING:  # what type checkers see; at run time `__getattr__` imports on first use
+    from dot_orchestration.warehouse._duckdb import (
+        DuckDBLocation,
+        DuckDBSession,
+        DuckDBTarget,
+        read_partition,
+        replace_partition,
+        replace_partitions,
+    )
+    from dot_orchestration.warehouse._postgres import PostgresLocation, PostgresSession
+
+#: Each writer needs its driver (an extra: `[duckdb]`, `[postgres]`), so its names are
+#: imported on first use: the package, and the other writer, work without it.
+_LAZY = {
+    **dict.fromkeys(
+        (
+            "DuckDBLocation",
+            "DuckDBSession",
+            "DuckDBTarget",
+            "read_partition",
+            "replace_partition",
+            "replace_partitions",
+        ),
+        "dot_orchestration.warehouse._duckdb",
+    ),
+    **dict.fromkeys(
+        ("PostgresLocation", "PostgresSession"), "dot_orchestration.warehouse._postgres"
+    ),
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "DuckDBLocation",

@@ -10,10 +10,10 @@ from datetime import date
 from pathlib import Path
 from uuid import uuid4
 
-import duckdb
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from dot_orchestration._extras import extra_required
 from dot_orchestration.warehouse._contract import DuplicateKeys, WriteResult, check_frames
 from dot_orchestration.warehouse._types import (
     TEXT,
@@ -27,6 +27,9 @@ from dot_orchestration.warehouse._types import (
     storable,
 )
 from dot_orchestration.warehouse.errors import PartitionWriteError
+
+with extra_required("duckdb", feature="The DuckDB warehouse writer"):
+    import duckdb
 
 __all__ = [
     "DuckDBLocation",

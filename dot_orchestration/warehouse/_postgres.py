@@ -30,11 +30,9 @@ from datetime import date
 from typing import Any
 
 import pandas as pd
-import psycopg2
-import psycopg2.errors
-import psycopg2.extensions
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from dot_orchestration._extras import extra_required
 from dot_orchestration.warehouse._contract import DuplicateKeys, WriteResult, check_frames
 from dot_orchestration.warehouse._types import (
     check_matches,
@@ -47,6 +45,11 @@ from dot_orchestration.warehouse._types import (
     storable,
 )
 from dot_orchestration.warehouse.errors import PartitionWriteError, SchemaMismatchError
+
+with extra_required("postgres", feature="The PostgreSQL warehouse writer"):
+    import psycopg2
+    import psycopg2.errors
+    import psycopg2.extensions
 
 __all__ = ["PostgresLocation", "PostgresSession"]
 

@@ -1,0 +1,109 @@
+"""Run in a separate interpreter by the packaging tests; prints one JSON object.
+
+Imports every module of the Dagster layer, then uses each feature that needs an extra, and
+reports what happened, so the tests can assert on it from the outside. Run it with the
+Python of a core-only venv (the extras are absent), or with `--block` to make this
+interpreter behave as if the optional modules were not installed.
+"""
+
+import importlib
+import importlib.util
+import json
+import sys
+from collections.abc import Callable
+
+LAYER = (
+    "dot_orchestration",
+    "dot_orchestration.resources",
+    "dot_orchestration.connection_sync",
+    "dot_orchestration.history_export",
+    "dot_orchestration.confluence_notes",
+    "dot_orchestration.external_assets",
+    "dot_orchestration.dot_exposures",
+    "dot_orchestration.dbt_run_results",
+    "dot_orchestration.monitoring",
+    "dot_orchestration.components",
+    "dot_orchestration.cli",
+)
+#: The top-level modules the extras bring.
+OPTIONAL_MODULES = ("fastapi", "uvicorn", "duckdb", "psycopg2", "slack_sdk", "dagster_msteams")
+
+
+def _import(submodule: str) -> Callable[[], object]:
+    return lambda: importlib.import_module(f"dot_orchestration.{submodule}")
+
+
+def _alert(channel: str) -> Callable[[], object]:
+    def send() -> object:
+        from dot_orchestration.monitoring import Alert, AlertChannels
+
+        channels = AlertChannels(slack_token="xoxb-probe", slack_channel="#probe")
+        sender = channels._post_to_slack if channel == "slack" else channels._post_to_teams
+        return sender(Alert(title="probe", lines=(), link="http://127.0.0.1:9"))
+
+    return send
+
+
+def _history_write(warehouse: str) -> Callable[[], object]:
+    def open_session() -> object:
+        from dot_orchestration.history_export import DuckDBWarehouse, PostgresWarehouse
+
+        resource = (
+            DuckDBWarehouse(path="probe.duckdb")
+            if warehouse == "duckdb"
+            else PostgresWarehouse(host="127.0.0.1", port=9, dbname="x", user="x", password="x")
+        )
+        return resource.session()
+
+    return open_session
+
+
+#: (extra, the module it brings, what is tried): without the module, each must fail naming
+#: its extra; with it (dbt-postgres brings psycopg2, say), it must work.
+FEATURES = (
+    ("duckdb", "duckdb", "import warehouse._duckdb", _import("warehouse._duckdb")),
+    ("duckdb", "duckdb", "DuckDBWarehouse.session()", _history_write("duckdb")),
+    ("postgres", "psycopg2", "import warehouse._postgres", _import("warehouse._postgres")),
+    ("postgres", "psycopg2", "PostgresWarehouse.session()", _history_write("postgres")),
+    ("emulator", "fastapi", "import emulator", _import("emulator")),
+    ("emulator", "fastapi", "import emulator.confluence", _import("emulator.confluence")),
+    ("slack", "slack_sdk", "AlertChannels: Slack alert", _alert("slack")),
+    ("teams", "dagster_msteams", "AlertChannels: Teams alert", _alert("teams")),
+)
+
+
+def installed(module: str) -> bool:
+    """Importable here (a module blocked with `--block` is not)."""
+    if module in sys.modules:
+        return sys.modules[module] is not None
+    return importlib.util.find_spec(module) is not None
+
+
+def main() -> None:
+    if "--block" in sys.argv:
+        for name in OPTIONAL_MODULES:
+            sys.modules[name] = None  # type: ignore[assignment]  # `import` now fails
+    available = {module: installed(module) for _, module, _, _ in FEATURES}
+    import_errors = {}
+    for name in LAYER:
+        try:
+            importlib.import_module(name)
+        except Exception as error:  # report every failure, not only the first
+            import_errors[name] = f"{type(error).__name__}: {error}"
+    loaded = [m for m in OPTIONAL_MODULES if sys.modules.get(m) is not None]
+    features = []
+    for extra, module, label, attempt in FEATURES:
+        try:
+            attempt()
+            outcome = "no error"
+        except Exception as error:
+            outcome = f"{type(error).__name__}: {error}"
+        features.append(
+            {"extra": extra, "feature": label, "installed": available[module], "outcome": outcome}
+        )
+    report = {"import_errors": import_errors, "optional_modules_loaded": loaded}
+    print(json.dumps({**report, "features": features}))
+
+
+if __name__ == "__main__":
+    main()
