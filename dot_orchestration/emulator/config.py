@@ -160,6 +160,8 @@ class EmulatorConfig(BaseModel):
     - `sync_delay_s`: how long a sync request takes to answer (a slow warehouse).
     - `new_user_role`: the role invited and created users get. Dot makes new people admins
       unless the org turns that off (its 2024 spec has `POST /api/set_new_user_admin`).
+    - `modelers_may_sync`: the modeler permission "Trigger and schedule connection syncs"
+      (off by default in Dot); without it only admins may sync.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -188,6 +190,7 @@ class EmulatorConfig(BaseModel):
     strict: bool = False
     sync_delay_s: float = Field(0.0, ge=0.0)
     new_user_role: Role = Role.admin
+    modelers_may_sync: bool = False
 
     @field_validator("environments")
     @classmethod

@@ -23,7 +23,7 @@ USER = {"email": "nobody@example.com"}
 
 # (method, path, json body, query, role required)
 ENDPOINTS: list[tuple[str, str, Any, dict[str, str], Role]] = [
-    ("POST", "/api/sync/snowflake/prod", None, {}, Role.modeler),
+    ("POST", "/api/sync/snowflake/prod", None, {}, Role.admin),
     (
         "POST",
         "/api/import_and_overwrite_external_asset",

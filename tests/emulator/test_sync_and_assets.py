@@ -110,3 +110,15 @@ def test_delete_external_asset(api: httpx.Client, client: Client) -> None:
         404,
         {"detail": "External asset looker-dashboard-31 not found"},
     )
+
+
+def test_a_modeler_syncs_only_with_the_permission_an_admin_grants(client: Client) -> None:
+    """Dot's permissions page: "Trigger and schedule connection syncs" is off by default."""
+    refused = client("dot-emulator-modeler").post("/api/sync/snowflake/prod")
+    assert refused.status_code == 403
+    assert "Trigger and schedule connection syncs" in refused.json()["detail"]
+    with EmulatorServer(EmulatorConfig(modelers_may_sync=True), port=0) as server:
+        granted = httpx.post(
+            f"{server.url}/api/sync/snowflake/prod", headers={"API-KEY": "dot-emulator-modeler"}
+        )
+    assert granted.status_code == 200
