@@ -112,7 +112,7 @@ def test_sync_metadata_records_what_happened(
     assert metadata["connection"].value == f"{ctype}/{cid}"
     assert metadata["attempts"].value == 1
     assert metadata["duration_s"].value >= 0
-    assert metadata["dot_url"].value.endswith(f"/settings/connections/{ctype}/{cid}")
+    assert "dot_url" not in metadata  # Dot documents no page per connection: no guessed link
 
 
 def test_failed_blocking_test_syncs_nothing_now_or_later(
