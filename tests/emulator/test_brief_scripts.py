@@ -81,3 +81,29 @@ def test_dots_example_scripts_work_against_the_emulator(
     assert ask_output.count("=== ANSWER ===") == 2
     assert all(answer in ask_output for answer in answers)
     assert "Conversation complete!" in ask_output
+
+
+CURRENT = BRIEF.with_name("dot-docs-use-cases-and-scripts.md")
+
+
+def test_the_current_docs_ask_script_works_against_both_profiles(
+    any_dot_emulator: EmulatorServer, tmp_path: Path
+) -> None:
+    """The current page's script reads the answer by Dot's rule (text parts, else content),
+    never `explanation`, so it also proves the strict profile answers as documented."""
+    page = CURRENT.read_text()
+    script = page.split("```python\n")[2].split("```", 1)[0]
+    assert "def answer_text(messages):" in script
+    ask = with_constants(
+        script, BASE_URL=f"{any_dot_emulator.url}/api", API_KEY="dot-emulator-user"
+    )
+    ask_run = run(ask, tmp_path, "current_ask")
+    output, _ = ask_run.communicate(timeout=60)
+
+    assert ask_run.returncode == 0, output
+    assert output.count("=== ANSWER ===") == 2, output
+    assert "No answer yet" not in output and "Error" not in output
+    chat_id = re.search(r"Chat ID: (\S+)", output).group(1)  # type: ignore[union-attr]
+    chat = any_dot_emulator.state.chats.get(chat_id)
+    answers = [m["content"] for m in chat.messages if m["role"] == "assistant"]
+    assert len(answers) == 2 and all(answer in output for answer in answers)
