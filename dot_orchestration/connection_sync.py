@@ -35,11 +35,10 @@ from dagster import (
     define_asset_job,
     multi_asset,
 )
-from dagster._core.definitions.assets.graph.asset_graph import AssetGraph
-from dagster._core.definitions.metadata.metadata_set import NamespacedMetadataSet
 from dagster_dbt import build_dbt_asset_selection
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from dot_orchestration._compat import NamespacedMetadataSet
 from dot_orchestration.client import (
     CONNECTION_TYPES,
     DotClient,
@@ -180,13 +179,13 @@ def resolve_upstream_keys(
     connection: DotConnection, upstream: Sequence[AssetsDefinition]
 ) -> list[AssetKey]:
     """The asset keys a connection depends on, checked against the upstream definitions."""
-    graph = AssetGraph.from_assets(list(upstream))
+    defined = {key for assets_def in upstream for key in assets_def.keys}
     keys: list[AssetKey] = []
     if connection.dbt_select:
-        keys.extend(_resolve_dbt_selection(connection, upstream, graph))
+        keys.extend(_resolve_dbt_selection(connection, upstream))
     for path in connection.asset_keys:
         key = AssetKey.from_user_string(path)
-        if not graph.has(key):
+        if key not in defined:
             raise ValueError(
                 f"Dot connection {connection.label}: asset key {path!r} is not defined; "
                 "pass the assets that define it, or fix the key"
@@ -196,7 +195,7 @@ def resolve_upstream_keys(
 
 
 def _resolve_dbt_selection(
-    connection: DotConnection, upstream: Sequence[AssetsDefinition], graph: AssetGraph
+    connection: DotConnection, upstream: Sequence[AssetsDefinition]
 ) -> list[AssetKey]:
     """Resolve each space-separated term alone, so one misspelt model is named, not hidden."""
     dbt_defs = [d for d in upstream if is_dbt_assets(d)]
@@ -212,7 +211,7 @@ def _resolve_dbt_selection(
             selection = build_dbt_asset_selection(
                 [dbt_def], dbt_select=term, dbt_exclude=connection.dbt_exclude
             )
-            selected |= selection.resolve(graph)
+            selected |= selection.resolve([dbt_def])
         if not selected:
             raise ValueError(
                 f"Dot connection {connection.label}: dbt selection {term!r} matches no dbt "

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from dagster import AssetKey, AssetsDefinition, asset
-from dagster._core.definitions.assets.graph.asset_graph import AssetGraph
 from pydantic import ValidationError
 
 from dot_orchestration.connection_sync import (
@@ -130,12 +129,12 @@ def test_the_nightly_job_can_leave_models_out_of_its_build() -> None:
     )
     conn = DotConnection(type="duckdb", id="demo", dbt_select="tag:dot")
     syncs = build_dot_sync_assets([conn], upstream=[everything])
-    graph = AssetGraph.from_assets([everything, syncs])
+    assets = [everything, syncs]
     usage = AssetKey("dot_usage_daily")
 
     def job_of(**kwargs: str) -> set[AssetKey]:
         schedule = build_dbt_then_sync_schedule([everything], syncs, **kwargs)
-        return set(schedule.job.selection.resolve(graph))  # type: ignore[union-attr]
+        return set(schedule.job.selection.resolve(assets))  # type: ignore[union-attr]
 
     assert usage in job_of()
     nightly = job_of(dbt_exclude="tag:dot_usage")
