@@ -16,7 +16,8 @@ from ._support import Export, StubDot, export_records
 
 DAY = date(2025, 3, 4)
 CONVERSATION_FIELDS = ("title", "updated_at", "author_email", "author_name", "workspace")
-CONVERSATION_FIELDS += ("environment", "labels", "auto_review_score", "auto_review_reason")
+CONVERSATION_FIELDS += ("environment", "labels", "auto_review_label", "auto_review_score")
+CONVERSATION_FIELDS += ("auto_review_reason",)
 
 
 def nested(records: list[dict[str, Any]]) -> object:
