@@ -64,8 +64,9 @@ class DotClient:
 
     One `httpx.Client` per object, reused across calls (connection pooling) and safe to
     share between threads; close it with `close()` or a `with` block. Transient failures
-    are retried per `retry`; creates (questions, users, invitations, notes) only when the
-    request provably never reached Dot, so that a retry cannot duplicate them.
+    are retried per `retry`; creates (questions, users, invitations, notes) and syncs only
+    when the request provably never reached Dot, so that a retry cannot duplicate them (a
+    sync that may have reached Dot raises `DotOutcomeUnknownError`).
     """
 
     def __init__(

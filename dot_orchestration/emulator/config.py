@@ -146,8 +146,8 @@ class EmulatorConfig(BaseModel):
     - `history_*`, `workspaces`: the generated conversation history covers the
       `history_days` days before `history_end` (exclusive; default today, UTC), about
       `history_conversations_per_day` conversations a day, by `history_authors` people.
-    - `known_connections`: None accepts any connection id of a known type; a list makes
-      syncs of other connections answer 404.
+    - `known_connections`: None accepts any connection (any type, as Dot's spec); a list
+      makes syncs of other connections answer 404 (a guess: Dot documents no such error).
     - `external_assets`: assets that exist before the first call (Dot-owned by default).
     - `dashboards`, `dbt_models`: Dot dashboards and the dbt models Dot's model uses; they
       feed `GET /api/dbt/exposures`.
