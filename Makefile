@@ -4,8 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# The example code location and the demo live outside the package, in examples/dot_demo.
+EXAMPLE := PYTHONPATH=examples
 
-.PHONY: demo test lint dev emulator bench clean lock
+.PHONY: demo test lint dev emulator confluence-emulator bench clean lock
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,17 +16,20 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m dot_orchestration.demo
+	$(EXAMPLE) $(PY) -m dot_demo.demo
 
 test: $(STAMP)
-	$(PY) -m ruff check dot_orchestration tests bench
+	$(PY) -m ruff check dot_orchestration examples/dot_demo tests bench
 	$(PY) -m pytest
 
 dev: $(STAMP)
-	$(PY) -m dot_orchestration.cli dev
+	$(EXAMPLE) $(PY) -m dot_demo.dev
 
 emulator: $(STAMP)
 	$(VENV)/bin/dot-orchestration emulator --port 8765
+
+confluence-emulator: $(STAMP)
+	$(VENV)/bin/dot-orchestration confluence-emulator --port 8766
 
 bench: $(STAMP)
 	for script in bench/bench_*.py; do $(PY) $$script || exit 1; done
@@ -34,4 +39,4 @@ lock: $(STAMP)
 	$(PY) -m pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
 
 clean:
-	rm -rf $(VENV) .pytest_cache .dagster_home build *.egg-info
+	rm -rf $(VENV) .venv-compat .pytest_cache .dagster_home build *.egg-info

@@ -2,7 +2,9 @@
 
 Every subcommand is a `Command` (name, help, its arguments, its handler) in `COMMANDS`; add
 one by appending to that tuple. Handlers import what they run lazily, so `--help` stays
-fast and `dot-orchestration emulator` never imports Dagster.
+fast and the emulators never import Dagster. Commands take explicit paths or environment
+variables and never import the example code location (`examples/`), which is not part of
+the installed package.
 """
 
 import argparse
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from dot_orchestration.emulator import EmulatorServer
+    from dot_orchestration.emulator.confluence import ConfluenceEmulatorServer
 
 
 @dataclass(frozen=True)
@@ -94,36 +97,18 @@ def _announce_emulator(server: "EmulatorServer") -> None:
     sys.stdout.flush()
 
 
-def _dev_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of `dot-orchestration dev`."""
-    parser.add_argument("--port", type=int, default=3000, help="port of the Dagster UI")
-
-
-def _run_dev(args: argparse.Namespace) -> int:
-    """The Dagster UI on the demo's setup, with the emulator running beside it.
-
-    Uses the same `.demo/` instance and DuckDB file as `make demo`, so the runs, assets and
-    syncs of the last demo are what the UI shows first.
-    """
-    import os
-    import subprocess
-
-    from dot_orchestration.definitions import REPO_ROOT, ExampleSettings
-    from dot_orchestration.demo import running_emulators
-
-    settings = ExampleSettings.from_env()
-    os.environ.setdefault("DOT_DAGSTER_UI_URL", f"http://localhost:{args.port}")
-    with running_emulators(settings):
-        dagster = os.path.join(os.path.dirname(sys.executable), "dagster")
-        command = [dagster, "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-p", str(args.port)]
-        with contextlib.suppress(KeyboardInterrupt):
-            return subprocess.call(command, cwd=REPO_ROOT)
-    return 0
+#: Where `refresh-exposures` writes when `--state` is not given.
+EXPOSURES_STATE_VAR = "DOT_EXPOSURES_STATE"
 
 
 def _refresh_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `dot-orchestration refresh-exposures`."""
-    parser.add_argument("--state", default=None, help="state file (default: DOT_EXPOSURES_STATE)")
+    parser.add_argument(
+        "--state",
+        default=None,
+        metavar="PATH",
+        help=f"the state file your code location loads (default: ${EXPOSURES_STATE_VAR})",
+    )
     parser.add_argument("--connection-id", default=None, help="only this Dot connection")
 
 
@@ -131,17 +116,27 @@ def _run_refresh_exposures(args: argparse.Namespace) -> int:
     """Fetch Dot's dbt exposures into the state file the definitions read at load time.
 
     Configured like the code location (`DOT_API_KEY`, `DOT_REGION`/`DOT_BASE_URL`, ...), so
-    a deployment runs it at build time and ships the file with the code.
+    a deployment runs it at build time and ships the file with the code. The file is the
+    one the code location passes to `load_dot_dashboard_specs`, so there is no default
+    here: a guessed path would be written and never read.
     """
     import os
     from pathlib import Path
 
     from dot_orchestration.client import DotError
-    from dot_orchestration.definitions import ExampleSettings
     from dot_orchestration.dot_exposures import refresh_dot_exposures
     from dot_orchestration.resources import DotResource
 
-    state = Path(args.state) if args.state else ExampleSettings.from_env().exposures_state
+    target = args.state or os.environ.get(EXPOSURES_STATE_VAR)
+    if not target:
+        print(
+            "refresh-exposures: no state file given; pass --state PATH or set "
+            f"{EXPOSURES_STATE_VAR} to the file your code location loads with "
+            "load_dot_dashboard_specs",
+            file=sys.stderr,
+        )
+        return 2
+    state = Path(target)
     resource = DotResource.from_env(os.environ).process_config_and_initialize()
     try:
         with resource.get_client() as client:
@@ -152,13 +147,45 @@ def _run_refresh_exposures(args: argparse.Namespace) -> int:
     return 0
 
 
+def _confluence_emulator_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `dot-orchestration confluence-emulator`."""
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    parser.add_argument("--port", type=int, default=8766, help="port (0 picks a free one)")
+
+
+def _run_confluence_emulator(args: argparse.Namespace) -> int:
+    """Serve the Confluence emulator (seeded pages, two users) in the foreground."""
+    from dot_orchestration.emulator.confluence import ConfluenceEmulatorServer
+
+    server = ConfluenceEmulatorServer(host=args.host, port=args.port, verbose=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever(on_ready=_announce_confluence_emulator)
+    return 0
+
+
+def _announce_confluence_emulator(server: "ConfluenceEmulatorServer") -> None:
+    """Tell the user where the site is, who can log in, and which pages it holds."""
+    state = server.state
+    print(f"Confluence emulator on {server.url}  (REST v2: /api/v2, v1 and CQL: /rest/api)")
+    for user in state.config.users:
+        print(
+            f"  login {user.email:<22} api token {user.api_token:<28} "
+            f"Data Center PAT {user.personal_access_token:<24} {user.display_name}"
+        )
+    first = state.config.users[0]
+    print(
+        f"  e.g. CONFLUENCE_BASE_URL={server.url} CONFLUENCE_EMAIL={first.email} "
+        f"CONFLUENCE_API_TOKEN={first.api_token}"
+    )
+    for space in state.spaces():
+        print(f"  space {space.key:<6} {space.name}")
+        for page in (p for p in state.pages() if p.space_key == space.key):
+            only = f"  (only {', '.join(sorted(page.restricted_to))})" if page.restricted_to else ""
+            print(f"    page {page.id:<8} {page.title}{only}")
+    sys.stdout.flush()
+
+
 COMMANDS: tuple[Command, ...] = (
-    Command(
-        "dev",
-        "open the Dagster UI on the demo setup, with the Dot emulator running",
-        _dev_arguments,
-        _run_dev,
-    ),
     Command(
         "refresh-exposures",
         "fetch Dot's dbt exposures into the state file the definitions load",
@@ -170,6 +197,12 @@ COMMANDS: tuple[Command, ...] = (
         "run the local Dot API emulator in the foreground",
         _emulator_arguments,
         _run_emulator,
+    ),
+    Command(
+        "confluence-emulator",
+        "run the local Confluence emulator (seeded pages, two users) in the foreground",
+        _confluence_emulator_arguments,
+        _run_confluence_emulator,
     ),
 )
 

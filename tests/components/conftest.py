@@ -16,7 +16,7 @@ from dagster import DagsterInstance, instance_for_test
 from dagster.components.testing import DefsFolderSandbox, create_defs_folder_sandbox
 from dagster_dbt import DbtProjectComponent
 
-from dot_orchestration.definitions import ExampleSettings, prepared_dbt_project
+from dot_demo.definitions import ExampleSettings, prepared_dbt_project
 from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorServer
 from dot_orchestration.emulator.confluence import DEFAULT_USERS, ConfluenceEmulatorServer
 

@@ -16,12 +16,12 @@ from dagster import (
     materialize,
 )
 
-from dot_orchestration.client import DotAPIError, DotClient, DotServerError, RetryPolicy
-from dot_orchestration.definitions import (
+from dot_demo.definitions import (
     ExampleSettings,
     build_example_dbt_assets,
     prepared_dbt_project,
 )
+from dot_orchestration.client import DotAPIError, DotClient, DotServerError, RetryPolicy
 from dot_orchestration.dot_exposures import (
     ExposuresRefresh,
     build_refresh_exposures_asset,

@@ -24,7 +24,7 @@ import pytest
 from dagster import DagsterInstance, instance_for_test
 from dagster_dbt import DbtProject
 
-from dot_orchestration.definitions import dbt_executable
+from dot_demo.definitions import dbt_executable
 from dot_orchestration.emulator import EmulatorConfig, EmulatorServer
 from dot_orchestration.history_export import DotHistorySettings
 

@@ -20,7 +20,7 @@ from dagster import (
 )
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
-from dot_orchestration.definitions import dbt_executable
+from dot_demo.definitions import dbt_executable
 from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorServer
 from dot_orchestration.history_export import (
     DotHistoryDbtTranslator,

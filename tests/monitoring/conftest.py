@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from dagster import AssetKey, DagsterInstance, Definitions, instance_for_test
 
-from dot_orchestration.definitions import ExampleSettings, build_definitions
+from dot_demo.definitions import ExampleSettings, build_definitions
 from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorServer
 
 UI_URL = "http://dagster.example.com"

@@ -23,9 +23,9 @@ from dagster._core.definitions.freshness_evaluator import TimeWindowFreshnessPol
 from dagster._core.loader import LoadingContextForTest
 from dagster._core.test_utils import freeze_time
 
+from dot_demo.definitions import ExampleSettings, build_definitions
 from dot_orchestration.client import DotClient
 from dot_orchestration.connection_sync import SYNC_ACCEPTED_CHECK
-from dot_orchestration.definitions import ExampleSettings, build_definitions
 from dot_orchestration.dot_exposures import EXPOSURES_SNAPSHOT_KEY
 from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorServer
 from dot_orchestration.emulator.faults import FaultRule

@@ -19,7 +19,7 @@ from typing import Any
 
 import duckdb
 
-from dot_orchestration.definitions import ExampleSettings
+from dot_demo.definitions import ExampleSettings
 
 #: Keys whose values are the time something happened, not what happened.
 VOLATILE_KEYS = frozenset({"timestamp", "created_at", "updated_at", "fetched_at"})

@@ -1,6 +1,6 @@
 """The example pipeline as a deployment runs it, for the reliability tests.
 
-A deployment of `dot_orchestration.definitions` is a set of environment variables (token,
+A deployment of `dot_demo.definitions` is a set of environment variables (token,
 Dot URL, where the warehouse and the instance live) and the runs its schedules start.
 `PIPELINE` is the table of those runs, in order; adding an operation to the example
 definitions means adding its row here, and every reliability test (fault injection, token
@@ -27,8 +27,8 @@ from dagster import (
     instance_for_test,
 )
 
-from dot_orchestration.definitions import ExampleSettings, build_definitions
-from dot_orchestration.demo import HISTORY_SCHEDULE, NOTES_JOB
+from dot_demo.definitions import ExampleSettings, build_definitions
+from dot_demo.demo import HISTORY_SCHEDULE, NOTES_JOB
 from dot_orchestration.dot_exposures import EXPOSURES_SNAPSHOT_KEY
 from dot_orchestration.emulator import DEFAULT_TOKENS, Role, TokenSpec
 from dot_orchestration.emulator.confluence import DEFAULT_USERS as CONFLUENCE_USERS
@@ -262,7 +262,7 @@ def deployed(
     *,
     instance_overrides: Mapping[str, Any] | None = None,
 ) -> Iterator[Deployment]:
-    """Load the definitions from `env` (as `dot_orchestration.definitions:defs` does) on a
+    """Load the definitions from `env` (as `dot_demo.definitions:defs` does) on a
     fresh instance under `home`; the environment stays set until the block ends."""
     instance_dir = home / "dagster_home"
     instance_dir.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from dot_orchestration.definitions import ExampleSettings
+from dot_demo.definitions import ExampleSettings
 from dot_orchestration.emulator import EmulatorConfig, EmulatorServer
 from dot_orchestration.emulator.confluence import ConfluenceEmulatorServer
 

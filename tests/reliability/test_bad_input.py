@@ -24,6 +24,7 @@ from dagster import DagsterInvalidConfigError, ExecuteInProcessResult
 from dagster._utils.error import SerializableErrorInfo
 from pydantic import ValidationError
 
+from dot_demo.definitions import EXAMPLE_CONNECTIONS
 from dot_orchestration.client.errors import (
     DotAuthError,
     DotConfigError,
@@ -33,7 +34,6 @@ from dot_orchestration.client.errors import (
     DotServerError,
 )
 from dot_orchestration.connection_sync import DotSyncTranslator
-from dot_orchestration.definitions import EXAMPLE_CONNECTIONS
 from dot_orchestration.emulator import EXPIRED_TOKEN, USER_TOKEN
 from dot_orchestration.emulator.confluence import ConfluenceEmulatorServer
 from dot_orchestration.resources import DotResource

@@ -1,7 +1,7 @@
 """The same definitions, distributed: every step in its own process, a Postgres instance.
 
 The runs load the code location exactly as `dagster dev`, a gRPC code server or a
-Kubernetes run pod does (`dot_orchestration.definitions:defs`, configured by environment
+Kubernetes run pod does (`dot_demo.definitions:defs`, configured by environment
 variables only) and execute the whole example pipeline under the multiprocess executor,
 in as few runs as Dagster allows (one per partition range; one today), with runs, events
 and pool slots in a throwaway PostgreSQL cluster. They must write exactly what the
@@ -32,7 +32,7 @@ from ._pipeline import PIPELINE, Deployment, Outcome, World, deployed, deploymen
 from ._postgres import PostgresCluster, PostgresUnavailable, start_cluster
 from ._traffic import Control
 
-CODE_LOCATION = ("dot_orchestration.definitions", "defs")
+CODE_LOCATION = ("dot_demo.definitions", "defs")
 ASSET_JOB = "__ASSET_JOB"
 #: Steps start from a forkserver that imported the code location once (the setting a
 #: deployment uses so each step does not pay Dagster's import again); still one process

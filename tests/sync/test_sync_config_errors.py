@@ -6,16 +6,16 @@ import pytest
 from dagster import AssetKey, AssetsDefinition, asset
 from pydantic import ValidationError
 
+from dot_demo.definitions import (
+    ExampleSettings,
+    build_example_dbt_assets,
+    prepared_dbt_project,
+)
 from dot_orchestration.connection_sync import (
     DotConnection,
     DotSyncTranslator,
     build_dbt_then_sync_schedule,
     build_dot_sync_assets,
-)
-from dot_orchestration.definitions import (
-    ExampleSettings,
-    build_example_dbt_assets,
-    prepared_dbt_project,
 )
 
 

@@ -25,9 +25,9 @@ import httpx
 import pytest
 from dagster import AssetKey, DagsterInstance, Definitions
 
+from dot_demo.definitions import ExampleSettings, build_definitions
 from dot_orchestration.client import DotClient
 from dot_orchestration.connection_sync import SYNC_ACCEPTED_CHECK
-from dot_orchestration.definitions import ExampleSettings, build_definitions
 from dot_orchestration.dot_exposures import refresh_dot_exposures
 from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorServer
 from dot_orchestration.emulator.confluence import DEFAULT_USERS as CONFLUENCE_USERS

@@ -1,9 +1,11 @@
 """The example code location: the demo dbt project on DuckDB wired to every Dot operation.
 
-`workspace.yaml` loads `defs` from here, `make demo` and the tests build it with their own
-settings. Everything environment-specific comes from `ExampleSettings`, so pointing the
-same definitions at a real Dot region or another warehouse is a change of settings and
-resources, never of this code.
+`workspace.yaml` loads `defs` from here (`dot_demo.definitions`, with `examples/` on the
+path), `make demo` and the tests build it with their own settings. It lives outside the
+package, as a user's own code location would: it imports `dot_orchestration` like any
+project that installed it. Everything environment-specific comes from `ExampleSettings`,
+so pointing the same definitions at a real Dot region or another warehouse is a change of
+settings and resources, never of this code.
 """
 
 import json
@@ -60,7 +62,10 @@ from dot_orchestration.history_export import (
 from dot_orchestration.monitoring import MonitoringSettings, add_monitoring
 from dot_orchestration.resources import DotResource
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+#: `examples/`: the dbt project and the catalogue file sit beside this package.
+EXAMPLES_DIR = Path(__file__).resolve().parents[1]
+#: The checkout the example runs in; the demo's state goes to its `.demo/` (git-ignored).
+REPO_ROOT = EXAMPLES_DIR.parent
 DBT_TARGET = Path("target") / "dot_orchestration"
 #: The models reading Dot's exported history (`models/dot_usage/`), built after the export.
 USAGE_SELECT = "tag:dot_usage"
@@ -98,11 +103,11 @@ EXAMPLE_NOTE_SYNC = ConfluenceNoteSync(
 class ExampleSettings:
     """Where the example's state lives; defaults are the embedded ones (`.demo/`)."""
 
-    dbt_project_dir: Path = REPO_ROOT / "examples" / "dbt_project"
+    dbt_project_dir: Path = EXAMPLES_DIR / "dbt_project"
     demo_home: Path = REPO_ROOT / ".demo"
     connections: tuple[DotConnection, ...] = EXAMPLE_CONNECTIONS
     push_dbt_run_results: bool = True
-    catalogue_file: Path = REPO_ROOT / "examples" / "dot_catalogue.yaml"
+    catalogue_file: Path = EXAMPLES_DIR / "dot_catalogue.yaml"
     note_sync: ConfluenceNoteSync = EXAMPLE_NOTE_SYNC
     history: DotHistorySettings = EXAMPLE_HISTORY
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))

@@ -26,15 +26,15 @@ from dagster import (
     build_schedule_context,
 )
 
-from dot_orchestration.client import DotClient
-from dot_orchestration.confluence_notes import NOTES_POOL
-from dot_orchestration.definitions import (
+from dot_demo.definitions import (
     DUCKDB_POOL,
     EXAMPLE_HISTORY,
     EXAMPLE_NOTE_SYNC,
     ExampleSettings,
     build_definitions,
 )
+from dot_orchestration.client import DotClient
+from dot_orchestration.confluence_notes import NOTES_POOL
 from dot_orchestration.dot_exposures import refresh_dot_exposures
 from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorConfig, EmulatorServer
 from dot_orchestration.emulator.confluence import DEFAULT_USERS as CONFLUENCE_USERS
