@@ -22,8 +22,8 @@ from dagster import (
     instance_for_test,
 )
 
+from dot_demo.definitions import EXAMPLE_CONNECTIONS, ExampleSettings, build_definitions
 from dot_orchestration.connection_sync import DotConnection, DotSyncTranslator
-from dot_orchestration.definitions import EXAMPLE_CONNECTIONS, ExampleSettings, build_definitions
 from dot_orchestration.emulator import ADMIN_TOKEN
 
 SYNC_ROUTE = "/api/sync/{connection_type}/{connection_id}"
