@@ -85,10 +85,9 @@ from dagster import (
     sensor,
 )
 from dagster import RetryPolicy as StepRetryPolicy
-from dagster._core.definitions.metadata.metadata_set import NamespacedMetadataSet
-from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from dot_orchestration._compat import NamespacedMetadataSet, UnresolvedAssetJobDefinition
 from dot_orchestration.client import (
     DotClient,
     DotEffectNotObservedError,
@@ -506,6 +505,8 @@ class _OrgNotes:
     ) -> None:
         before = dot.list_org_notes()
         owned = self._owned(before)
+        ours = {note.note.id for notes in owned.values() for note in notes}
+        unowned = [note for note in before if note.id not in ours]
         planned: dict[str, list[NoteWrite]] = {}
         for rendered in pages:
             page = rendered.page
@@ -517,6 +518,7 @@ class _OrgNotes:
                 title_prefix=self.title_prefix,
                 owned=owned.pop(page.id, []),
                 on_removed=self.on_removed,
+                unowned=unowned,
             )
         for page_id, notes in owned.items():
             if page_id in keep:
@@ -533,6 +535,12 @@ class _OrgNotes:
             if write.key is not None and write.active:
                 report.note_ids.setdefault(page_id, []).append(verified.notes[index].id)
         written = {verified.notes[i].id: write for i, (_, write, _) in observed.items()}
+        written.update(
+            (write.note_id, write)
+            for writes in planned.values()
+            for write in writes
+            if write.action == "keep" and write.note_id
+        )
         report.record = next_record(after, self.record, written, self.title_prefix)
         if self.on_removed == "keep":
             left = left_behind(owned_notes(after, report.record, self.title_prefix), keep)

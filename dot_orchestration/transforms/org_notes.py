@@ -227,9 +227,16 @@ def plan_page(
     title_prefix: str,
     owned: Sequence[OwnedNote],
     on_removed: RemovalPolicy,
+    unowned: list[OrgNote] | None = None,
 ) -> list[NoteWrite]:
     """Part N goes into the note keyed part N (an active one first); the page's other notes
-    (parts it no longer has, copies) are treated as removed."""
+    (parts it no longer has, copies) are treated as removed.
+
+    A part with no note of ours adopts an `unowned` note that already holds exactly its
+    title and text (marker aside), which is taken out of the list: that is a create whose
+    answer was lost, made by a Dot that dropped the marker, so the retry does not make a
+    second note. Anyone else's note differs in title or text and is never touched.
+    """
     texts = render_owned_notes(markdown, page_id, version=version)
     by_part: dict[int, OwnedNote] = {}
     extras: list[OwnedNote] = []
@@ -242,8 +249,18 @@ def plan_page(
     for part, text in enumerate(texts, 1):
         title = note_title(page_title, title_prefix, part, len(texts))
         key = OwnedNoteKey(page_id, part, len(texts), version)
-        writes.append(_part_write(by_part.get(part), title, text, key))
+        found = by_part.get(part)
+        if found is None and (twin := _twin(unowned or [], title, text)) is not None:
+            (unowned or []).remove(twin)
+            writes.append(NoteWrite("keep", twin.id, title, text, key))
+            continue
+        writes.append(_part_write(found, title, text, key))
     return writes + plan_removal(extras, on_removed)
+
+
+def _twin(notes: Sequence[OrgNote], title: str, text: str) -> OrgNote | None:
+    same = (n for n in notes if n.active is not False and n.title == title)
+    return next((n for n in same if _comparable(n.note) == _comparable(text)), None)
 
 
 def _part_write(note: OwnedNote | None, title: str, text: str, key: OwnedNoteKey) -> NoteWrite:

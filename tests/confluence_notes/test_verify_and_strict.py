@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from dot_orchestration.emulator.faults import FaultRule
 from dot_orchestration.transforms.notes import owned_note_key
 
 from ._support import (
@@ -186,3 +187,22 @@ def test_default_dot_shows_the_opt_in_removal_and_it_is_done_once(
     else:
         assert len(ours(notes)) == 2
     assert notes.note_writes() == []  # an inactive note is not PUT again on every run
+
+
+def test_a_lost_create_is_adopted_by_the_retry_without_the_marker(
+    strict_notes: NoteHarness,
+) -> None:
+    notes = strict_notes
+    notes.dot.state.faults = [
+        FaultRule(method="POST", path="/api/org_notes", times=1, kind="drop", phase="after")
+    ]
+
+    result = notes.run(sync_of(page_ids=[REVENUE, ACTIVE_CUSTOMERS]))
+
+    assert result.success  # the step's retry finished the run
+    creates = [w for w in notes.note_writes() if w["method"] == "POST"]
+    assert len(creates) == 2  # the lost one made its note; the retry adopted it
+    assert titles(notes) == ["[Confluence] Active customers", "[Confluence] Revenue"]
+    notes.clear_journal()
+    assert notes.run(sync_of(page_ids=[REVENUE, ACTIVE_CUSTOMERS]), refresh=True).success
+    assert notes.note_writes() == []  # adopted into the record: ours from now on
