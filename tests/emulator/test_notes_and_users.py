@@ -2,7 +2,7 @@
 
 import httpx
 
-from dot_orchestration.emulator import EmulatorServer
+from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorServer
 
 from .conftest import Client
 
@@ -140,3 +140,21 @@ def test_roles_are_dots_roles(api: httpx.Client) -> None:
 def test_admins_cannot_delete_themselves(api: httpx.Client) -> None:
     response = api.post("/api/delete_user", json={"email": "admin@example.com"})
     assert response.status_code == 400
+
+
+def test_strict_notes_are_only_what_dot_documents(strict_dot_emulator: EmulatorServer) -> None:
+    with httpx.Client(base_url=strict_dot_emulator.url, headers={"API-KEY": ADMIN_TOKEN}) as api:
+        marked = "ARR\n\n<!-- dot-orchestration:confluence page=1 part=1/1 -->"
+        created = api.post("/api/org_notes", json={"title": "Glossary", "note": marked})
+        assert (created.status_code, created.json()) == (200, None)  # the reply is undocumented
+        [listed] = api.get("/api/org_notes").json()
+        assert listed == {"id": listed["id"], "title": "Glossary", "note": "ARR\n\n"}  # no comment
+
+        path = f"/api/org_notes/{listed['id']}"
+        updated = api.put(path, json={"title": "Glossary", "note": "ARR, MRR", "active": False})
+        assert (updated.status_code, updated.json()) == (200, None)
+        assert strict_dot_emulator.state.space(None).notes()[0].active  # `active` ignored
+        assert api.get("/api/org_notes").json()[0]["note"] == "ARR, MRR"
+        refused = api.delete(path)
+        assert (refused.status_code, refused.json()) == (405, {"detail": "Method Not Allowed"})
+        assert len(api.get("/api/org_notes").json()) == 1

@@ -5,7 +5,8 @@ import time
 import httpx
 import pytest
 
-from dot_orchestration.emulator import ConnectionType, EmulatorConfig, EmulatorServer
+from dot_orchestration.emulator import ADMIN_TOKEN, ConnectionType, EmulatorConfig, EmulatorServer
+from dot_orchestration.emulator.models import ExternalAsset
 
 from .conftest import Client
 
@@ -122,3 +123,18 @@ def test_a_modeler_syncs_only_with_the_permission_an_admin_grants(client: Client
             f"{server.url}/api/sync/snowflake/prod", headers={"API-KEY": "dot-emulator-modeler"}
         )
     assert granted.status_code == 200
+
+
+def test_strict_external_asset_replies_are_minimal(strict_dot_emulator: EmulatorServer) -> None:
+    with httpx.Client(base_url=strict_dot_emulator.url, headers={"API-KEY": ADMIN_TOKEN}) as api:
+        asset = {"id": "dash-1", "subtype": "looker_dashboard", "name": "Revenue", "active": False}
+        imported = api.post(
+            "/api/import_and_overwrite_external_asset", json={"external_asset": asset}
+        )
+        assert (imported.status_code, imported.json()) == (200, None)  # empty schema in Dot's spec
+        listed = {a["id"]: a for a in api.get("/api/external_assets").json()}
+        assert set(listed["dash-1"]) == set(ExternalAsset.model_fields)  # no source, no updated_at
+        assert listed["dash-1"]["active"] is False  # a documented field: honoured
+        deleted = api.post("/api/delete_external_asset", params={"asset_id": "dash-1"})
+        assert (deleted.status_code, deleted.json()) == (200, None)
+        assert "dash-1" not in {a["id"] for a in api.get("/api/external_assets").json()}
