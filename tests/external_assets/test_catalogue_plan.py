@@ -9,6 +9,7 @@ import pytest
 from dot_orchestration.client import ExternalAsset
 from dot_orchestration.transforms.catalogue import (
     CatalogueError,
+    Change,
     DesiredAsset,
     UnreadableListingError,
     collect_desired,
@@ -16,6 +17,7 @@ from dot_orchestration.transforms.catalogue import (
     load_catalogue,
     parse_listed_assets,
     plan_reconcile,
+    unobserved_writes,
 )
 
 EXAMPLE_CATALOGUE = Path(__file__).resolve().parents[2] / "examples" / "dot_catalogue.yaml"
@@ -177,3 +179,25 @@ def test_the_listing_keeps_only_the_fields_of_the_spec() -> None:
     assert parse_listed_assets(listing) == [ExternalAsset(id="a", subtype="app")]
     with pytest.raises(UnreadableListingError, match="neither a list"):
         parse_listed_assets({"items": []})
+
+
+def test_unobserved_writes_name_what_dot_lists_instead() -> None:
+    sent = ExternalAsset(id="dagster:a", subtype="looker_dashboard", name="Revenue")
+    changes = [
+        Change("create", sent, "catalogue", content_hash(sent)),
+        Change("update", sent.model_copy(update={"id": "dagster:b"}), "catalogue", "x"),
+        Change(
+            "deactivate", sent.model_copy(update={"id": "dagster:c", "active": False}), None, ""
+        ),
+        Change("delete", sent.model_copy(update={"id": "dagster:d"}), None, ""),
+    ]
+    listed = [
+        sent.model_copy(update={"name": "Revenue (old)"}),  # a: not what was sent
+        sent.model_copy(update={"id": "dagster:d"}),  # d: still there; b and c: absent
+    ]
+
+    assert unobserved_writes(changes, listed) == {
+        "dagster:a": "the asset with other values in name ('Revenue (old)', sent 'Revenue')",
+        "dagster:b": "no asset with this id",
+        "dagster:d": "the asset still listed",
+    }  # c: no longer listed counts as deactivated
