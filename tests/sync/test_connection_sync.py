@@ -38,7 +38,12 @@ def sync_calls(server: Any) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def example(tmp_path: Path, dot_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Definitions:
-    monkeypatch.setenv("DOT_BASE_URL", dot_emulator.url)
+    return example_on(dot_emulator, tmp_path, monkeypatch)
+
+
+def example_on(server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Definitions:
+    """The example code location, pointed at `server` (either emulator profile)."""
+    monkeypatch.setenv("DOT_BASE_URL", server.url)
     monkeypatch.setenv("DOT_API_KEY", ADMIN_TOKEN)
     monkeypatch.setenv("DOT_DEMO_DUCKDB_PATH", str(tmp_path / "warehouse.duckdb"))
     monkeypatch.delenv("DOT_REGION", raising=False)
@@ -76,9 +81,15 @@ def upstream_of(defs: Definitions, connection: DotConnection) -> set[AssetKey]:
 
 
 def test_job_syncs_each_connection_once_after_its_models(
-    example: Definitions, instance: DagsterInstance, dot_emulator: Any
+    instance: DagsterInstance,
+    any_dot_emulator: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The nightly job: dbt, then one sync per connection, and the sensor adds nothing."""
+    """The nightly job: dbt, then one sync per connection, and the sensor adds nothing.
+    On both emulator profiles: nothing here may rest on a guess of the default one."""
+    dot_emulator = any_dot_emulator
+    example = example_on(dot_emulator, tmp_path, monkeypatch)
     before = evaluate_automation_conditions(defs=example, instance=instance)
     assert run_job(example, instance)
 
