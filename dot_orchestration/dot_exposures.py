@@ -46,17 +46,17 @@ from dagster import (
     AssetKey,
     AssetsDefinition,
     AssetSpec,
+    DagsterInvalidDefinitionError,
     JsonMetadataValue,
     MaterializeResult,
     MetadataValue,
     UrlMetadataValue,
     asset,
 )
-from dagster._core.definitions.metadata.metadata_set import NamespacedMetadataSet
-from dagster._core.definitions.utils import is_valid_owner
 from dagster_dbt import get_asset_key_for_model
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from dot_orchestration._compat import NamespacedMetadataSet
 from dot_orchestration.client import DotClient
 from dot_orchestration.resources import DotResource
 
@@ -267,10 +267,21 @@ class DotExposureTranslator:
             + " Shared in Dot; a change to the dbt models upstream can break it.",
             group_name="dot_dashboards",
             kinds={"dot", exposure.type},
-            owners=[owner] if owner and is_valid_owner(owner) else None,
+            owners=[owner] if owner and _dagster_accepts_owner(owner) else None,
             tags={"dot/maturity": exposure.maturity} if exposure.maturity else None,
             metadata={**DotDashboardMetadata.of(exposure), "dot/label": label},
         )
+
+
+def _dagster_accepts_owner(owner: str) -> bool:
+    """Whether Dagster takes `owner` (an email or `team:name`): a Dot exposure's owner may
+    be any text, and Dagster refuses a spec whose owner it does not take. Asked of a
+    throw-away spec, so the rule stays Dagster's own."""
+    try:
+        AssetSpec(key="owner_check", owners=[owner])
+    except DagsterInvalidDefinitionError:
+        return False
+    return True
 
 
 class _ModelKeys:

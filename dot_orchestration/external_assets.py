@@ -47,8 +47,8 @@ from dagster import (
     UrlMetadataValue,
     asset,
 )
-from dagster._core.definitions.metadata.metadata_set import NamespacedMetadataSet
 
+from dot_orchestration._compat import NamespacedMetadataSet
 from dot_orchestration.client import DotClient, DotEffectNotObservedError, DotError, ExternalAsset
 from dot_orchestration.resources import DotResource
 from dot_orchestration.transforms.catalogue import (

@@ -93,14 +93,14 @@ from dagster import (
     multi_asset_check,
     schedule,
 )
-from dagster._core.definitions.metadata.metadata_set import NamespacedMetadataSet
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from dot_orchestration._compat import (
+    PARTITION_RANGE_END_TAG,
+    PARTITION_RANGE_START_TAG,
+    NamespacedMetadataSet,
+)
 from dot_orchestration.client import DotClient, DotError
 from dot_orchestration.resources import DotResource
 from dot_orchestration.transforms.history import (
@@ -795,8 +795,8 @@ def build_dot_history_schedule(
         return RunRequest(
             run_key=f"{keys[0]}..{keys[-1]}",
             tags={
-                ASSET_PARTITION_RANGE_START_TAG: keys[0],
-                ASSET_PARTITION_RANGE_END_TAG: keys[-1],
+                PARTITION_RANGE_START_TAG: keys[0],
+                PARTITION_RANGE_END_TAG: keys[-1],
             },
         )
 

@@ -40,12 +40,14 @@ from dagster import (
     AssetKey,
     AssetSelection,
     ConfigurableResource,
+    DagsterEvent,
     DagsterInstance,
     DagsterLogManager,
     DefaultSensorStatus,
     Definitions,
     EnvVar,
     FreshnessPolicy,
+    MetadataValue,
     PreviewWarning,
     RunFailureSensorContext,
     ScheduleDefinition,
@@ -56,12 +58,10 @@ from dagster import (
     run_failure_sensor,
     sensor,
 )
-from dagster._core.definitions.metadata import TableMetadataSet
-from dagster._core.events import DagsterEvent
-from dagster._utils.schedules import get_smallest_cron_interval
 from pydantic import Field, model_validator
 from requests import RequestException
 
+from dot_orchestration._compat import get_smallest_cron_interval
 from dot_orchestration._extras import extra_required
 from dot_orchestration.client import (
     DotAPIError,
@@ -184,17 +184,18 @@ class AlertChannels(ConfigurableResource):
 
     def _post_to_teams(self, alert: Alert) -> None:
         with extra_required("teams", feature="Microsoft Teams alerts"):
-            from dagster_msteams.adaptive_card import AdaptiveCard
-            from dagster_msteams.card import Card
-            from dagster_msteams.client import TeamsClient
-            from dagster_msteams.utils import MSTeamsHyperlink, build_message_with_link
+            from dagster_msteams import Card, MSTeamsResource
+            from dagster_msteams.adaptive_card import AdaptiveCard  # not re-exported at the top
 
-        client = TeamsClient(hook_url=self.teams_webhook_url or "")
-        legacy = client.is_legacy_webhook()
-        card = Card() if legacy else AdaptiveCard()
+        client = MSTeamsResource(hook_url=self.teams_webhook_url or "").get_client()
         body = "\n\n".join((f"**{alert.title}**", *alert.lines))
-        link = MSTeamsHyperlink(text="View in Dagster UI", url=alert.link)
-        card.add_attachment(build_message_with_link(legacy, text=body, link=link))
+        # An Office 365 connector (legacy webhook) renders HTML, a Workflows webhook Markdown.
+        if client.is_legacy_webhook():
+            card: Card | AdaptiveCard = Card()
+            card.add_attachment(f"{body} <a href='{alert.link}'>View in Dagster UI</a>")
+        else:
+            card = AdaptiveCard()
+            card.add_attachment(f"{body} [View in Dagster UI]({alert.link})")
         client.post_message(card.payload)
 
 
@@ -584,11 +585,15 @@ def build_quality_incident_sensor(
 def table_names(defs: Definitions, assets: Iterable[AssetKey]) -> dict[AssetKey, str]:
     """The table name Dot knows for each asset: its relation (`dagster/table_name`, which
     dagster-dbt sets to `database.schema.alias`), else the asset key's last part."""
-    graph = defs.resolve_asset_graph()
-    return {
-        key: TableMetadataSet.extract(graph.get(key).metadata).table_name or key.path[-1]
-        for key in assets
-    }
+    specs = {spec.key: spec for spec in defs.resolve_all_asset_specs()}
+    return {key: _table_name(specs[key].metadata) or key.path[-1] for key in assets}
+
+
+def _table_name(metadata: Mapping[str, Any]) -> str | None:
+    """The value of Dagster's documented `dagster/table_name` metadata key, if any."""
+    value = metadata.get("dagster/table_name")
+    value = value.value if isinstance(value, MetadataValue) else value
+    return value if isinstance(value, str) and value else None
 
 
 # --- freshness -------------------------------------------------------------------------------

@@ -45,15 +45,13 @@ from dagster import (
     Resolver,
     ScheduleDefinition,
 )
-from dagster._core.definitions.assets.graph.asset_graph import AssetGraph
 from dagster.components.resolved.scopes import LoadContextScope
 from dagster.components.scaffold.scaffold import scaffold_with
 from dagster.components.utils.translation import TranslationFn, TranslationFnResolver
 from dagster_dbt import build_dbt_asset_selection
-from dagster_shared.record import copy as copy_record
-from dagster_shared.yaml_utils.source_position import SourcePositionTree
 from pydantic import BaseModel, Field, create_model
 
+from dot_orchestration._compat import replace_assets
 from dot_orchestration.components._yaml import YamlFront, located_error, set_fields
 from dot_orchestration.components.scaffolder import DotComponentScaffolder
 from dot_orchestration.components.settings import (
@@ -216,10 +214,6 @@ class _Upstream:
     def dbt(self) -> list[AssetsDefinition]:
         return [assets_def for assets_def in self.assets if is_dbt_assets(assets_def)]
 
-    @cached_property
-    def graph(self) -> AssetGraph:
-        return AssetGraph.from_assets(list(self.assets))
-
 
 class _DefinitionsBuild:
     """One `build_defs` call: each section handed to its factories, errors located."""
@@ -343,7 +337,7 @@ class _DefinitionsBuild:
         selection = reduce(
             operator.or_, (build_dbt_asset_selection([d], dbt_select=select) for d in dbt)
         )
-        if not selection.resolve(self.upstream.graph):
+        if not selection.resolve(self.upstream.assets):
             raise located_error(
                 at, f"dbt selection {select!r} matches no dbt model of the upstream components"
             )
@@ -525,7 +519,7 @@ def _yaml_context(context: ComponentLoadContext) -> ResolutionContext:
     """A resolution context that knows the lines of this component's defs.yaml (if any)."""
     source = getattr(context.component_decl, "source_tree", None)
     tree = getattr(source, "source_position_tree", None)
-    return ResolutionContext.default(tree if isinstance(tree, SourcePositionTree) else None)
+    return ResolutionContext.default(tree)
 
 
 def _schedule_freshness(
@@ -546,7 +540,7 @@ def _schedule_freshness(
     whole = Definitions(assets=[*upstream, *(own.assets or ())], resources=own.resources)
     fresh = apply_schedule_freshness(whole, schedules, **grace).assets or ()
     mine = {key for asset in own.assets or () for key in _keys_of(asset)}
-    return copy_record(own, assets=[a for a in fresh if _keys_of(a) <= mine])
+    return replace_assets(own, [a for a in fresh if _keys_of(a) <= mine])
 
 
 def _keys_of(asset: object) -> set[AssetKey]:

@@ -32,6 +32,7 @@ from dot_orchestration._compat import (
     get_smallest_cron_interval,
     replace_assets,
 )
+from dot_orchestration.dot_exposures import DotExposure, DotExposureTranslator, ExposureOwner
 
 
 class _Example(NamespacedMetadataSet):
@@ -133,3 +134,16 @@ def test_replace_assets_keeps_every_field_of_the_definitions() -> None:
     }, "Definitions has a new field: carry it in replace_assets"
     for name in carried:
         assert getattr(replaced, name) == getattr(defs, name), name
+
+
+@pytest.mark.parametrize(
+    ("email", "owners"),
+    [("ana@example.com", ["ana@example.com"]), ("Ana", []), ("", [])],
+)
+def test_a_dashboard_keeps_its_owner_only_when_dagster_takes_it(
+    email: str, owners: list[str]
+) -> None:
+    """Replaces Dagster's private `is_valid_owner`: Dagster itself decides, by refusing a
+    spec whose owner it does not take, and a dashboard then has no owner instead."""
+    exposure = DotExposure(name="revenue", type="dashboard", owner=ExposureOwner(email=email))
+    assert list(DotExposureTranslator().get_asset_spec(exposure, []).owners) == owners
