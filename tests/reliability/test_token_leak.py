@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dagster import DagsterInstance
-from dagster._serdes import serialize_value
+from dagster import DagsterInstance, serialize_value
 
 from ._pipeline import (
     CANARY_TOKEN,

@@ -31,8 +31,8 @@ from dagster import (
     EnvVar,
     ExecuteInProcessResult,
     instance_for_test,
+    serialize_value,
 )
-from dagster._serdes import serialize_value
 from dagster.components.testing import create_defs_folder_sandbox
 from pydantic import SecretStr
 from reliability._postgres import (
