@@ -104,6 +104,10 @@ _HEADER = """\
 # so `dg check defs` needs none of them set.
 type: {type_name}
 
+# What a run needs from the environment (`dg list env` lists it).
+requirements:
+  env: [DOT_API_KEY]
+
 attributes:
   # Where Dot is and how to talk to it: the `dot` resource of every Dot asset.
   # The token: Dot > Settings > Users > Create New Token. The region: app (US) or eu;

@@ -36,8 +36,10 @@ def test_scaffold_finds_the_dbt_component_and_writes_only_env_references(
 ) -> None:
     text = scaffold_dot(project, connection_type="duckdb", connection_id="dot_demo")
 
-    attributes = yaml.safe_load(text)["attributes"]
+    document = yaml.safe_load(text)
+    attributes = document["attributes"]
     assert attributes["workspace"]["api_token"] == "{{ env.DOT_API_KEY }}"
+    assert document["requirements"] == {"env": ["DOT_API_KEY"]}  # what `dg list env` shows
     assert attributes["upstream"] == ["dbt"]
     assert attributes["sync"]["connections"] == [
         {"type": "duckdb", "id": "dot_demo", "dbt_select": "fqn:*"}
