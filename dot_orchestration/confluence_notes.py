@@ -5,17 +5,27 @@ names the pages (ids, descendants of parents, CQL, spaces) and the Dot note dial
 
 - ``org_notes`` (current, default): one atomic note per page, titled after it, updated in
   place, split into numbered notes at heading boundaries past Dot's ~50,000 characters.
-  A page that leaves the selection or is deleted has its notes deactivated or deleted.
+  A page that leaves the selection or is deleted keeps its notes, reported for a person
+  (Dot's API documents no removal); deactivating or deleting them is a verified opt-in.
 - ``org_note`` (the brief's): one managed ``<faq confluence_page_url="…">`` block per page in
   the single org note (``GET /api/org`` + ``POST /api/save_note``); every byte outside the
   blocks is kept.
 
 Ownership is proven by the marker line `render_owned_note` ends every note (or block) with,
-never by a title: a note a human wrote, even one titled like ours, is never touched. The
-marker also records the page version the text was rendered from, so Dot itself says which
-notes are current: runs skip pages whose notes hold their version, the asset check finds
-stale ones, and nothing is remembered beside Dot. The marker does not name the sync, so run
-one Confluence note sync per Dot environment.
+never by a title alone: a note a human wrote, even one titled like ours, is never touched.
+The marker also records the page version the text was rendered from, so Dot itself says
+which notes are current: runs skip pages whose notes hold their version and the asset check
+finds stale ones. Dot keeps notes as Markdown files in git and does not document whether an
+HTML comment survives, so every ``org_notes`` run also records the notes it owns (ids, page
+parts, hashes of what was sent and what Dot stored) in its materialization; where Dot drops
+the marker, a note is ours when that record names it and its title keeps the prefix
+(`transforms.org_notes`). The marker does not name the sync, so run one Confluence note
+sync per Dot environment.
+
+**Verification.** Dot documents neither the reply of a note write nor the effect of
+``active`` or ``DELETE``: any 2xx is accepted, the run lists the notes once after its
+writes, and a page whose write the listing does not show fails with
+`DotEffectNotObservedError`. The metadata reports only what that listing shows.
 
 **Shape.** One asset per sync (``dot/notes/<name>``), not one per page and not dynamic
 partitions: the selection is only known by asking Confluence (so no asset can exist per
@@ -654,6 +664,28 @@ class _SingleOrgNote:
         report.outcomes.update((page_id, "removed") for page_id in removed)
         held = {*(page_id for page_id in owned if page_id in keep), *(p.page.id for p in pages)}
         report.note_ids.update((page_id, [org.id]) for page_id in held)
+        if merged.changed:
+            self._verify(dot, merged.note, [*changed, *merged.removed], report)
+
+    def _verify(self, dot: DotClient, sent: str, urls: Sequence[str], report: _Report) -> None:
+        """Re-read the org note: Dot documents no reply to `save_note`, so the pages it
+        wrote count only if the note now holds the text sent (trailing whitespace aside)."""
+        stored = dot.get_org().note or ""
+        if stored.rstrip() == sent.rstrip():
+            return
+        pages = [url.rpartition("/pages/")[2] for url in urls]
+        error = DotEffectNotObservedError(
+            f"Dot answered 2xx to save_note, but the org note it holds now is not the text "
+            f"sent ({len(stored)} characters, {len(sent)} sent), so the blocks of pages "
+            f"{', '.join(pages)} are not known to be written. Next: compare the org note "
+            "in Dot with the run's pages; re-materialize once, and report the difference "
+            "if it stays.",
+            expected={page: "the block sent" for page in pages},
+            observed={page: f"an org note of {len(stored)} characters" for page in pages},
+        )
+        for page_id in pages:
+            report.outcomes.pop(page_id, None)
+            report.fail(page_id, _PageFailure(str(error), error))
 
     def _owned(self, note: str) -> dict[str, OwnedNoteKey]:
         owned: dict[str, OwnedNoteKey] = {}
@@ -1165,7 +1197,8 @@ def build_confluence_note_sensor(
     The cursor is the JSON `{page id: version}` of the last tick. A tick costs what
     resolving the selection costs (one bulk version lookup per 250 pages, plus one walk
     per parent and one search per query), however many pages changed. A page that left
-    the selection or was deleted counts as changed, so its notes are removed promptly. A
+    the selection or was deleted counts as changed, so its notes are reported (or removed,
+    as `on_removed` says) promptly. A
     run that fails is not re-requested: the asset check shows the stale pages and the
     schedule's next run syncs them.
     """

@@ -67,10 +67,11 @@ def confluence_resource(
     )
 
 
-def dot_resource(dot: EmulatorServer) -> DotResource:
+def dot_resource(dot: EmulatorServer, url: str | None = None) -> DotResource:
+    """The admin on the emulator, or on `url` (a proxy in front of it)."""
     return DotResource(
         api_token=ADMIN_TOKEN,
-        base_url=dot.url,
+        base_url=url or dot.url,
         max_attempts=3,
         initial_backoff_s=0.01,
         max_backoff_s=0.05,
@@ -129,10 +130,11 @@ class NoteHarness:
     instance: DagsterInstance
     flavour: str = "cloud"
     confluence_class: type[ConfluenceResource] = ConfluenceResource
+    dot_url: str | None = None  # Dot's URL for the runs, when not the emulator's own
 
     def resources(self) -> dict[str, Any]:
         return {
-            "dot": dot_resource(self.dot),
+            "dot": dot_resource(self.dot, self.dot_url),
             "confluence": confluence_resource(self.site, self.flavour, self.confluence_class),
         }
 

@@ -81,6 +81,7 @@ def test_a_human_edit_to_the_org_note_during_a_run_is_kept(notes: NoteHarness) -
         ("POST", "/api/save_note"),  # ...and saves, while the run reads Confluence
         ("GET", "/api/org"),  # the run re-reads right before it writes
         ("POST", "/api/save_note"),  # and merges into what the human saved
+        ("GET", "/api/org"),  # then reads it back: save_note's effect is verified
     ]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from reliability._proxy import AnsweringProxy, CannedAnswer
 
 from dot_orchestration.emulator.faults import FaultRule
 from dot_orchestration.transforms.notes import owned_note_key
@@ -206,3 +207,19 @@ def test_a_lost_create_is_adopted_by_the_retry_without_the_marker(
     notes.clear_journal()
     assert notes.run(sync_of(page_ids=[REVENUE, ACTIVE_CUSTOMERS]), refresh=True).success
     assert notes.note_writes() == []  # adopted into the record: ours from now on
+
+
+def test_a_save_note_dot_does_not_carry_out_fails_its_pages(notes: NoteHarness) -> None:
+    answers = {("POST", "/api/save_note"): CannedAnswer(200, b"{}")}
+    with AnsweringProxy(notes.dot.url, answers) as proxy:
+        notes.dot_url = proxy.url
+        result = notes.run(sync_of(dialect="org_note", page_ids=[REVENUE, NRR]))
+
+    description, meta = failure_of(result)
+    assert "Dot answered 2xx to save_note, but the org note it holds now is not" in description
+    assert meta["error_class"] == {
+        REVENUE: "DotEffectNotObservedError",
+        NRR: "DotEffectNotObservedError",
+    }
+    assert materialization_metadata(result)["pages_synced"] == 0
+    assert notes.org_note() == ""
