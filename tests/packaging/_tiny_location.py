@@ -1,0 +1,42 @@
+"""A small code location as a user's project writes one, loaded by the release-set test
+with `dagster definitions validate` in a venv holding only the core install (no extras)."""
+
+from datetime import date
+
+from dagster import AssetSelection, Definitions, EnvVar, asset
+
+from dot_orchestration.connection_sync import DotConnection, build_dot_sync_assets
+from dot_orchestration.history_export import (
+    DotHistorySettings,
+    PostgresWarehouse,
+    build_dot_history_definitions,
+    dot_history_resources,
+)
+from dot_orchestration.resources import DotResource
+
+
+@asset(key_prefix="warehouse")
+def orders() -> None:
+    """Stands for the user's own table (a dbt model, an extract...)."""
+
+
+syncs = build_dot_sync_assets(
+    [DotConnection(type="snowflake", id="prod", asset_keys=("warehouse/orders",))],
+    upstream=[orders],
+)
+# The warehouse driver (psycopg2, the [postgres] extra) is needed only when a run writes.
+warehouse = PostgresWarehouse(
+    host="db.internal", dbname="analytics", user="dot", password=EnvVar("DOT_HISTORY_PGPASSWORD")
+)
+defs = Definitions.merge(
+    Definitions(
+        assets=[orders, syncs],
+        resources={
+            "dot": DotResource(api_token=EnvVar("DOT_API_KEY"), region="eu"),
+            **dot_history_resources(warehouse),
+        },
+    ),
+    build_dot_history_definitions(
+        DotHistorySettings(start_date=date(2025, 1, 1)), downstream=AssetSelection.keys()
+    ),
+)
