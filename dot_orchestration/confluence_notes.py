@@ -473,9 +473,12 @@ class _NoteWriter(Protocol):
         pages without an active note are absent."""
         ...
 
-    def left_notes(self, dot: DotClient, selected: Iterable[str]) -> dict[str, list[str]]:
-        """Page id → the active notes of ours no selected page needs (see
-        `transforms.org_notes.left_behind`), each as `"<note id>: <title>"` for a person."""
+    def held_and_left(
+        self, dot: DotClient, selected: Iterable[str]
+    ) -> tuple[dict[str, int | None], dict[str, list[str]]]:
+        """`held_versions`, and page id → the active notes of ours no selected page needs
+        (see `transforms.org_notes.left_behind`), each as `"<note id>: <title>"` for a
+        person; from one read of Dot."""
         ...
 
     def write(
@@ -496,19 +499,17 @@ class _OrgNotes:
     record: OwnershipRecord
 
     def held_versions(self, dot: DotClient) -> dict[str, int | None]:
-        owned = self._owned(dot.list_org_notes())
-        return {
-            page_id: held_version(notes)
-            for page_id, notes in owned.items()
-            if any(note.active for note in notes)
-        }
+        return _versions(self._owned(dot.list_org_notes()))
 
-    def left_notes(self, dot: DotClient, selected: Iterable[str]) -> dict[str, list[str]]:
-        left = left_behind(self._owned(dot.list_org_notes()), selected)
-        return {
+    def held_and_left(
+        self, dot: DotClient, selected: Iterable[str]
+    ) -> tuple[dict[str, int | None], dict[str, list[str]]]:
+        owned = self._owned(dot.list_org_notes())
+        left = {
             page_id: [f"{note.note.id}: {note.note.title}" for note in notes]
-            for page_id, notes in left.items()
+            for page_id, notes in left_behind(owned, selected).items()
         }
+        return _versions(owned), left
 
     def write(
         self, dot: DotClient, pages: Sequence[_RenderedPage], keep: set[str], report: _Report
@@ -594,6 +595,15 @@ class _OrgNotes:
         return owned_notes(notes, self.record, self.title_prefix)
 
 
+def _versions(owned: Mapping[str, Sequence[OwnedNote]]) -> dict[str, int | None]:
+    """Page id → the version its notes hold, for pages with an active note of ours."""
+    return {
+        page_id: held_version(notes)
+        for page_id, notes in owned.items()
+        if any(note.active for note in notes)
+    }
+
+
 def _call(dot: DotClient, write: NoteWrite) -> str | None:
     """One `/api/org_notes` call; the id of the note Dot answered, if it answered one."""
     if write.action == "create":
@@ -635,10 +645,14 @@ class _SingleOrgNote:
         note = dot.get_org().note or ""
         return {page_id: key.version for page_id, key in self._owned(note).items()}
 
-    def left_notes(self, dot: DotClient, selected: Iterable[str]) -> dict[str, list[str]]:
+    def held_and_left(
+        self, dot: DotClient, selected: Iterable[str]
+    ) -> tuple[dict[str, int | None], dict[str, list[str]]]:
         org = dot.get_org()
-        left = set(self._owned(org.note or "")).difference(selected)
-        return {page_id: [f"{org.id}: block {self.url(page_id)}"] for page_id in left}
+        owned = self._owned(org.note or "")
+        left = set(owned).difference(selected)
+        held = {page_id: key.version for page_id, key in owned.items()}
+        return held, {page_id: [f"{org.id}: block {self.url(page_id)}"] for page_id in left}
 
     def write(
         self, dot: DotClient, pages: Sequence[_RenderedPage], keep: set[str], report: _Report
@@ -972,13 +986,18 @@ def _cell(text: str) -> str:
 # --------------------------------------------------------------------------- the check
 
 
-def check_notes_are_current(
+def check_notes(
     sync: ConfluenceNoteSync,
     dot: DotResource,
     confluence: ConfluenceResource,
     record: OwnershipRecord | None = None,
-) -> AssetCheckResult:
-    """Every selected page has notes in Dot holding its current version.
+) -> tuple[AssetCheckResult, AssetCheckResult]:
+    """The sync's two checks, from one selection and one read of Dot.
+
+    `every_selected_page_has_a_current_note`: every selected page has notes in Dot holding
+    its current version. `no_note_outlives_its_page` (a warning): no active note of ours
+    belongs to a page that left the selection (or Confluence) or is a part its page no
+    longer has; with ``on_removed="keep"`` such notes stay until a person acts.
 
     Costs what a sensor tick costs plus one Dot read: no page body is read, because the
     notes' markers (or, where Dot dropped them, the last run's `record`) say which version
@@ -986,7 +1005,12 @@ def check_notes_are_current(
     """
     with confluence.get_client() as wiki, dot.get_client() as client:
         selected = select_pages(wiki, sync.selection)
-        held = _writer(sync, wiki.base_url, record or {}).held_versions(client)
+        writer = _writer(sync, wiki.base_url, record or {})
+        held, left = writer.held_and_left(client, selected.pages)
+    return _current_result(selected, held), _left_result(left)
+
+
+def _current_result(selected: SelectedPages, held: Mapping[str, int | None]) -> AssetCheckResult:
     problems = {
         page_id: problem
         for page_id, page in selected.pages.items()
@@ -997,6 +1021,7 @@ def check_notes_are_current(
         for page_id in selected.missing
     )
     return AssetCheckResult(
+        check_name=_CHECK_NAME,
         passed=not problems,
         description=(
             f"all {len(selected.pages)} selected pages have current notes"
@@ -1018,28 +1043,20 @@ def check_notes_are_current(
     )
 
 
-def check_no_note_outlives_its_page(
-    sync: ConfluenceNoteSync,
-    dot: DotResource,
-    confluence: ConfluenceResource,
-    record: OwnershipRecord | None = None,
-) -> AssetCheckResult:
-    """A warning listing the active notes of ours whose page left the selection (or was
-    deleted): with ``on_removed="keep"`` they stay in Dot until a person acts."""
-    with confluence.get_client() as wiki, dot.get_client() as client:
-        selected = select_pages(wiki, sync.selection)
-        left = _writer(sync, wiki.base_url, record or {}).left_notes(client, selected.pages)
+def _left_result(left: Mapping[str, list[str]]) -> AssetCheckResult:
     return AssetCheckResult(
+        check_name=_LEFT_CHECK_NAME,
         passed=not left,
         severity=AssetCheckSeverity.WARN,
         description=(
             "every note of this sync belongs to a selected page"
             if not left
-            else f"{sum(map(len, left.values()))} note(s) of {len(left)} page(s) that left the "
-            "selection (or Confluence) are still active in Dot: delete or deactivate them in "
-            "Dot's UI (or `dot notes deactivate <id>`), or select their pages again"
+            else f"{sum(map(len, left.values()))} note(s) no selected page needs are still "
+            "active in Dot (their pages left the selection or Confluence, or no longer have "
+            "that many parts): delete or deactivate them in Dot's UI (or `dot notes "
+            "deactivate <id>`), or select their pages again"
         ),
-        metadata={"notes_left_in_dot": MetadataValue.json(left)},
+        metadata={"notes_left_in_dot": MetadataValue.json(dict(left))},
     )
 
 
@@ -1166,10 +1183,7 @@ def build_confluence_note_check(
         context: AssetCheckExecutionContext, dot: DotResource, confluence: ConfluenceResource
     ) -> Iterator[AssetCheckResult]:
         record = recorded_ownership(context.instance, notes.key)
-        current = check_notes_are_current(sync, dot, confluence, record)
-        yield current._replace(asset_key=notes.key, check_name=_CHECK_NAME)
-        left = check_no_note_outlives_its_page(sync, dot, confluence, record)
-        yield left._replace(asset_key=notes.key, check_name=_LEFT_CHECK_NAME)
+        yield from check_notes(sync, dot, confluence, record)
 
     return _checks
 
