@@ -12,16 +12,21 @@ import pytest
 from dagster import (
     AssetExecutionContext,
     DagsterInstance,
+    DagsterInvalidDefinitionError,
     DailyPartitionsDefinition,
     Definitions,
+    HookContext,
+    HookDefinition,
     MetadataValue,
     PartitionKeyRange,
     ScheduleDefinition,
     asset,
     define_asset_job,
+    failure_hook,
     in_process_executor,
     materialize,
     sensor,
+    success_hook,
 )
 
 from dot_orchestration._compat import (
@@ -147,3 +152,36 @@ def test_a_dashboard_keeps_its_owner_only_when_dagster_takes_it(
     spec whose owner it does not take, and a dashboard then has no owner instead."""
     exposure = DotExposure(name="revenue", type="dashboard", owner=ExposureOwner(email=email))
     assert list(DotExposureTranslator().get_asset_spec(exposure, []).owners) == owners
+
+
+def test_asset_hooks_follow_success_and_failure_with_the_resources_they_require() -> None:
+    """What `DotDbtProjectComponent` relies on instead of rebuilding dagster-dbt's op: hooks
+    put on assets with `with_hooks` run after each step, succeeded or failed, with the
+    resources they require, and a missing one fails the definitions at load."""
+    ran: list[tuple[str, str, str]] = []
+
+    @asset
+    def built() -> None: ...
+
+    @asset
+    def broken() -> None:
+        raise RuntimeError("the build failed")
+
+    @success_hook(required_resource_keys={"dot"})
+    def after_success(context: HookContext) -> None:
+        ran.append(("success", context.op.name, context.resources.dot))
+
+    @failure_hook(required_resource_keys={"dot"})
+    def after_failure(context: HookContext) -> None:
+        ran.append(("failure", context.op.name, context.resources.dot))
+
+    hooks: set[HookDefinition] = {after_success, after_failure}
+    assets = [built.with_hooks(hooks), broken.with_hooks(hooks)]
+    with DagsterInstance.ephemeral() as instance:
+        result = materialize(
+            assets, instance=instance, resources={"dot": "token"}, raise_on_error=False
+        )
+    assert not result.success
+    assert sorted(ran) == [("failure", "broken", "token"), ("success", "built", "token")]
+    with pytest.raises(DagsterInvalidDefinitionError, match="key 'dot' required by hook"):
+        Definitions.validate_loadable(Definitions(assets=assets))
