@@ -6,7 +6,9 @@ it, before any feature test fails for a reason that is hard to trace.
 """
 
 import inspect
+import os
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from dagster import (
@@ -21,9 +23,12 @@ from dagster import (
     PartitionKeyRange,
     ScheduleDefinition,
     asset,
+    build_reconstructable_job,
     define_asset_job,
+    execute_job,
     failure_hook,
     in_process_executor,
+    instance_for_test,
     materialize,
     sensor,
     success_hook,
@@ -185,3 +190,24 @@ def test_asset_hooks_follow_success_and_failure_with_the_resources_they_require(
     assert sorted(ran) == [("failure", "broken", "token"), ("success", "built", "token")]
     with pytest.raises(DagsterInvalidDefinitionError, match="key 'dot' required by hook"):
         Definitions.validate_loadable(Definitions(assets=assets))
+
+
+def test_an_asset_hook_runs_in_the_process_of_its_step(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dbt component's step hands its invocations to its hook through the process
+    (`_PENDING`): under the multiprocess executor both must run in the step's process."""
+    monkeypatch.setenv("HOOKED_JOB_DIR", str(tmp_path))
+    here = str(Path(__file__).parent)
+    job = build_reconstructable_job(
+        "_hooked_job", "hooked_job", reconstructor_working_directory=here
+    )
+    with (
+        instance_for_test() as instance,
+        execute_job(job, instance, raise_on_error=False) as result,
+    ):
+        assert not result.success
+    pids = {path.name: path.read_text() for path in tmp_path.iterdir()}
+    assert set(pids) == {"step-built", "hook-built", "step-broken", "hook-broken"}
+    assert pids["hook-built"] == pids["step-built"] != str(os.getpid())
+    assert pids["hook-broken"] == pids["step-broken"] != pids["step-built"]
