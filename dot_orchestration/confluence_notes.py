@@ -571,9 +571,9 @@ class _OrgNotes:
         for page_id, writes in planned.items():
             accepted: list[tuple[str, NoteWrite, str | None]] = []
             try:
-                for write in writes:
+                for write in (write for write in writes if write.calls_dot):
                     accepted.append((page_id, write, _call(dot, write)))
-                    report.writes += write.calls_dot
+                    report.writes += 1
             except DotError as error:
                 message = f"page {page_id}: writing its notes failed: {error}"
                 report.fail(page_id, _PageFailure(message, error))
@@ -609,10 +609,10 @@ def _call(dot: DotClient, write: NoteWrite) -> str | None:
     if write.action == "create":
         created = dot.create_org_note(write.title, write.text)
         return None if created is None else created.id
-    if write.action == "update":
-        dot.update_org_note(write.note_id or "", write.title, write.text, active=write.active)
-    elif write.action == "delete":
+    if write.action == "delete":
         dot.delete_org_note(write.note_id or "")
+    else:
+        dot.update_org_note(write.note_id or "", write.title, write.text, active=write.active)
     return write.note_id
 
 

@@ -86,6 +86,8 @@ def test_main_flow_with_a_removed_page_claims_only_what_dot_shows(any_notes: Not
     notes.clear_journal()
     assert notes.run(sync).success and notes.run(sync, refresh=True).success
     assert notes.note_writes() == []  # no-op runs make 0 writes, markers or not
+    lists = [e for e in notes.journal() if (e["method"], e["route"]) == ("GET", "/api/org_notes")]
+    assert len(lists) == 4  # to plan and to write, per run: nothing written, nothing to verify
 
 
 def test_a_changed_page_is_updated_in_place_in_both_profiles(any_notes: NoteHarness) -> None:
