@@ -149,17 +149,20 @@ class DotClient:
         )
 
     def import_external_asset(self, asset: ExternalAsset | Mapping[str, Any]) -> Any:
-        """Create or overwrite (by `id`) a dashboard or data app Dot should know about."""
+        """Create or overwrite (by `id`) a dashboard or data app Dot should know about.
+
+        Dot documents no reply body: any 2xx is accepted (see `_any_body`); list the
+        assets to see what Dot holds."""
         body = {"external_asset": _payload(ExternalAsset, asset)}
-        return self._json(api.IMPORT_EXTERNAL_ASSET, body=body)
+        return _any_body(self._call(api.IMPORT_EXTERNAL_ASSET, body=body))
 
     def list_external_assets(self) -> Any:
         """Every external asset Dot knows (raw JSON: the shape is undocumented)."""
         return self._json(api.LIST_EXTERNAL_ASSETS)
 
     def delete_external_asset(self, asset_id: str) -> Any:
-        """Remove an external asset by id."""
-        return self._json(api.DELETE_EXTERNAL_ASSET, params={"asset_id": asset_id})
+        """Remove an external asset by id; any 2xx reply is accepted (undocumented)."""
+        return _any_body(self._call(api.DELETE_EXTERNAL_ASSET, params={"asset_id": asset_id}))
 
     def export_history(
         self,
@@ -327,7 +330,7 @@ class DotClient:
     def delete_org_note(self, note_id: str) -> Any:
         """Remove an org note. Assumed route (`DELETE /api/org_notes/{id}`): undocumented,
         and any 2xx reply is accepted; list the notes to see whether it took."""
-        return self._json(api.DELETE_ORG_NOTE, path={"note_id": note_id})
+        return _any_body(self._call(api.DELETE_ORG_NOTE, path={"note_id": note_id}))
 
     # Environments ---------------------------------------------------------------------
 
@@ -545,7 +548,7 @@ class DotClient:
     def _note(self, endpoint: Endpoint, path: Mapping[str, str], body: Any) -> OrgNote | None:
         """The reply of a note write as a note, or None: its shape is undocumented, so a
         2xx that is not a note (`null`, `{"status": "ok"}`, an id) is success all the same."""
-        data = self._call(endpoint, path=path, body=body).json()
+        data = _any_body(self._call(endpoint, path=path, body=body))
         try:
             return OrgNote.model_validate(data)
         except ValidationError:

@@ -225,3 +225,29 @@ def test_a_save_note_dot_does_not_carry_out_fails_its_pages(notes: NoteHarness) 
     }
     assert materialization_metadata(result)["pages_synced"] == 0
     assert notes.org_note() == ""
+
+
+@pytest.mark.parametrize("body", ["truncated_json", "html"])
+def test_write_replies_of_any_2xx_shape_cause_no_false_failure(
+    notes: NoteHarness, body: str
+) -> None:
+    notes.dot.state.faults = [
+        FaultRule(
+            method=method,
+            path="/api/org_notes*",
+            kind="malformed",
+            malformed=body,
+            status=200,
+            phase="after",
+        )
+        for method in ("POST", "PUT")
+    ]  # Dot carries out the write, and answers 200 with a body that is no note (or no JSON)
+    sync = sync_of(page_ids=[REVENUE, NRR])
+    assert notes.run(sync).success
+    notes.site.state.update_page(NRR, body="<h1>NRR</h1><p>Now measured quarterly.</p>")
+
+    result = notes.run(sync)
+
+    assert result.success
+    assert materialization_metadata(result)["pages_synced"] == 1
+    assert "Now measured quarterly." in notes.synced_pages("org_notes")[NRR]

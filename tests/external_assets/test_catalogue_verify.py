@@ -16,6 +16,7 @@ from dagster import AssetSpec, ExecuteInProcessResult, materialize
 from reliability._proxy import AnsweringProxy, CannedAnswer
 
 from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorServer
+from dot_orchestration.emulator.faults import FaultRule
 from dot_orchestration.external_assets import (
     CatalogueFile,
     DagsterAssetGraph,
@@ -137,3 +138,19 @@ def test_a_deletion_dot_does_not_carry_out_fails(
     assert meta["error_class"] == {"dagster:hex-order-funnel": "DotEffectNotObservedError"}
     assert "the asset still listed" in meta["failed_assets"]["dagster:hex-order-funnel"]
     assert meta["deleted"] == 0
+
+
+@pytest.mark.parametrize("body", ["truncated_json", "html"])
+def test_import_replies_of_any_2xx_shape_cause_no_false_failure(
+    dot_emulator: EmulatorServer, catalogue: Path, body: str
+) -> None:
+    dot_emulator.state.faults = [
+        FaultRule(
+            method="POST", path=IMPORT, kind="malformed", malformed=body, status=200, phase="after"
+        )
+    ]  # Dot imports, and answers 200 with a body that is no JSON object
+
+    result = run(dot_emulator.url, catalogue)
+
+    assert result.success and materialized(result)["created"] == 4
+    assert set(in_dot(dot_emulator)) >= OWNED
