@@ -13,6 +13,7 @@ from dagster import AssetsDefinition, AssetSpec, Definitions
 from dagster._core.definitions.metadata.metadata_set import NamespacedMetadataSet
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 from dagster._utils.schedules import get_smallest_cron_interval
+from dagster_shared.yaml_utils.source_position import SourcePositionTree
 
 # NamespacedMetadataSet: the base of our metadata classes (`dot/connection_id`, …): they are
 # splatted into an asset's metadata and read back at execution time with `.extract()`.
@@ -28,6 +29,14 @@ from dagster._utils.schedules import get_smallest_cron_interval
 # `FreshnessPolicy.cron` is public but a different policy (a deadline per tick, not "one
 # interval since the last update"); no public cron iterator exists, and croniter is not a
 # dependency of Dagster 1.13.
+
+# SourcePositionTree: the line map of a component's defs.yaml, which `DotComponent` hands to
+# `ResolutionContext.default` so its errors name file and line. A YAML declaration
+# (`context.component_decl.source_tree`) has one; a component built in Python or by
+# Dagster's `component_defs` test helper has something else there, hence the isinstance.
+# Checked: the public `ComponentLoadContext.resolution_context` does not carry the file's
+# tree at `build_defs` time. Pinned by tests/components/test_yaml_errors.py (lines) and
+# test_yaml_front.py (a component built from Python).
 
 #: Run tags that make one run materialize a range of partitions (a single-run backfill).
 #: Checked: `RunRequest` takes a `partition_key` but no range in 1.13.20-1.13.27; Dagster
@@ -66,6 +75,7 @@ __all__ = [
     "PARTITION_RANGE_END_TAG",
     "PARTITION_RANGE_START_TAG",
     "NamespacedMetadataSet",
+    "SourcePositionTree",
     "UnresolvedAssetJobDefinition",
     "get_smallest_cron_interval",
     "replace_assets",

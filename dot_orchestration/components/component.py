@@ -51,7 +51,7 @@ from dagster.components.utils.translation import TranslationFn, TranslationFnRes
 from dagster_dbt import build_dbt_asset_selection
 from pydantic import BaseModel, Field, create_model
 
-from dot_orchestration._compat import replace_assets
+from dot_orchestration._compat import SourcePositionTree, replace_assets
 from dot_orchestration.components._yaml import YamlFront, located_error, set_fields
 from dot_orchestration.components.scaffolder import DotComponentScaffolder
 from dot_orchestration.components.settings import (
@@ -519,7 +519,7 @@ def _yaml_context(context: ComponentLoadContext) -> ResolutionContext:
     """A resolution context that knows the lines of this component's defs.yaml (if any)."""
     source = getattr(context.component_decl, "source_tree", None)
     tree = getattr(source, "source_position_tree", None)
-    return ResolutionContext.default(tree)
+    return ResolutionContext.default(tree if isinstance(tree, SourcePositionTree) else None)
 
 
 def _schedule_freshness(
