@@ -40,8 +40,9 @@ from dagster_shared.yaml_utils.source_position import SourcePositionTree
 
 #: Run tags that make one run materialize a range of partitions (a single-run backfill).
 #: Checked: `RunRequest` takes a `partition_key` but no range in 1.13.20-1.13.27; Dagster
-#: reads a range from exactly these tags (`dagster._core.storage.tags`). Kept as strings, not
-#: imported: they are a stable run-tag contract stored with every run, the module is not.
+#: reads a range from exactly these tags (`dagster._core.storage.tags`), the way its
+#: maintainers give for a range run from a schedule (dagster-io/dagster discussion #11653).
+#: Kept as strings, not imported: a run-tag contract stored with every run, the module not.
 PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
 PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
 
