@@ -320,7 +320,7 @@ def build_dot_catalogue_asset(
         try:
             with dot.get_client() as client:
                 desired = collect_source_assets(sources, id_prefix=id_prefix)
-                plan, failures = apply_catalogue(
+                plan, failures, listed = _apply_and_verify(
                     client,
                     desired,
                     id_prefix=id_prefix,
@@ -329,7 +329,12 @@ def build_dot_catalogue_asset(
                 )
                 check = (
                     catalogue_reconciled_check(
-                        client, desired, failures, id_prefix=id_prefix, on_removed=on_removed
+                        client,
+                        desired,
+                        failures,
+                        id_prefix=id_prefix,
+                        on_removed=on_removed,
+                        listed=listed,
                     )
                     if checked
                     else None
@@ -419,21 +424,49 @@ def apply_catalogue(
     list shows it: one that Dot answered with a 2xx but does not show fails with
     `DotEffectNotObservedError`, naming what was sent and what Dot lists.
     """
+    plan, failures, _ = _apply_and_verify(
+        client, desired, id_prefix=id_prefix, on_removed=on_removed, max_concurrency=max_concurrency
+    )
+    return plan, failures
+
+
+def _apply_and_verify(
+    client: DotClient,
+    desired: Sequence[DesiredAsset],
+    *,
+    id_prefix: str,
+    on_removed: RemovalPolicy,
+    max_concurrency: int,
+) -> tuple[ReconcilePlan, dict[str, DotError], list[ExternalAsset] | None]:
+    """`apply_catalogue`, plus Dot's list as last read (after the writes, or the one the
+    plan was made from when nothing was written; None when it could not be read), so the
+    asset check need not read it again."""
     current = parse_listed_assets(client.list_external_assets())
     plan = plan_reconcile(desired, current, id_prefix=id_prefix, on_removed=on_removed)
     failures = _apply_writes(client, plan.writes, max_concurrency=max_concurrency)
     accepted = [change for change in plan.writes if change.asset_id not in failures]
+    if not plan.writes:
+        return plan, failures, current
+    listed = _list_after_writes(client)
     if accepted:
-        failures.update(_verify_writes(client, accepted))
-    return plan, failures
+        failures.update(_verify_writes(accepted, listed))
+    return plan, failures, listed if isinstance(listed, list) else None
 
 
-def _verify_writes(client: DotClient, accepted: Sequence[Change]) -> dict[str, DotError]:
-    """The accepted writes Dot's list does not show, each as `DotEffectNotObservedError`."""
+def _list_after_writes(client: DotClient) -> list[ExternalAsset] | Exception:
+    """Dot's list after the writes, or why it could not be read."""
     try:
-        listed = parse_listed_assets(client.list_external_assets())
+        return parse_listed_assets(client.list_external_assets())
     except (DotError, UnreadableListingError) as error:
-        unobserved = {change.asset_id: f"nothing readable ({error})" for change in accepted}
+        return error
+
+
+def _verify_writes(
+    accepted: Sequence[Change], listed: list[ExternalAsset] | Exception
+) -> dict[str, DotError]:
+    """The accepted writes Dot's list does not show, each as `DotEffectNotObservedError`."""
+    if isinstance(listed, Exception):
+        unobserved = {change.asset_id: f"nothing readable ({listed})" for change in accepted}
     else:
         unobserved = unobserved_writes(accepted, listed)
     by_id = {change.asset_id: change for change in accepted}
@@ -458,21 +491,24 @@ def catalogue_reconciled_check(
     *,
     id_prefix: str,
     on_removed: RemovalPolicy,
+    listed: Sequence[ExternalAsset] | None = None,
 ) -> AssetCheckResult:
     """Whether Dot holds `desired` now: no failed write, and a fresh plan writes nothing.
 
-    Planning again against a fresh list checks the outcome, not the intent: a write Dot
-    accepted but stored differently, or an edit made in Dot meanwhile, shows as drift.
+    Planning again against a list read after the writes checks the outcome, not the
+    intent: a write Dot accepted but stored differently, or an edit made in Dot meanwhile,
+    shows as drift. `listed` is that list when the run already read it; else it is read.
     """
     if failures:
         return _reconciled_result(
             f"{len(failures)} writes failed: {', '.join(sorted(failures))}",
             failed=len(failures),
         )
-    try:
-        listed = parse_listed_assets(client.list_external_assets())
-    except (DotError, UnreadableListingError) as error:
-        return _reconciled_result(f"could not read Dot's list again to verify: {error}")
+    if listed is None:
+        try:
+            listed = parse_listed_assets(client.list_external_assets())
+        except (DotError, UnreadableListingError) as error:
+            return _reconciled_result(f"could not read Dot's list again to verify: {error}")
     drift = plan_reconcile(desired, listed, id_prefix=id_prefix, on_removed=on_removed).writes
     if drift:
         ids = ", ".join(change.asset_id for change in drift)

@@ -61,6 +61,11 @@ def writes(server: EmulatorServer) -> list[str]:
     return [e["path"] for e in entries if e["path"] in (IMPORT, DELETE)]
 
 
+def listings(server: EmulatorServer) -> int:
+    entries = httpx.get(f"{server.url}/_emulator/journal").json()["entries"]
+    return sum(1 for e in entries if (e["method"], e["path"]) == ("GET", "/api/external_assets"))
+
+
 def materialized(result: ExecuteInProcessResult) -> dict[str, Any]:
     (event,) = result.get_asset_materialization_events()
     return {k: v.value for k, v in event.materialization.metadata.items()}
@@ -96,9 +101,11 @@ def test_catalogue_main_flow_in_both_profiles(
     assert materialized(first)["created"] == 4
     assert [c.passed for c in first.get_asset_check_evaluations()] == [True]
 
+    assert listings(dot) == 2  # to plan, and after the writes (the check reuses it)
     httpx.delete(f"{dot.url}/_emulator/journal").raise_for_status()
     assert run(dot.url, catalogue).success
     assert writes(dot) == []  # a no-op run makes 0 writes
+    assert listings(dot) == 1  # nothing written: nothing to read back
 
     drop_hex_entry(catalogue)
     removed = run(dot.url, catalogue)
