@@ -34,7 +34,8 @@ confluence-emulator: $(STAMP)
 bench: $(STAMP)
 	for script in bench/bench_*.py; do $(PY) $$script || exit 1; done
 
-# Regenerate the pinned set after changing pyproject.toml's dependencies.
+# Regenerate the pinned set after changing pyproject.toml's dependencies; run it on a fresh
+# .venv (make clean first), or packages nothing requires any more stay pinned.
 lock: $(STAMP)
 	$(PY) -m pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
 
