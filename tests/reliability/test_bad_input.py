@@ -1,12 +1,14 @@
 """Bad configuration and bad answers: each fails with its exact error class, writes nothing.
 
-Each row of `CASES` is one thing a deployment meets: an expired or under-privileged token,
-a proxy's HTML page, a truncated body, an answer of the wrong shape, a mistyped setting.
-It runs one pipeline step against the emulator (through a shape-changing proxy where the
-emulator cannot produce the answer) and is judged twice, by separate tests reading one
-outcome: the Dagster failure names the exact error class (in the step failure's error
-chain, or the exception raised to the caller), and Dot was left exactly as it was (no
-write call succeeded, same state) with no file written and no token in the error.
+Each row of `CASES` is one thing a deployment meets: an expired token, or one whose role is
+too low (Dot's roles are admin, modeler and user; syncs need an admin), a proxy's HTML page
+(on a sync: outcome unknown, never re-sent), a truncated body, an answer of the wrong shape,
+a mistyped setting (an environment Dot does not list). It runs one pipeline step against the
+emulator (through a shape-changing proxy where the emulator cannot produce the answer) and
+is judged twice, by separate tests reading one outcome: the Dagster failure names the exact
+error class (in the step failure's error chain, a resource's setup failure, or the exception
+raised to the caller), and Dot was left exactly as it was (no write call succeeded, same
+state) with no file written and no token in the error.
 """
 
 from __future__ import annotations
@@ -28,13 +30,14 @@ from dot_demo.definitions import EXAMPLE_CONNECTIONS
 from dot_orchestration.client.errors import (
     DotAuthError,
     DotConfigError,
-    DotNotFoundError,
+    DotOutcomeUnknownError,
     DotPermissionError,
     DotResponseError,
     DotServerError,
+    DotUnknownEnvironmentError,
 )
 from dot_orchestration.connection_sync import DotSyncTranslator
-from dot_orchestration.emulator import EXPIRED_TOKEN, USER_TOKEN
+from dot_orchestration.emulator import EXPIRED_TOKEN, MODELER_TOKEN, USER_TOKEN
 from dot_orchestration.emulator.confluence import ConfluenceEmulatorServer
 from dot_orchestration.resources import DotResource
 from dot_orchestration.transforms.catalogue import UnreadableListingError
@@ -111,6 +114,12 @@ CASES = (
         env={"DOT_API_KEY": USER_TOKEN},
     ),
     BadInput(
+        "modeler token (403) on the syncs: Dot lets only admins sync",
+        SYNCS,
+        DotPermissionError,
+        env={"DOT_API_KEY": MODELER_TOKEN},
+    ),
+    BadInput(
         "user token (403) on the catalogue's imports",
         CATALOGUE,
         DotPermissionError,
@@ -118,8 +127,15 @@ CASES = (
     ),
     BadInput(
         "proxy's HTML 502 page on every call, after the retries",
-        SYNCS,
+        EXPOSURES,
         DotServerError,
+        faults=({"path": EVERY_CALL, **html_page(502)},),
+        run_config=FAST_RETRIES,
+    ),
+    BadInput(
+        "proxy's HTML 502 page on the syncs: outcome unknown, not re-sent",
+        SYNCS,
+        DotOutcomeUnknownError,
         faults=({"path": EVERY_CALL, **html_page(502)},),
         run_config=FAST_RETRIES,
     ),
@@ -172,9 +188,9 @@ CASES = (
         env={"DOT_BASE_URL": "{dot}/api"},
     ),
     BadInput(
-        "unknown Dot environment (404)",
+        "unknown Dot environment (not in GET /api/environments)",
         EXPOSURES,
-        DotNotFoundError,
+        DotUnknownEnvironmentError,
         env={"DOT_ENVIRONMENT": "nowhere"},
     ),
     BadInput(
@@ -226,12 +242,15 @@ def exception_chain(error: BaseException | None) -> Iterator[BaseException]:
 
 
 def failure_infos(result: ExecuteInProcessResult) -> list[SerializableErrorInfo]:
-    """Every error info the run recorded: each step failure's chain."""
+    """Every error info the run recorded, with its chain: step failures', and those of
+    engine events (a resource that failed to set up, e.g. the environment check)."""
     return [
         info
         for event in result.all_events
-        if event.is_step_failure and event.step_failure_data
-        for info in info_chain(event.step_failure_data.error)
+        if isinstance(
+            error := getattr(event.event_specific_data, "error", None), SerializableErrorInfo
+        )
+        for info in info_chain(error)
     ]
 
 
@@ -341,7 +360,7 @@ def test_nothing_is_written_and_no_token_is_shown(
     assert outcome.successful_writes == [], f"{case.name}: Dot accepted writes"
     assert outcome.dot_after == outcome.dot_before, f"{case.name}: Dot's state changed"
     assert outcome.files_written == [], f"{case.name}: wrote {outcome.files_written}"
-    for token in (CANARY_TOKEN, EXPIRED_TOKEN, USER_TOKEN):
+    for token in (CANARY_TOKEN, EXPIRED_TOKEN, MODELER_TOKEN, USER_TOKEN):
         assert token not in outcome.error_text, f"{case.name}: the error shows a token"
 
 
