@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from dagster import DagsterInstance, instance_for_test
@@ -27,26 +26,34 @@ def site(confluence_server: ConfluenceEmulatorServer) -> ConfluenceEmulatorServe
     return confluence_server
 
 
-@pytest.fixture
-def instance(tmp_path: Path) -> Iterator[DagsterInstance]:
-    """A real SQLite instance per test: the note sync keeps its ownership record in the
-    asset's last materialization, and the emulator hands out the same note ids after each
-    reset, so a record left by another test could claim a note of this one. Its event log
-    is one database rather than one per run, and no compute logs are captured (a run costs
-    0.3 s instead of 0.6 s)."""
+@pytest.fixture(scope="session")
+def session_instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagsterInstance]:
+    """One real SQLite instance for the session, its event log in one database rather than
+    one per run and no compute-log capture (a run costs 0.3 s instead of 0.6 s, and a
+    fresh instance per test would cost seconds)."""
     overrides = {
         "event_log_storage": {
             "module": "dagster._core.storage.event_log",
             "class": "ConsolidatedSqliteEventLogStorage",
-            "config": {"base_dir": str(tmp_path / "event_log")},
+            "config": {"base_dir": str(tmp_path_factory.mktemp("event_log"))},
         },
         "compute_logs": {
             "module": "dagster._core.storage.noop_compute_log_manager",
             "class": "NoOpComputeLogManager",
         },
     }
-    with instance_for_test(overrides=overrides, temp_dir=str(tmp_path)) as dagster_instance:
+    with instance_for_test(overrides=overrides) as dagster_instance:
         yield dagster_instance
+
+
+@pytest.fixture
+def instance(session_instance: DagsterInstance) -> DagsterInstance:
+    """The session's instance with no asset history: the note sync keeps its ownership
+    record in the asset's last materialization, and the emulator hands out the same note
+    ids after each reset, so a record left by another test could claim a note of this one.
+    Each test reads only its own runs' events."""
+    session_instance.wipe_assets(list(session_instance.get_asset_keys()))
+    return session_instance
 
 
 @pytest.fixture(params=["org_notes", "org_note"])
