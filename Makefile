@@ -40,4 +40,4 @@ lock: $(STAMP)
 	$(PY) -m pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
 
 clean:
-	rm -rf $(VENV) .venv-compat .pytest_cache .dagster_home build *.egg-info
+	rm -rf $(VENV) .pytest_cache .dagster_home build *.egg-info

@@ -9,7 +9,9 @@ emulator), the Dagster layer must import, a small code location must load with
 `dagster definitions validate`, and a feature whose extra is missing must say which extra
 to install.
 
-Speed: each venv is cached under `.venv-compat/` (git-ignored), keyed by a hash of its
+Speed: each venv is cached in the user's cache folder (`$XDG_CACHE_HOME` or `~/.cache`,
+then `dot-orchestration/compat-venvs`; `DOT_COMPAT_VENVS` overrides), outside the checkout so
+that every clone on a machine (CI's fresh clone included) reuses it, keyed by a hash of its
 requirement set and of the wheel's declared dependencies; a cached run only reinstalls
 the wheel (`--no-deps`) and runs `pip check`. A changed dependency makes a new venv (and
 removes the set's old one). Measured on a busy two-core machine: a first run ~10 min
@@ -41,7 +43,12 @@ pytestmark = pytest.mark.timeout(1500)
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
-CACHE = ROOT / ".venv-compat"
+CACHE = Path(
+    os.environ.get("DOT_COMPAT_VENVS")
+    or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    / "dot-orchestration"
+    / "compat-venvs"
+)
 #: What a core install must never pull: the emulator, the demo, the web server, `dg`.
 FORBIDDEN = frozenset(
     canonicalize_name(n)
@@ -209,7 +216,7 @@ def create_venv(release: ReleaseSet, wheel: Path, target: Path) -> None:
 def compat_venv(request: pytest.FixtureRequest, wheel: Path) -> Iterator[CompatVenv]:
     release: ReleaseSet = request.param
     target = release.cache_dir(core_requirements(wheel))
-    CACHE.mkdir(exist_ok=True)
+    CACHE.mkdir(parents=True, exist_ok=True)
     with FileLock(target.with_name(target.name + ".lock")):  # one builder per venv
         if not (target / "compat.json").exists():
             create_venv(release, wheel, target)
