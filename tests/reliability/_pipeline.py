@@ -47,6 +47,11 @@ RELIABILITY_TOKENS = (
     *DEFAULT_TOKENS,
 )
 
+#: The run tags linking a re-execution to the run it re-executes, as the UI sets them
+#: (Dagster keeps their names in a private module; the tags themselves are stored with runs).
+PARENT_RUN_ID_TAG = "dagster/parent_run_id"
+ROOT_RUN_ID_TAG = "dagster/root_run_id"
+
 #: A deployment sets some variables with these prefixes and unsets the rest, so the
 #: developer's own shell (a real token, alert channels) never leaks into a test.
 DEPLOYMENT_PREFIXES = ("DOT_", "CONFLUENCE_")
@@ -89,18 +94,26 @@ class PipelineStep:
             return set(self.assets)
         return set(defs.resolve_job_def(self.job).asset_layer.selected_asset_keys)
 
-    def remaining_after(self, failed: ExecuteInProcessResult, defs: Definitions) -> PipelineStep:
-        """The step again for what `failed` did not finish: the assets of its failed steps
-        (which may have materialized part of their work) and of the steps never run."""
-        failed_steps = {event.step_key for event in failed.all_events if event.is_step_failure}
-        done = {
-            event.asset_key
-            for event in failed.get_asset_materialization_events()
-            if event.step_key not in failed_steps
-        }
-        left = sorted(self.asset_keys(defs) - done, key=AssetKey.to_user_string)
-        assert left, f"{self.name} failed, yet every asset of it was done"
-        return PipelineStep(self.name, assets=tuple(left), tags=self.tags)
+    def unfinished_by(self, failed: ExecuteInProcessResult, defs: Definitions) -> PipelineStep:
+        """The step again for the assets `failed` planned and did not materialize.
+
+        This is Dagster's "re-execute from asset failure": a sync step that failed for one
+        connection reports the others materialized, so only the failed one is sent again
+        (re-executing the whole failed step, "from failure", would sync the others twice).
+        The run is tagged as a re-execution of `failed`, as the UI tags one.
+        """
+        left = self.unmaterialized_by(failed, defs)
+        assert left, f"{self.name} failed, yet every asset of it was materialized"
+        root = failed.dagster_run.tags.get(ROOT_RUN_ID_TAG, failed.run_id)
+        lineage = {PARENT_RUN_ID_TAG: failed.run_id, ROOT_RUN_ID_TAG: root}
+        return PipelineStep(self.name, assets=left, tags={**self.tags, **lineage})
+
+    def unmaterialized_by(
+        self, result: ExecuteInProcessResult, defs: Definitions
+    ) -> tuple[AssetKey, ...]:
+        """The assets of this step that `result` did not materialize."""
+        done = {event.asset_key for event in result.get_asset_materialization_events()}
+        return tuple(sorted(self.asset_keys(defs) - done, key=AssetKey.to_user_string))
 
 
 DBT_THEN_SYNCS = PipelineStep("dbt build, then Dot syncs", job="dbt_build_then_dot_sync")
@@ -181,11 +194,11 @@ def environment(env: Mapping[str, str]) -> Iterator[None]:
 
 @dataclass(frozen=True)
 class Attempt:
-    """One run of a pipeline step; `retry` counts the re-executions before it."""
+    """One run of a pipeline step; `rematerializes` is the failed run it re-executes."""
 
     step: PipelineStep
     result: ExecuteInProcessResult
-    retry: int
+    rematerializes: str | None = None
 
 
 @dataclass
@@ -203,37 +216,38 @@ class Deployment:
         self,
         steps: Sequence[PipelineStep] = PIPELINE,
         run_config: Mapping[str, Any] | None = None,
-        *,
-        run_retries: int = 0,
-    ) -> None:
-        """Run `steps` one after the other, as the schedules would, and time them.
+    ) -> list[Attempt]:
+        """Run `steps` one after the other, as the schedules would, and time them."""
+        return self._timed([(step, step, None) for step in steps], run_config)
 
-        `run_retries` re-executes a failed run from its failure, up to that many times,
-        like Dagster's run retries (`run_retries: {enabled: true, max_retries: N}`).
-        """
-        started = time.monotonic()
-        for step in steps:
-            self._run_with_retries(step, run_config, run_retries)
+    def rematerialize_failures(self, run_config: Mapping[str, Any] | None = None) -> list[Attempt]:
+        """What a person does after reading the failures: materialize again what each failed
+        run (not yet re-executed) left unmaterialized, one re-execution per failed run."""
+        handled = {attempt.rematerializes for attempt in self.attempts}
+        todo = [
+            (attempt.step, attempt.step.unfinished_by(attempt.result, self.defs), attempt.result)
+            for attempt in self.attempts
+            if not attempt.result.success and attempt.result.run_id not in handled
+        ]
+        return self._timed([(step, run, failed.run_id) for step, run, failed in todo], run_config)
+
+    def _timed(
+        self,
+        runs: Sequence[tuple[PipelineStep, PipelineStep, str | None]],
+        run_config: Mapping[str, Any] | None,
+    ) -> list[Attempt]:
+        """Execute each `(step, what to run, run it re-executes)` and record its attempt."""
+        started, done = time.monotonic(), []
+        for step, run, parent in runs:
+            done.append(Attempt(step, run.run(self.defs, self.instance, run_config), parent))
+        self.attempts += done
         self.seconds += time.monotonic() - started
-
-    def _run_with_retries(
-        self, step: PipelineStep, run_config: Mapping[str, Any] | None, run_retries: int
-    ) -> None:
-        todo = step
-        for retry in range(run_retries + 1):
-            result = todo.run(self.defs, self.instance, run_config)
-            self.attempts.append(Attempt(step, result, retry))
-            if result.success:
-                return
-            todo = step.remaining_after(result, self.defs)
+        return done
 
     def failed_steps(self) -> list[str]:
         """Steps whose last attempt failed, for assertion messages."""
         last = {attempt.step.name: attempt.result.success for attempt in self.attempts}
         return [name for name, success in last.items() if not success]
-
-    def retried_steps(self) -> list[str]:
-        return sorted({attempt.step.name for attempt in self.attempts if attempt.retry})
 
     def unmaterialized(self) -> dict[str, list[str]]:
         """Assets each step should have materialized and did not, over all its attempts.
@@ -282,7 +296,6 @@ class Outcome:
     traffic: Traffic
     seconds: float
     failed_steps: list[str]
-    retried_steps: list[str]
     unmaterialized: dict[str, list[str]]
 
 
@@ -292,7 +305,6 @@ def run_pipeline(
     world: World,
     *,
     run_config: Mapping[str, Any] | None = None,
-    run_retries: int = 0,
     **env_options: str,
 ) -> Outcome:
     """Run `PIPELINE` in process on a fresh deployment and capture its outcome.
@@ -301,12 +313,11 @@ def run_pipeline(
     """
     env = deployment_env(home, world, **env_options)
     with deployed(home, env) as deployment:
-        deployment.run(run_config=run_config, run_retries=run_retries)
+        deployment.run(run_config=run_config)
         return Outcome(
             end_state=capture_end_state(deployment.settings, control.state()),
             traffic=control.traffic(),
             seconds=deployment.seconds,
             failed_steps=deployment.failed_steps(),
-            retried_steps=deployment.retried_steps(),
             unmaterialized=deployment.unmaterialized(),
         )
