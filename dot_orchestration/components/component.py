@@ -496,7 +496,15 @@ class _DefinitionsBuild:
             (sync_assets,) = syncs.assets or ()
             tables = table_names(watched, tables_read_by_dot(sync_assets))
             source = {"source": settings.incident_source} if settings.incident_source else {}
-            sensors.append(build_quality_incident_sensor(tables, checks, **link, **source))
+            sensors.append(
+                build_quality_incident_sensor(
+                    tables,
+                    checks,
+                    **link,
+                    **source,
+                    table_name_case=settings.incident_table_name_case,
+                )
+            )
         return Definitions(sensors=sensors, resources={"alerts": settings.alerts})
 
     # ----------------------------------------------------------------- resources

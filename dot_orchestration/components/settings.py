@@ -10,7 +10,7 @@ Python API already has a settings class (`DotConnection`, `DotHistorySettings`,
 """
 
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from dagster import AssetKey, DefaultScheduleStatus, DefaultSensorStatus
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -336,6 +336,11 @@ class MonitoringSettings(_Section):
     )
     incident_source: str | None = Field(
         default=None, description="The source Dot files the incidents under; default dagster."
+    )
+    incident_table_name_case: Literal["as_is", "lower", "upper"] = Field(
+        default="as_is",
+        description="Case of the table names sent with Dot quality incidents: `lower` or "
+        "`upper` when Dot's connection names tables in another case than Dagster does.",
     )
     schedule_freshness: bool = Field(
         default=True,

@@ -87,7 +87,7 @@ EXAMPLE_CONNECTIONS = (
 # workspace, in the warehouse file dbt builds: `dot_history.conversations` and `.messages`.
 EXAMPLE_HISTORY = DotHistorySettings(
     start_date=date(2025, 1, 1),
-    include_all_workspaces=True,
+    include_all_workspaces=True,  # not in Dot's documented API: an opt-in Dot may ignore
     pool=DUCKDB_POOL,
     owners=("team:data",),
 )

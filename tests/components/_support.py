@@ -76,6 +76,7 @@ confluence:
 monitoring:
   ui_url: https://dagster.example.com
   freshness_grace_minutes: 30
+  incident_table_name_case: upper
   alerts:
     slack_token: "{{{{ env.DOT_ALERTS_SLACK_TOKEN or None }}}}"
     teams_webhook_url: "{{{{ env.DOT_ALERTS_TEAMS_WEBHOOK_URL }}}}"

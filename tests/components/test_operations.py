@@ -191,4 +191,6 @@ def test_a_failed_dbt_test_opens_a_dot_incident_from_yaml(
         sensor(context)
 
     (report,) = journal(loaded.dot, "/api/quality/incidents")
-    assert report["status"] == 200 and "orders" in json.dumps(report["body"])
+    assert report["status"] == 200 and "orders" in json.dumps(report["body"]).lower()
+    tables = [item["table"] for item in report["body"]["items"]]
+    assert tables and all(table == table.upper() for table in tables), tables  # YAML's case
