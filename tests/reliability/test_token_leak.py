@@ -92,22 +92,22 @@ def dbt_target_dirs(deployment: Deployment) -> list[Path]:
 def raised_error_texts(
     deployment: Deployment, run_config: dict[str, Any]
 ) -> Iterator[tuple[str, str]]:
-    """Re-run each failed step with `raise_on_error=True`: the exception the caller gets,
-    with its whole chain and traceback."""
+    """Re-run what each failed run left unmaterialized with `raise_on_error=True`: the
+    exception the caller gets, with its whole chain and traceback. Only the unfinished
+    assets (all of the step's when every one was materialized): a failed sync must not
+    cost another dbt build."""
+    job = deployment.defs.resolve_implicit_global_asset_job_def()
     for attempt in deployment.attempts:
         if attempt.result.success:
             continue
-        step = attempt.step
-        job = (
-            deployment.defs.resolve_job_def(step.job)
-            if step.job
-            else deployment.defs.resolve_implicit_global_asset_job_def()
-        )
+        step, defs = attempt.step, deployment.defs
+        assets = step.unmaterialized_by(attempt.result, defs) or step.asset_keys(defs)
         try:
             job.execute_in_process(
                 instance=deployment.instance,
                 run_config=run_config,
-                asset_selection=list(step.assets) or None,
+                asset_selection=list(assets),
+                tags=dict(step.tags),
             )
         except Exception as error:  # the point is to read whatever was raised
             yield f"raised by {step.name}", "".join(traceback.format_exception(error))
