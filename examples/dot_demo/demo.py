@@ -4,10 +4,14 @@ Starts the Dot emulator on a free loopback port, points the example definitions 
 (token and URL as environment variables, exactly as a real deployment would set them),
 builds the example dbt project into DuckDB through Dagster on a persistent instance in
 `.demo/`, and reports what Dot was asked to do. `make dev` opens the UI on the same state.
+
+`--strict` runs the same job against the emulator's strict profile, which serves only what
+Dot's documentation describes (see docs/ARCHITECTURE.md, "Where the emulator guesses").
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import sys
@@ -65,16 +69,21 @@ def demo_environment(
 
 
 @contextmanager
-def running_emulators(settings: ExampleSettings) -> Iterator[EmulatorServer]:
-    """Dot and Confluence emulators on free ports, the environment pointing at them.
+def running_emulators(
+    settings: ExampleSettings, *, strict: bool = False
+) -> Iterator[EmulatorServer]:
+    """Dot (`strict`: in its strict profile) and Confluence emulators on free ports, the
+    environment pointing at them.
 
     Dot's exposures are fetched before definitions load, as a deployment's build step
     would, so Dot's dashboards show up in the lineage graph.
     """
     (settings.demo_home / "dagster_home").mkdir(parents=True, exist_ok=True)
-    with EmulatorServer(EmulatorConfig(seed=42)) as dot, ConfluenceEmulatorServer() as wiki:
+    config = EmulatorConfig(seed=42, strict=strict)
+    with EmulatorServer(config) as dot, ConfluenceEmulatorServer() as wiki:
         os.environ.update(demo_environment(settings, dot, wiki))
-        print(f"Dot emulator on {dot.url}, Confluence emulator on {wiki.url}")
+        profile = " (strict profile)" if strict else ""
+        print(f"Dot emulator{profile} on {dot.url}, Confluence emulator on {wiki.url}")
         with DotClient(api_token=ADMIN_TOKEN, base_url=dot.url) as client:
             print(refresh_dot_exposures(client, settings.exposures_state).summary())
         yield dot
@@ -191,10 +200,15 @@ def counts_line(label: str, instance: DagsterInstance, key: AssetKey, names: Seq
     return f"  {label}: " + ", ".join(f"{n} {meta[n]}" for n in names if n in meta)
 
 
-def main() -> int:
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make demo", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--strict", action="store_true", help="the Dot emulator's strict profile (documented only)"
+    )
+    args = parser.parse_args(argv)
     settings = ExampleSettings.from_env()
     prepare_home(settings)
-    with running_emulators(settings):
+    with running_emulators(settings, strict=args.strict):
         defs = build_definitions(ExampleSettings.from_env())
         instance = DagsterInstance.get()
         for pool, limit in POOL_LIMITS.items():  # see README, "Pools"
