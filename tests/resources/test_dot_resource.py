@@ -37,7 +37,6 @@ def test_from_env_keeps_secrets_as_env_var_references() -> None:
 def test_from_env_defaults_to_the_us_region() -> None:
     resource = DotResource.from_env({"DOT_API_KEY": "dot-secret"})
     assert resource.region == "app"
-    assert resource.web_url == "https://app.getdot.ai"
 
 
 def test_env_vars_resolve_when_the_client_is_built(

@@ -408,7 +408,9 @@ def test_narrower_dtypes_map_to_the_same_types(db: Path, day_1_written: pd.DataF
     [
         (
             lambda f: f.assign(extra=1),
-            "missing columns [], extra columns ['extra'], different types []",
+            "missing columns [], extra columns ['extra'], different types []. The table "
+            'predates these columns: add them with ALTER TABLE "dot_history"."conversations" '
+            'ADD COLUMN "extra" BIGINT; then re-run',
         ),
         (
             lambda f: f.drop(columns=["archived"]),
