@@ -61,36 +61,32 @@ def dialect(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+def _harness(
+    dot: EmulatorServer, site: ConfluenceEmulatorServer, instance: DagsterInstance
+) -> Iterator[NoteHarness]:
+    """A harness on `dot`; request hooks a test installed are removed after it."""
+    yield NoteHarness(dot, site, instance)
+    REQUEST_HOOKS.clear()
+
+
 @pytest.fixture
 def notes(
-    dot_emulator: EmulatorServer,
-    site: ConfluenceEmulatorServer,
-    instance: DagsterInstance,
+    dot_emulator: EmulatorServer, site: ConfluenceEmulatorServer, instance: DagsterInstance
 ) -> Iterator[NoteHarness]:
-    harness = NoteHarness(dot_emulator, site, instance)
-    yield harness
-    REQUEST_HOOKS.clear()
+    yield from _harness(dot_emulator, site, instance)
 
 
 @pytest.fixture
 def any_notes(
-    any_dot_emulator: EmulatorServer,
-    site: ConfluenceEmulatorServer,
-    instance: DagsterInstance,
+    any_dot_emulator: EmulatorServer, site: ConfluenceEmulatorServer, instance: DagsterInstance
 ) -> Iterator[NoteHarness]:
     """The harness against each Dot profile in turn: default, then strict."""
-    harness = NoteHarness(any_dot_emulator, site, instance)
-    yield harness
-    REQUEST_HOOKS.clear()
+    yield from _harness(any_dot_emulator, site, instance)
 
 
 @pytest.fixture
 def strict_notes(
-    strict_dot_emulator: EmulatorServer,
-    site: ConfluenceEmulatorServer,
-    instance: DagsterInstance,
+    strict_dot_emulator: EmulatorServer, site: ConfluenceEmulatorServer, instance: DagsterInstance
 ) -> Iterator[NoteHarness]:
     """The harness against the strict profile: only what Dot documents."""
-    harness = NoteHarness(strict_dot_emulator, site, instance)
-    yield harness
-    REQUEST_HOOKS.clear()
+    yield from _harness(strict_dot_emulator, site, instance)
