@@ -336,7 +336,8 @@ def _syncs_failed(failures: Mapping[str, DotError], selected: int) -> Failure:
         description += (
             f". Outcome unknown for {', '.join(unknown)}: the sync request may have reached "
             "Dot, so it was not re-sent; check those connections in Dot and re-materialize "
-            "them if they did not sync."
+            "only them if they did not sync (select their assets, or Re-execute > From asset "
+            "failure: 'From failure' re-runs the whole step, syncs that succeeded included)."
         )
     return Failure(
         description=description,
