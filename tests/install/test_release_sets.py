@@ -212,18 +212,30 @@ def create_venv(release: ReleaseSet, wheel: Path, target: Path) -> None:
             shutil.rmtree(stale, ignore_errors=True)
 
 
+def reinstall(python: Path, wheel: Path) -> subprocess.CompletedProcess[str]:
+    """Our wheel, without its dependencies, over the copy a previous run installed."""
+    return subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--force-reinstall", wheel],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
+    )
+
+
 @pytest.fixture(scope="module", params=RELEASE_SETS, ids=lambda r: r.name)
 def compat_venv(request: pytest.FixtureRequest, wheel: Path) -> Iterator[CompatVenv]:
     release: ReleaseSet = request.param
     target = release.cache_dir(core_requirements(wheel))
     CACHE.mkdir(parents=True, exist_ok=True)
-    with FileLock(target.with_name(target.name + ".lock")):  # one builder per venv
-        if not (target / "compat.json").exists():
-            create_venv(release, wheel, target)
     python = target / "bin" / "python"
-    # The cached venv has every dependency; only our code changes between runs.
-    run(python, "-m", "pip", "install", "--quiet", "--no-deps", "--force-reinstall", wheel)
-    run(python, "-m", "pip", "check")  # every requirement of the wheel is met
+    # One process at a time builds or refreshes a venv: clones on one machine share the cache.
+    with FileLock(target.with_name(target.name + ".lock")):
+        # The cached venv has every dependency; only our code changes between runs, so the
+        # wheel is reinstalled alone. A venv that cannot take it (an earlier run killed
+        # mid-install) is built again, wheel included.
+        if not (target / "compat.json").exists() or reinstall(python, wheel).returncode != 0:
+            create_venv(release, wheel, target)
+        run(python, "-m", "pip", "check")  # every requirement of the wheel is met
     record = json.loads((target / "compat.json").read_text())
     venv = CompatVenv(
         target, frozenset(record["added"]), {k: tuple(v) for k, v in record["changed"].items()}
