@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from dot_orchestration.emulator import EmulatorConfig, EmulatorServer
+from dot_orchestration.emulator.confluence import ConfluenceEmulatorServer
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -61,3 +62,10 @@ def any_dot_emulator(request: pytest.FixtureRequest) -> EmulatorServer:
     name = "dot_emulator" if request.param == "default" else "strict_dot_emulator"
     server: EmulatorServer = request.getfixturevalue(name)
     return server
+
+
+@pytest.fixture(scope="session")
+def confluence_server() -> Iterator[ConfluenceEmulatorServer]:
+    """The session's Confluence emulator (seeded spaces DATA and ENG)."""
+    with ConfluenceEmulatorServer() as server:
+        yield server

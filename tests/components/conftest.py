@@ -65,12 +65,6 @@ def project(dbt_project_dir: Path) -> Iterator[DefsFolderSandbox]:
         yield sandbox
 
 
-@pytest.fixture(scope="session")
-def confluence_server() -> Iterator[ConfluenceEmulatorServer]:
-    with ConfluenceEmulatorServer() as server:
-        yield server
-
-
 @pytest.fixture
 def confluence_env(
     confluence_server: ConfluenceEmulatorServer, monkeypatch: pytest.MonkeyPatch

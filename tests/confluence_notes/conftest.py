@@ -13,12 +13,6 @@ from dot_orchestration.emulator.confluence import ConfluenceEmulatorServer
 from ._support import REQUEST_HOOKS, NoteHarness
 
 
-@pytest.fixture(scope="session")
-def confluence_server() -> Iterator[ConfluenceEmulatorServer]:
-    with ConfluenceEmulatorServer() as server:
-        yield server
-
-
 @pytest.fixture
 def site(confluence_server: ConfluenceEmulatorServer) -> ConfluenceEmulatorServer:
     """The session's Confluence emulator, back at its seeded pages."""

@@ -33,12 +33,6 @@ def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.fixture(scope="session")
-def confluence_server() -> Iterator[ConfluenceEmulatorServer]:
-    with ConfluenceEmulatorServer() as server:
-        yield server
-
-
 @pytest.fixture
 def reader_env(
     checkout: Path,
