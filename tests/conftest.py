@@ -10,8 +10,10 @@ emulator, and the grouping below keeps what shares expensive fixtures on one wor
 """
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from dagster import DagsterInstance, instance_for_test
 
 from dot_orchestration.emulator import EmulatorConfig, EmulatorServer
 from dot_orchestration.emulator.confluence import ConfluenceEmulatorServer
@@ -69,3 +71,22 @@ def confluence_server() -> Iterator[ConfluenceEmulatorServer]:
     """The session's Confluence emulator (seeded spaces DATA and ENG)."""
     with ConfluenceEmulatorServer() as server:
         yield server
+
+
+@pytest.fixture
+def instance(tmp_path: Path) -> Iterator[DagsterInstance]:
+    """A real (SQLite) Dagster instance of this test's own: no other test's runs, events or
+    asset history. Suites that pay for one instance per test too often use
+    `session_instance` and keep apart by asset keys."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    with instance_for_test(temp_dir=str(home)) as created:
+        yield created
+
+
+@pytest.fixture(scope="session")
+def session_instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagsterInstance]:
+    """One real (SQLite) Dagster instance per worker; its history is shared by every test
+    that uses it, so such a test reads only its own runs' events."""
+    with instance_for_test(temp_dir=str(tmp_path_factory.mktemp("dagster_home"))) as created:
+        yield created
