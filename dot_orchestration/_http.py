@@ -43,8 +43,8 @@ __all__ = [
     "USER_AGENT",
     "Exchange",
     "HTTPCallError",
+    "HttpRetries",
     "RedactingFilter",
-    "RetryPolicy",
     "Timeouts",
     "TransportFailure",
     "check_base_url",
@@ -125,7 +125,7 @@ class Timeouts(BaseModel):
         )
 
 
-class RetryPolicy(BaseModel):
+class HttpRetries(BaseModel):
     """How often and how patiently a request is repeated after a transient failure.
 
     Waits grow exponentially from `initial_backoff` (plus up to `initial_backoff` of random
@@ -143,7 +143,7 @@ class RetryPolicy(BaseModel):
     max_wait: float = Field(default=120.0, ge=0, description="Longest Retry-After honoured.")
 
     @model_validator(mode="after")
-    def _ordered(self) -> RetryPolicy:
+    def _ordered(self) -> HttpRetries:
         if not self.initial_backoff <= self.max_backoff <= self.max_wait:
             raise ValueError("expected initial_backoff <= max_backoff <= max_wait")
         return self
@@ -295,7 +295,7 @@ class TransportFailure(Exception):
 
 
 def send(
-    client: httpx.Client, request: httpx.Request, *, policy: RetryPolicy, idempotent: bool
+    client: httpx.Client, request: httpx.Request, *, policy: HttpRetries, idempotent: bool
 ) -> Exchange:
     """Send `request` on `client`, repeating it as `policy` allows.
 

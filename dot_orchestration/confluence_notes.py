@@ -112,8 +112,8 @@ from dot_orchestration.confluence import (
     ConfluenceRateLimitError,
     ConfluenceServerError,
     ConfluenceTransportError,
+    HttpRetries,
     PageSelection,
-    RetryPolicy,
     SelectedPages,
     Timeouts,
     select_pages,
@@ -279,7 +279,7 @@ class ConfluenceResource(ConfigurableResource):
         return {
             **{name: value for name, value in credentials.items() if value is not None},
             "timeouts": Timeouts(connect=self.connect_timeout_s, read=self.read_timeout_s),
-            "retry": RetryPolicy(
+            "retry": HttpRetries(
                 max_attempts=self.max_attempts,
                 initial_backoff=self.initial_backoff_s,
                 max_backoff=self.max_backoff_s,

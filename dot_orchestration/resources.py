@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dagster import ConfigurableResource, EnvVar, InitResourceContext
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from dot_orchestration.client import DotClient, RetryPolicy, Timeouts
+from dot_orchestration.client import DotClient, HttpRetries, Timeouts
 
 DOT_WEB_HOSTS = {"app": "https://app.getdot.ai", "eu": "https://eu.getdot.ai"}
 
@@ -153,7 +153,7 @@ class DotResource(ConfigurableResource):
                 long_read=self.agentic_timeout_s,
                 export_read=self.export_read_timeout_s,
             ),
-            retry=RetryPolicy(
+            retry=HttpRetries(
                 max_attempts=self.max_attempts,
                 initial_backoff=self.initial_backoff_s,
                 max_backoff=self.max_backoff_s,

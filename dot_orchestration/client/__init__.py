@@ -5,7 +5,7 @@ with DotClient(api_token=token, region="eu") as dot:
     dot.sync_connection("snowflake", "prod")
 """
 
-from dot_orchestration._http import RetryPolicy, Timeouts
+from dot_orchestration._http import HttpRetries, Timeouts
 from dot_orchestration.client._answers import answer_text
 from dot_orchestration.client._client import DotClient
 from dot_orchestration.client._config import REGION_URLS
@@ -74,10 +74,10 @@ __all__ = [
     "DotUnknownEnvironmentError",
     "DotValidationError",
     "ExternalAsset",
+    "HttpRetries",
     "Org",
     "OrgNote",
     "QualityIncident",
-    "RetryPolicy",
     "SyncAccepted",
     "Timeouts",
     "answer_text",

@@ -16,7 +16,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 
 from dot_orchestration._http import (
     USER_AGENT,
-    RetryPolicy,
+    HttpRetries,
     Timeouts,
     TransportFailure,
     install_log_redaction,
@@ -79,7 +79,7 @@ class DotClient:
         auth_mode: AuthMode = "header",
         environment: str | None = None,
         timeouts: Timeouts | None = None,
-        retry: RetryPolicy | None = None,
+        retry: HttpRetries | None = None,
     ) -> None:
         self._config = load_config(
             api_token=api_token,
@@ -89,7 +89,7 @@ class DotClient:
             auth_mode=auth_mode,
             environment=environment,
             timeouts=timeouts or Timeouts(),
-            retry=retry or RetryPolicy(),
+            retry=retry or HttpRetries(),
         )
         self._secrets = (self._config.api_token.get_secret_value(),)
         install_log_redaction(*self._secrets)

@@ -7,7 +7,7 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
-from dot_orchestration._http import RetryPolicy, Timeouts, check_base_url, validation_problems
+from dot_orchestration._http import HttpRetries, Timeouts, check_base_url, validation_problems
 from dot_orchestration.client.errors import DotConfigError
 
 Region = Literal["app", "eu"]
@@ -30,7 +30,7 @@ class DotConfig(BaseModel):
     auth_mode: AuthMode = "header"
     environment: str | None = Field(default=None, min_length=1)
     timeouts: Timeouts = Timeouts()
-    retry: RetryPolicy = RetryPolicy()
+    retry: HttpRetries = HttpRetries()
 
     @model_validator(mode="after")
     def _consistent(self) -> DotConfig:

@@ -7,7 +7,7 @@ with ConfluenceClient(site, email=email, api_token=token) as confluence:   # Clo
     select_pages(confluence, PageSelection(descendants_of=("100100",)))   # ids + versions
 """
 
-from dot_orchestration._http import RetryPolicy, Timeouts
+from dot_orchestration._http import HttpRetries, Timeouts
 from dot_orchestration.confluence._client import DESCENDANT_DEPTH, ConfluenceClient
 from dot_orchestration.confluence._config import MAX_PAGE_SIZE, Flavour
 from dot_orchestration.confluence._models import ConfluencePage, PageRef, PageSummary
@@ -50,11 +50,11 @@ __all__ = [
     "ConfluenceTimeoutError",
     "ConfluenceTransportError",
     "Flavour",
+    "HttpRetries",
     "PageRef",
     "PageSelection",
     "PageSelectionError",
     "PageSummary",
-    "RetryPolicy",
     "SelectedPages",
     "Timeouts",
     "select_pages",

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 from dot_orchestration._http import (
     USER_AGENT,
     Exchange,
-    RetryPolicy,
+    HttpRetries,
     Timeouts,
     TransportFailure,
     install_log_redaction,
@@ -72,7 +72,7 @@ class ConfluenceClient:
         personal_access_token: str | None = None,
         flavour: Flavour | None = None,
         timeouts: Timeouts | None = None,
-        retry: RetryPolicy | None = None,
+        retry: HttpRetries | None = None,
         page_size: int | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:

@@ -8,7 +8,7 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
-from dot_orchestration._http import RetryPolicy, Timeouts, check_base_url, validation_problems
+from dot_orchestration._http import HttpRetries, Timeouts, check_base_url, validation_problems
 from dot_orchestration.confluence.errors import ConfluenceConfigError
 
 Flavour = Literal["cloud", "datacenter"]
@@ -29,7 +29,7 @@ class ConfluenceConfig(BaseModel):
     personal_access_token: SecretStr | None = None
     flavour: Flavour | None = None
     timeouts: Timeouts = Timeouts()
-    retry: RetryPolicy = RetryPolicy()
+    retry: HttpRetries = HttpRetries()
     page_size: int = Field(default=MAX_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
 
     @model_validator(mode="after")

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from dot_orchestration.client import RetryPolicy
+from dot_orchestration.client import HttpRetries
 
 ADMIN_TOKEN = "dot-emulator-admin"
 ADMIN_EMAIL = "admin@example.com"
@@ -21,7 +21,7 @@ USER_TOKEN = "dot-emulator-user"
 EXPIRED_TOKEN = "dot-emulator-expired"
 
 #: Retries as in production, only fast: the suite must stay well under a minute.
-FAST_RETRY = RetryPolicy(max_attempts=4, initial_backoff=0.01, max_backoff=0.05, max_wait=2.0)
+FAST_RETRY = HttpRetries(max_attempts=4, initial_backoff=0.01, max_backoff=0.05, max_wait=2.0)
 
 FAULT_DEFAULTS: dict[str, Any] = {
     "method": "*",

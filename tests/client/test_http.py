@@ -14,8 +14,8 @@ from dot_orchestration import __version__
 from dot_orchestration._http import (
     USER_AGENT,
     HTTPCallError,
+    HttpRetries,
     RedactingFilter,
-    RetryPolicy,
     Timeouts,
     check_base_url,
     is_retryable_error,
@@ -195,7 +195,7 @@ def test_timeouts_use_the_long_read_only_for_slow_calls() -> None:
 )
 def test_retry_policy_rejects_nonsense(settings: dict[str, float]) -> None:
     with pytest.raises(ValidationError):
-        RetryPolicy(**settings)
+        HttpRetries(**settings)
 
 
 def test_call_error_message_names_the_call_and_redacts_the_body() -> None:

@@ -29,7 +29,7 @@ from dot_orchestration.client import (
     DotTimeoutError,
     DotTransportError,
     DotValidationError,
-    RetryPolicy,
+    HttpRetries,
     Timeouts,
 )
 
@@ -160,7 +160,7 @@ def test_retry_after_beyond_max_wait_gives_up_at_once(dot: DotClient, control: C
 def test_exponential_backoff_grows_between_attempts(
     make_dot: Callable[..., DotClient], control: Control
 ) -> None:
-    policy = RetryPolicy(max_attempts=3, initial_backoff=0.1, max_backoff=1, max_wait=2)
+    policy = HttpRetries(max_attempts=3, initial_backoff=0.1, max_backoff=1, max_wait=2)
     dot = make_dot(retry=policy)
     control.inject({"path": ME, "status": 502})
     started = time.monotonic()

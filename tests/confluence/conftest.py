@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
-from dot_orchestration.confluence import ConfluenceClient, RetryPolicy
+from dot_orchestration.confluence import ConfluenceClient, HttpRetries
 from dot_orchestration.emulator.confluence import DEFAULT_USERS, ConfluenceEmulatorServer
 
 ClientFactory = Callable[..., ConfluenceClient]
 
 #: Retries fast enough for tests; the Retry-After values tests inject stay below max_wait.
-FAST_RETRY = RetryPolicy(max_attempts=3, initial_backoff=0.01, max_backoff=0.05, max_wait=2.0)
+FAST_RETRY = HttpRetries(max_attempts=3, initial_backoff=0.01, max_backoff=0.05, max_wait=2.0)
 
 
 @pytest.fixture(scope="session")

@@ -22,8 +22,8 @@ from dot_orchestration.confluence import (
     ConfluenceResponseError,
     ConfluenceServerError,
     ConfluenceTimeoutError,
+    HttpRetries,
     PageRef,
-    RetryPolicy,
 )
 from dot_orchestration.emulator.confluence import (
     DEFAULT_USERS,
@@ -391,7 +391,7 @@ def test_timeouts_are_retried_then_typed_without_secrets() -> None:
         ConfluenceClient(
             "https://confluence.example.com",
             personal_access_token="dc-mock-pat-0f9e",
-            retry=RetryPolicy(max_attempts=2, initial_backoff=0, max_backoff=0),
+            retry=HttpRetries(max_attempts=2, initial_backoff=0, max_backoff=0),
             transport=httpx.MockTransport(handler),
         ) as client,
         pytest.raises(

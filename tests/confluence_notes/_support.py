@@ -21,7 +21,7 @@ from dagster import (
     materialize,
 )
 
-from dot_orchestration.client import DotClient, RetryPolicy
+from dot_orchestration.client import DotClient, HttpRetries
 from dot_orchestration.confluence import ConfluenceClient, PageSelection
 from dot_orchestration.confluence_notes import (
     ConfluenceNoteSync,
@@ -168,7 +168,7 @@ class NoteHarness:
 
     def human(self) -> DotClient:
         """A person editing notes in Dot, over HTTP like anyone else."""
-        return DotClient(api_token=ADMIN_TOKEN, base_url=self.dot.url, retry=RetryPolicy())
+        return DotClient(api_token=ADMIN_TOKEN, base_url=self.dot.url, retry=HttpRetries())
 
     def journal(self) -> list[dict[str, Any]]:
         return list(httpx.get(f"{self.dot.url}/_emulator/journal").json()["entries"])

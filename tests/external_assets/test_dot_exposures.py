@@ -21,7 +21,7 @@ from dot_demo.definitions import (
     build_example_dbt_assets,
     prepared_dbt_project,
 )
-from dot_orchestration.client import DotAPIError, DotClient, DotServerError, RetryPolicy
+from dot_orchestration.client import DotAPIError, DotClient, DotServerError, HttpRetries
 from dot_orchestration.dot_exposures import (
     ExposuresRefresh,
     build_refresh_exposures_asset,
@@ -55,7 +55,7 @@ def state_path(tmp_path: Path) -> Path:
 
 def refresh(server: EmulatorServer, path: Path) -> ExposuresRefresh:
     with DotClient(
-        api_token=ADMIN_TOKEN, base_url=server.url, retry=RetryPolicy(max_attempts=1)
+        api_token=ADMIN_TOKEN, base_url=server.url, retry=HttpRetries(max_attempts=1)
     ) as client:
         return refresh_dot_exposures(client, path)
 
