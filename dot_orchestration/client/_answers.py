@@ -4,7 +4,7 @@ Dot's rule (its docs' worked example, `answer_text`): walking back from the last
 the answer is the first message whose `additional_data.formatted_result` has text parts
 (joined by blank lines), otherwise its `content` unless that is `success` (a tool step).
 So an answer carried in `content` alone, such as a clarifying question, is an answer.
-Older deployments (and the brief's script) fill only the assistant's `explanation`: that is
+Older deployments (and Dot's 2024 API docs' script) fill only the assistant's `explanation`: that is
 the last resort. A user's own message is never the answer to their question.
 """
 

@@ -196,14 +196,14 @@ class DotClient:
     # Questions ------------------------------------------------------------------------
 
     def ask(self, question: str, *, chat_id: str | None = None) -> AskAccepted:
-        """Start a conversation (brief dialect); read the answer with `wait_for_answer`."""
+        """Start a conversation (Dot's 2024 API); read the answer with `wait_for_answer`."""
         chat_id = chat_id or _new_chat_id()
         body = {"messages": [_user_message(question)], "chat_id": chat_id}
         with _carrying_chat_id(chat_id):
             return AskAccepted(chat_id=chat_id, response=self._json(api.ASK, body=body))
 
     def ask_with_history(self, question: str, chat_id: str) -> AskAccepted:
-        """Follow up in an existing conversation (brief dialect)."""
+        """Follow up in an existing conversation (Dot's 2024 API)."""
         body = {"new_message": _user_message(question), "chat_id": chat_id}
         with _carrying_chat_id(chat_id):
             response = self._json(api.ASK_WITH_HISTORY, body=body)
@@ -238,7 +238,7 @@ class DotClient:
     ) -> Answer:
         """Poll the conversation until Dot has answered its last question.
 
-        Instead of sleeping a fixed time and hoping (the brief's script), this looks every
+        Instead of sleeping a fixed time and hoping (Dot's 2024 API docs' script), this looks every
         `poll_interval_s` until a deadline on the monotonic clock, then raises
         `DotAnswerTimeoutError`.
         """
@@ -290,12 +290,12 @@ class DotClient:
     # Org notes ------------------------------------------------------------------------
 
     def get_org(self) -> Org:
-        """The token user's organisation, with its single note (brief dialect)."""
+        """The token user's organisation, with its single note (Dot's 2024 API)."""
         reply = self._call(api.GET_ORG)
         return reply.model(Org, reply.json())
 
     def save_note(self, note: str, org_id: str | None = None) -> Any:
-        """Replace the organisation's single note (brief dialect; removed since)."""
+        """Replace the organisation's single note (Dot's 2024 API; removed since)."""
         body = {"note": note} if org_id is None else {"org_id": org_id, "note": note}
         return self._json(api.SAVE_NOTE, body=body)
 

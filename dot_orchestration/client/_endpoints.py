@@ -63,7 +63,7 @@ EXPORT_HISTORY = Endpoint(
     "export_history", "GET", "/api/export_history", url_auth=True, export=True
 )
 
-# Questions: brief dialect (ask, then poll c2) and current dialect (agentic, blocking).
+# Questions: Dot's 2024 API (ask, then poll c2) and current dialect (agentic, blocking).
 ASK = _create("ask", "/api/ask", slow=True)
 ASK_WITH_HISTORY = _create("ask_with_history", "/api/ask_with_history", slow=True)
 AGENTIC = _create("agentic", "/api/agentic", slow=True)
@@ -71,7 +71,7 @@ AGENTIC_WITH_HISTORY = _create("agentic_with_history", "/api/agentic_with_histor
 GET_CHAT = Endpoint("get_chat", "GET", "/api/c2/{chat_id}")
 ADD_LABEL_TO_CHAT = Endpoint("add_label_to_chat", "POST", "/api/add_label_to_chat")
 
-# Org notes: one note per org (brief dialect), many atomic notes (current dialect).
+# Org notes: one note per org (Dot's 2024 API), many atomic notes (current dialect).
 GET_ORG = Endpoint("get_org", "GET", "/api/org")
 SAVE_NOTE = Endpoint("save_note", "POST", "/api/save_note")
 LIST_ORG_NOTES = Endpoint("list_org_notes", "GET", "/api/org_notes")

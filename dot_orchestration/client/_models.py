@@ -100,7 +100,7 @@ class SyncAccepted(BaseModel):
 
 
 class AskAccepted(BaseModel):
-    """Dot took a question (brief dialect); the answer appears later in `get_chat`."""
+    """Dot took a question (Dot's 2024 API); the answer appears later in `get_chat`."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -176,7 +176,7 @@ class Answer(BaseModel):
 
 
 class Org(_Response):
-    """The organisation of the token's user, with its single note (brief dialect)."""
+    """The organisation of the token's user, with its single note (Dot's 2024 API)."""
 
     id: str
     note: str | None = None

@@ -8,7 +8,7 @@ A live answer is shaped as Dot's docs and Dot's own CLI (getdot, `src/ask.mjs`) 
 `content` and `additional_data.formatted_result`, a list of parts whose `text` parts are
 the answer and whose other parts (`dataframe`, `chart`, `file`) hold a key into
 `additional_data.assets`; `additional_data.dot_url` and `chat_id`; `suggested_follow_ups`.
-The default profile adds what older deployments and the brief's script read or what the
+The default profile adds what older deployments and Dot's 2024 API docs' script read or what the
 emulator guessed: `explanation`, `additional_data.sql` and `external_assets` (dashboards
 about the same metric). A question that names no metric gets a clarifying question in
 `content` alone, with no text parts, as Dot asks back when it cannot tell what is meant.

@@ -1,7 +1,7 @@
 """Confluence pages as Dot notes, in both of Dot's note dialects: pure text transforms.
 
-**Brief's dialect: one org note with managed blocks** (``GET /api/org``, ``POST
-/api/save_note``). Each synced page lives in the note as a block
+**`single_note` dialect (Dot's 2024 API): one org note with managed blocks** (``GET
+/api/org``, ``POST /api/save_note``). Each synced page lives in the note as a block
 ``<faq confluence_page_url="URL">\\n\\n{markdown}\\n\\n</faq>``. Dot's example script replaces
 *every* ``<faq>`` block with one page's block, so a second page overwrites the first.
 `merge_managed_blocks` touches only the blocks it is asked about, and humans edit that note
@@ -98,7 +98,7 @@ _WHITESPACE = " \t\r\n\f\v"
 _BLANK_LINE = "\n\n"
 
 # --------------------------------------------------------------------------------------
-# Brief's dialect: managed <faq> blocks in one org note
+# single_note dialect (Dot's 2024 API): managed <faq> blocks in one org note
 # --------------------------------------------------------------------------------------
 
 _URL_ATTRIBUTE = "confluence_page_url"

@@ -1,4 +1,4 @@
-"""Reading Dot's answer out of a conversation, as Dot's docs, its CLI and the brief's
+"""Reading Dot's answer out of a conversation, as Dot's docs, its CLI and Dot's 2024 API docs'
 script do; the chat id every question's error carries."""
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def test_answer_reads_every_documented_container() -> None:
     assert answer_text([ChatMessage.model_validate(m) for m in messages]) == "A"
 
 
-def test_falls_back_to_the_last_assistant_explanation_like_the_briefs_script() -> None:
+def test_falls_back_to_the_last_assistant_explanation_like_the_2024_docs_script() -> None:
     messages = [
         question("q1"),
         {"role": "assistant", "explanation": "first"},

@@ -111,7 +111,7 @@ def test_export_history_defaults_are_left_to_dot(dot: DotClient, control: Contro
     assert only_call(control, "/api/export_history")["query"] == {}
 
 
-# Questions: brief dialect (ask + c2) and current dialect (agentic) ---------------------
+# Questions: Dot's 2024 API (ask + c2) and current dialect (agentic) ---------------------
 
 
 def test_ask_then_wait_polls_until_the_answer_is_there(dot: DotClient, control: Control) -> None:
@@ -187,7 +187,7 @@ def test_add_label_to_chat(dot: DotClient, control: Control) -> None:
     }
 
 
-# Org notes: one note (brief) and many atomic notes (current) ---------------------------
+# Org notes: one note (Dot's 2024 API) and many atomic notes (current) ---------------------------
 
 
 def test_single_org_note(dot: DotClient) -> None:

@@ -30,7 +30,7 @@ def get(site: Site, path: str, **params: Any) -> httpx.Response:
     return httpx.get(f"{site.url}{path}", params=params, auth=BASIC)
 
 
-def test_the_briefs_confluence_script_works_unmodified(confluence_site: Site) -> None:
+def test_the_2024_docs_confluence_script_works_unmodified(confluence_site: Site) -> None:
     """Dot's example: v1 content with expand=body.storage, basic auth, markdownify ATX."""
     requests = pytest.importorskip("requests")
     atl_site, page_id = confluence_site.url, REVENUE

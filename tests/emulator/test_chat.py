@@ -1,4 +1,4 @@
-"""Asking Dot: the brief's ask + c2 dialect and the agentic dialect."""
+"""Asking Dot: Dot's 2024 API's ask + c2 dialect and the agentic dialect."""
 
 import time
 from datetime import timedelta

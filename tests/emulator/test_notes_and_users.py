@@ -1,4 +1,4 @@
-"""Org notes (the brief's single note and today's atomic notes) and user administration."""
+"""Org notes (Dot's 2024 API's single note and today's atomic notes) and user administration."""
 
 import httpx
 
@@ -9,7 +9,7 @@ from .conftest import Client
 NOTE_FIELDS = {"id", "title", "note", "active", "created_at", "updated_at"}
 
 
-def test_the_single_org_note_of_the_brief(api: httpx.Client) -> None:
+def test_the_single_org_note_of_dots_2024_api(api: httpx.Client) -> None:
     assert api.get("/api/org").json() == {
         "id": "org-emulator",
         "name": "Example Analytics",

@@ -52,8 +52,8 @@ class EndState:
         """A unified diff of every part that differs; empty when the states are equal."""
         parts = []
         for name in ("warehouse", "dot", "files"):
-            mine = _pretty(_brief(getattr(self, name)))
-            theirs = _pretty(_brief(getattr(other, name)))
+            mine = _pretty(_shortened(getattr(self, name)))
+            theirs = _pretty(_shortened(getattr(other, name)))
             if mine != theirs:
                 diff = difflib.unified_diff(
                     mine.splitlines(), theirs.splitlines(), name, f"{name} (other)", lineterm=""
@@ -150,13 +150,13 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def _brief(value: Any) -> Any:
+def _shortened(value: Any) -> Any:
     """Long strings (a note's text) shortened to a prefix and a digest, so a diff stays
     readable and still tells two texts apart."""
     if isinstance(value, dict):
-        return {k: _brief(v) for k, v in value.items()}
+        return {k: _shortened(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_brief(item) for item in value]
+        return [_shortened(item) for item in value]
     if isinstance(value, str) and len(value) > _LONG_TEXT:
         digest = hashlib.sha256(value.encode()).hexdigest()[:12]
         return f"{value[:60]}... ({len(value)} chars, sha256 {digest})"

@@ -1,8 +1,8 @@
-"""Asking Dot: the brief's asynchronous dialect and the current blocking one.
+"""Asking Dot: Dot's 2024 API's asynchronous dialect and the current blocking one.
 
 - `POST /api/ask`, `POST /api/ask_with_history`: store the question and return at once; the
-  answer appears on `GET /api/c2/{chat_id}` after `answer_delay_s` (the brief's script
-  sleeps, then reads the last assistant message's `explanation`).
+  answer appears on `GET /api/c2/{chat_id}` after `answer_delay_s` (Dot's 2024 API docs'
+  script sleeps, then reads the last assistant message's `explanation`).
 - `POST /api/agentic`, `POST /api/agentic_with_history`: wait until Dot has answered
   (`answer_delay_s`) and return the whole conversation as a JSON list of messages.
 

@@ -1,6 +1,6 @@
-"""The organisation's knowledge for Dot: the brief's single org note and today's org notes.
+"""The organisation's knowledge for Dot: Dot's 2024 API's single org note and today's org notes.
 
-- `GET /api/org` + `POST /api/save_note`: the brief's one big note per organisation
+- `GET /api/org` + `POST /api/save_note`: Dot's 2024 API's one big note per organisation
   (Dot later removed `save_note`). Reading: user; saving: admin (it rewrites what Dot
   knows for everyone, and it was an admin setting).
 - `/api/org_notes`: many atomic notes, one topic each, that can be (de)activated. Reading:
@@ -118,5 +118,5 @@ def _stored(state: EmulatorState, text: str) -> str:
 
 
 def _org(state: EmulatorState, note: str) -> dict[str, Any]:
-    """The brief's org object."""
+    """The org object of Dot's 2024 API."""
     return {"id": state.config.org_id, "name": state.config.org_name, "note": note}

@@ -1,4 +1,4 @@
-"""Dot's own example scripts (from the brief's copy of Dot's API docs) run unmodified
+"""Dot's own example scripts (from a copy of Dot's 2024 API docs page) run unmodified
 against the emulator: only their constants (base URL, token, chat id) are replaced."""
 
 import os
@@ -12,15 +12,15 @@ import pytest
 
 from dot_orchestration.emulator import EmulatorServer
 
-BRIEF = Path(__file__).parents[1] / "fixtures" / "dot_reference" / "dot-api-docs-page-brief.txt"
+DOCS_2024 = Path(__file__).parents[1] / "fixtures" / "dot_reference" / "dot-api-docs-page-brief.txt"
 LABEL_HEADING = "Example of Python script to add labels to a conversation\n"
 ASK_HEADING = "Example of Python script to ask a question to Dot and follow up\n"
 CONFLUENCE_HEADING = "Example of Python script to sync a confluence page to the note\n"
 
 
 @pytest.fixture(scope="module")
-def brief() -> str:
-    return BRIEF.read_text()
+def docs_2024() -> str:
+    return DOCS_2024.read_text()
 
 
 def script_between(text: str, heading: str, next_heading: str) -> str:
@@ -50,17 +50,17 @@ def run(script: str, tmp_path: Path, name: str) -> subprocess.Popen[str]:
 
 
 def test_dots_example_scripts_work_against_the_emulator(
-    dot_emulator: EmulatorServer, api: httpx.Client, brief: str, tmp_path: Path
+    dot_emulator: EmulatorServer, api: httpx.Client, docs_2024: str, tmp_path: Path
 ) -> None:
     api.post("/api/ask", json={"messages": [{"role": "user", "content": "q"}], "chat_id": "c-9"})
     label = with_constants(
-        script_between(brief, LABEL_HEADING, ASK_HEADING),
+        script_between(docs_2024, LABEL_HEADING, ASK_HEADING),
         BASE_URL=dot_emulator.url,
         API_TOKEN="dot-emulator-user",
         CHAT_ID="c-9",
     )
     ask = with_constants(
-        script_between(brief, ASK_HEADING, CONFLUENCE_HEADING),
+        script_between(docs_2024, ASK_HEADING, CONFLUENCE_HEADING),
         BASE_URL=f"{dot_emulator.url}/api",
         API_KEY="dot-emulator-user",
     )
@@ -83,7 +83,7 @@ def test_dots_example_scripts_work_against_the_emulator(
     assert "Conversation complete!" in ask_output
 
 
-CURRENT = BRIEF.with_name("dot-docs-use-cases-and-scripts.md")
+CURRENT = DOCS_2024.with_name("dot-docs-use-cases-and-scripts.md")
 
 
 def test_the_current_docs_ask_script_works_against_both_profiles(
