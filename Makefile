@@ -20,6 +20,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m ruff check dot_orchestration examples/dot_demo tests bench
+	$(PY) -m mypy
 	$(PY) -m pytest
 
 dev: $(STAMP)

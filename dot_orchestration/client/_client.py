@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -449,7 +450,7 @@ class DotClient:
         """dbt exposures for Dot's dashboards: parsed JSON, or the YAML text to commit."""
         if format not in ("json", "yaml"):
             raise DotConfigError(f"get_dbt_exposures: format is 'json' or 'yaml', not {format!r}")
-        params = {"format": format}
+        params: dict[str, str] = {"format": format}
         if connection_id is not None:
             params["connection_id"] = connection_id
         reply = self._call(api.GET_DBT_EXPOSURES, params=params)
@@ -573,7 +574,8 @@ def _carrying_chat_id(chat_id: str) -> Iterator[None]:
         yield
     except DotError as error:
         error.chat_id = chat_id
-        error.add_note(f"chat_id: {chat_id} (read the conversation later with get_chat)")
+        if sys.version_info >= (3, 11):  # notes are 3.11+; on 3.10 `chat_id` alone says it
+            error.add_note(f"chat_id: {chat_id} (read the conversation later with get_chat)")
         raise
 
 

@@ -136,6 +136,7 @@ class ConfluenceClient:
         found: dict[str, PageSummary] = {}
         size = self._config.page_size
         for chunk in (ids[start : start + size] for start in range(0, len(ids), size)):
+            summaries: Iterator[PageSummary]
             if self.flavour == "cloud":
                 params = {"id": ",".join(chunk), "limit": len(chunk)}
                 pages = self._paged(V2Page, "get_page_versions", "/api/v2/pages", params)
