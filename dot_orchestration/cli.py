@@ -115,24 +115,27 @@ def _refresh_arguments(parser: argparse.ArgumentParser) -> None:
 def _run_refresh_exposures(args: argparse.Namespace) -> int:
     """Fetch Dot's dbt exposures into the state file the definitions read at load time.
 
-    Configured like the code location (`DOT_API_KEY`, `DOT_REGION`/`DOT_BASE_URL`, ...), so
-    a deployment runs it at build time and ships the file with the code. The file is the
-    one the code location passes to `load_dot_dashboard_specs`, so there is no default
-    here: a guessed path would be written and never read.
+    For code locations built in Python (`build_dot_catalogue_definitions` with an
+    `ExposuresSettings(state_path=...)`), which `dg utils refresh-defs-state` does not
+    reach: it refreshes only components (a `DotComponent` without `state_path` keeps the
+    exposures in Dagster's defs state instead). Configured like the code location
+    (`DOT_API_KEY`, `DOT_REGION`/`DOT_BASE_URL`, ...), so a deployment runs it at build
+    time and ships the file with the code. The file is the one the code location reads, so
+    there is no default here: a guessed path would be written and never read.
     """
     import os
     from pathlib import Path
 
+    from dot_orchestration.catalogue_runs import refresh_dot_exposures
     from dot_orchestration.client import DotError
-    from dot_orchestration.dot_exposures import refresh_dot_exposures
     from dot_orchestration.resources import DotResource
 
     target = args.state or os.environ.get(EXPOSURES_STATE_VAR)
     if not target:
         print(
             "refresh-exposures: no state file given; pass --state PATH or set "
-            f"{EXPOSURES_STATE_VAR} to the file your code location loads with "
-            "load_dot_dashboard_specs",
+            f"{EXPOSURES_STATE_VAR} to the file your code location reads (its "
+            "ExposuresSettings.state_path)",
             file=sys.stderr,
         )
         return 2

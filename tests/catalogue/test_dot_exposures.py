@@ -16,19 +16,16 @@ from dagster import (
     materialize,
 )
 
-from dot_demo.definitions import (
-    ExampleSettings,
-    build_example_dbt_assets,
-    prepared_dbt_project,
-)
-from dot_orchestration.client import DotAPIError, DotClient, DotServerError, HttpRetries
-from dot_orchestration.dot_exposures import (
+from dot_orchestration.catalogue import (
+    DotDashboardProps,
+    DotExposureTranslator,
     ExposuresRefresh,
     build_refresh_exposures_asset,
     load_dot_dashboard_specs,
     referenced_model,
     refresh_dot_exposures,
 )
+from dot_orchestration.client import DotAPIError, DotClient, DotServerError, HttpRetries
 from dot_orchestration.emulator import (
     ADMIN_TOKEN,
     ConnectionRef,
@@ -38,14 +35,16 @@ from dot_orchestration.emulator import (
 )
 from dot_orchestration.resources import DotResource
 
+from ._shop import shop_dbt_assets
+
 REVENUE = AssetKey(["dot", "dashboards", "dot_revenue_overview"])
 CUSTOMERS = AssetKey(["dot", "dashboards", "dot_customer_health"])
 
 
 @pytest.fixture(scope="module")
 def dbt_assets() -> AssetsDefinition:
-    """The example's real `@dbt_assets`, so keys come from its manifest and translator."""
-    return build_example_dbt_assets(prepared_dbt_project(ExampleSettings()), push_run_results=False)
+    """Real `@dbt_assets` (from a written manifest), so keys come from dagster-dbt."""
+    return shop_dbt_assets()
 
 
 @pytest.fixture
@@ -138,7 +137,7 @@ def test_lineage_dot_could_not_resolve_is_kept_on_the_spec_and_logged(
         json.dumps({"fetched_at": "2026-01-01T00:00:00+00:00", "exposures": [exposure]})
     )
 
-    with caplog.at_level(logging.WARNING, logger="dot_orchestration.dot_exposures"):
+    with caplog.at_level(logging.WARNING):
         (spec,) = load_dot_dashboard_specs(state_path, dbt_assets=[dbt_assets])
 
     assert spec.metadata["dot/app_id"] == "_shared__ops"
@@ -185,7 +184,7 @@ def test_definitions_load_from_the_state_file_while_dot_is_down(
 def test_a_missing_state_file_gives_no_dashboards_and_a_warning(
     state_path: Path, dbt_assets: AssetsDefinition, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="dot_orchestration.dot_exposures"):
+    with caplog.at_level(logging.WARNING):
         specs = load_dot_dashboard_specs(state_path, dbt_assets=[dbt_assets])
 
     assert specs == []
@@ -230,7 +229,7 @@ def test_an_unknown_model_is_logged_and_the_dashboard_kept_with_its_other_models
         json.dumps({"fetched_at": "2026-01-01T00:00:00+00:00", "exposures": [exposure]})
     )
 
-    with caplog.at_level(logging.WARNING, logger="dot_orchestration.dot_exposures"):
+    with caplog.at_level(logging.WARNING):
         (spec,) = load_dot_dashboard_specs(state_path, dbt_assets=[dbt_assets])
 
     assert [dep.asset_key for dep in spec.deps] == [AssetKey(["orders"])]
@@ -247,10 +246,37 @@ def test_the_snapshot_asset_writes_the_state_and_reports_whether_it_changed(
     for _ in range(2):
         result = materialize([snapshot], resources={"dot": dot})
         (event,) = result.get_asset_materialization_events()
-        changed.append(event.materialization.metadata["changed"].value)
+        changed.append(event.materialization.metadata["dot/exposures_changed"].value)
 
     assert changed == [True, False]
     assert state_path.exists()
+
+
+def test_a_translator_renames_dashboards_and_its_keys_decide_what_is_a_duplicate(
+    state_path: Path, dbt_assets: AssetsDefinition, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One seam, `get_asset_spec(props)`: the key it returns is the key duplicates are
+    detected by, so a translator mapping two dashboards to one key keeps the first."""
+    state_path.parent.mkdir()
+    exposures = [
+        {"name": name, "type": "dashboard", "depends_on": ["ref('orders')"]}
+        for name in ("dot_a", "dot_b")
+    ]
+    state_path.write_text(json.dumps({"fetched_at": "2026-01-01", "exposures": exposures}))
+
+    class OneFolder(DotExposureTranslator):
+        def get_asset_spec(self, props: DotDashboardProps) -> AssetSpec:
+            spec = super().get_asset_spec(props)
+            return spec.replace_attributes(key=["bi", "dot"], group_name="bi")
+
+    with caplog.at_level(logging.WARNING):
+        specs = load_dot_dashboard_specs(
+            state_path, dbt_assets=[dbt_assets], translator=OneFolder()
+        )
+
+    assert [(spec.key, spec.group_name) for spec in specs] == [(AssetKey(["bi", "dot"]), "bi")]
+    assert specs[0].metadata["dot/exposure_name"] == "dot_a"
+    assert "Dot exposure dot_b maps to asset bi/dot like an earlier one" in caplog.text
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from dagster import AssetKey, AssetSpec, MetadataValue, asset
 
-from dot_orchestration.external_assets import (
+from dot_orchestration.catalogue import (
     DagsterAssetGraph,
     DotExternalAssetMetadata,
     build_dot_catalogue_asset,
@@ -98,8 +98,8 @@ def test_the_catalogue_asset_sits_downstream_of_the_dashboards_it_imports() -> N
 @pytest.mark.parametrize(
     ("kwargs", "expected"),
     [
-        ({"sources": []}, "no sources given"),
-        ({"sources": ["catalogue.yaml"]}, "is not a source"),
+        ({"sources": []}, "has no sources"),
+        ({"sources": ["catalogue.yaml"]}, "is not a Dot catalogue source"),
         ({"id_prefix": " "}, "id_prefix must not be blank"),
         ({"on_removed": "archive"}, "on_removed is one of deactivate, delete, keep"),
     ],

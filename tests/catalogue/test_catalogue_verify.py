@@ -15,13 +15,13 @@ import pytest
 from dagster import AssetSpec, ExecuteInProcessResult, materialize
 from reliability._proxy import AnsweringProxy, CannedAnswer
 
-from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorServer
-from dot_orchestration.emulator.faults import FaultRule
-from dot_orchestration.external_assets import (
+from dot_orchestration.catalogue import (
     CatalogueFile,
     DagsterAssetGraph,
     build_dot_catalogue_asset,
 )
+from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorServer
+from dot_orchestration.emulator.faults import FaultRule
 from dot_orchestration.resources import DotResource
 
 EXAMPLE_CATALOGUE = Path(__file__).resolve().parents[2] / "examples" / "dot_catalogue.yaml"
@@ -98,7 +98,7 @@ def test_catalogue_main_flow_in_both_profiles(
     first = run(dot.url, catalogue)
     assert first.success
     assert set(in_dot(dot)) >= OWNED
-    assert materialized(first)["created"] == 4
+    assert materialized(first)["dot/created"] == 4
     assert [c.passed for c in first.get_asset_check_evaluations()] == [True]
 
     assert listings(dot) == 2  # to plan, and after the writes (the check reuses it)
@@ -109,7 +109,7 @@ def test_catalogue_main_flow_in_both_profiles(
 
     drop_hex_entry(catalogue)
     removed = run(dot.url, catalogue)
-    assert removed.success and materialized(removed)["deactivated"] == 1
+    assert removed.success and materialized(removed)["dot/deactivated"] == 1
     assert in_dot(dot)["dagster:hex-order-funnel"]["active"] is False
 
 
@@ -123,12 +123,12 @@ def test_imports_dot_does_not_carry_out_fail_naming_the_ids(
 
     description, meta = failure(result)
     assert "4 of 4 Dot external asset writes failed" in description
-    assert set(meta["error_class"].values()) == {"DotEffectNotObservedError"}
-    assert set(meta["failed_assets"]) == OWNED
-    reason = meta["failed_assets"]["dagster:hex-order-funnel"]
+    assert set(meta["dot/failed_error_classes"].values()) == {"DotEffectNotObservedError"}
+    assert set(meta["dot/failed_assets"]) == OWNED
+    reason = meta["dot/failed_assets"]["dagster:hex-order-funnel"]
     assert "Dot answered 2xx to the create of external asset" in reason
     assert "shows no asset with this id" in reason and "Next:" in reason
-    assert meta["created"] == 0  # nothing reported created that Dot does not list
+    assert meta["dot/created"] == 0  # nothing reported created that Dot does not list
     assert in_dot(dot_emulator) == before
 
 
@@ -142,9 +142,11 @@ def test_a_deletion_dot_does_not_carry_out_fails(
     result = run(ignoring, catalogue, on_removed="delete")
 
     _, meta = failure(result)
-    assert meta["error_class"] == {"dagster:hex-order-funnel": "DotEffectNotObservedError"}
-    assert "the asset still listed" in meta["failed_assets"]["dagster:hex-order-funnel"]
-    assert meta["deleted"] == 0
+    assert meta["dot/failed_error_classes"] == {
+        "dagster:hex-order-funnel": "DotEffectNotObservedError"
+    }
+    assert "the asset still listed" in meta["dot/failed_assets"]["dagster:hex-order-funnel"]
+    assert meta["dot/deleted"] == 0
 
 
 @pytest.mark.parametrize("body", ["truncated_json", "html"])
@@ -159,5 +161,5 @@ def test_import_replies_of_any_2xx_shape_cause_no_false_failure(
 
     result = run(dot_emulator.url, catalogue)
 
-    assert result.success and materialized(result)["created"] == 4
+    assert result.success and materialized(result)["dot/created"] == 4
     assert set(in_dot(dot_emulator)) >= OWNED

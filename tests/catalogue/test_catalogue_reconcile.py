@@ -13,13 +13,13 @@ import httpx
 import pytest
 from dagster import AssetSpec, ExecuteInProcessResult, MetadataValue, materialize
 
-from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorServer
-from dot_orchestration.external_assets import (
+from dot_orchestration.catalogue import (
     CatalogueFile,
     DagsterAssetGraph,
     ExternalAssetSource,
     build_dot_catalogue_asset,
 )
+from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorServer
 from dot_orchestration.resources import DotResource
 from dot_orchestration.transforms.catalogue import CatalogueError
 
@@ -88,8 +88,9 @@ def materialized(result: ExecuteInProcessResult) -> dict[str, Any]:
 
 
 def counts(metadata: dict[str, Any]) -> dict[str, int]:
+    """The non-zero counts per outcome, under the `dot/` metadata namespace."""
     names = ("created", "updated", "unchanged", "deactivated", "deleted", "kept", "failed")
-    return {name: metadata[name] for name in names if metadata[name]}
+    return {name: metadata[f"dot/{name}"] for name in names if metadata[f"dot/{name}"]}
 
 
 def test_first_run_imports_everything_and_leaves_dot_owned_assets_alone(
@@ -255,7 +256,7 @@ def test_when_dot_cannot_list_its_assets_nothing_is_written(
     assert "nothing was written to Dot" in (failure.user_failure_data.description or "")
     assert failure.error is not None and failure.error.cause is not None
     assert failure.error.cause.cls_name == "DotServerError"
-    assert failure.user_failure_data.metadata["error_class"].value == "DotServerError"
+    assert failure.user_failure_data.metadata["dot/catalogue_error_class"].value == "DotServerError"
     assert writes(dot_emulator) == []
 
 
@@ -281,8 +282,8 @@ def test_a_5xx_on_one_asset_fails_the_run_naming_it_and_keeps_the_others(
     description = failure.user_failure_data.description or ""
     assert description.startswith(f"1 of 4 Dot external asset writes failed: {failed};")
     metadata = {k: v.value for k, v in failure.user_failure_data.metadata.items()}
-    assert list(metadata["failed_assets"]) == [failed]
-    assert metadata["error_class"] == {failed: "DotServerError"}
+    assert list(metadata["dot/failed_assets"]) == [failed]
+    assert metadata["dot/failed_error_classes"] == {failed: "DotServerError"}
     assert failure.error is not None and failure.error.cause is not None
     assert failure.error.cause.cls_name == "DotServerError"
     assert counts(metadata) == {"created": 3, "failed": 1}
