@@ -3,8 +3,8 @@
 A thin YAML front over the Python API. Each section of the file is validated by the
 settings class the Python API already uses (see `settings.py`) and handed to the same
 factories a Python user calls: `build_dot_sync_assets`, `build_dot_catalogue_asset`,
-`load_dot_dashboard_specs`, `build_dot_history_assets`, `build_confluence_note_asset`, the
-monitoring sensors and `apply_schedule_freshness`, and their schedules and checks. Nothing
+`load_dot_dashboard_specs`, `build_dot_history_assets`, `build_confluence_note_asset`,
+`build_dot_monitoring_definitions`, and their schedules and checks. Nothing
 here syncs, exports or reconciles.
 
 A new operation is a new section: its settings class in `settings.py`, an entry in
@@ -26,13 +26,11 @@ message saying what to fix.
 import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from functools import cache, cached_property, reduce
 from pathlib import Path
 from typing import Any
 
 from dagster import (
-    AssetCheckKey,
     AssetKey,
     AssetsDefinition,
     AssetSelection,
@@ -51,7 +49,7 @@ from dagster.components.utils.translation import TranslationFn, TranslationFnRes
 from dagster_dbt import build_dbt_asset_selection
 from pydantic import BaseModel, Field, create_model
 
-from dot_orchestration._compat import SourcePositionTree, replace_assets
+from dot_orchestration._compat import SourcePositionTree
 from dot_orchestration.components._yaml import YamlFront, located_error, set_fields
 from dot_orchestration.components.scaffolder import DotComponentScaffolder
 from dot_orchestration.components.settings import (
@@ -95,13 +93,7 @@ from dot_orchestration.history_export import (
     build_dot_history_schedule,
     dot_history_resources,
 )
-from dot_orchestration.monitoring import (
-    apply_schedule_freshness,
-    build_check_alert_sensor,
-    build_quality_incident_sensor,
-    build_run_failure_alert_sensor,
-    table_names,
-)
+from dot_orchestration.monitoring import build_dot_monitoring_definitions
 from dot_orchestration.resources import DotResource
 from dot_orchestration.transforms.catalogue import CatalogueError
 
@@ -152,8 +144,10 @@ class DotComponent(Component):
 
     With a `monitoring` section, each asset one of its schedules refreshes (the syncs,
     the history, the notes, the catalogue and its exposures snapshot) gets a freshness
-    policy of one schedule interval plus `freshness_grace_minutes`, as `add_monitoring`
-    gives the Python example's; `schedule_freshness: false` turns that off.
+    policy of one schedule interval plus `freshness_grace_minutes`, through the
+    `build_dot_monitoring_definitions` the Python example calls (the section is its
+    `MonitoringSettings`); `schedule_freshness: false` turns that off. The dbt
+    component's assets keep their own policies: their checks are watched all the same.
 
     Scaffold it with `dg scaffold defs dot_orchestration.DotComponent dot`. From Python,
     construct it with the settings classes: `DotComponent(workspace=DotResource(...),
@@ -241,8 +235,13 @@ class _DefinitionsBuild:
         settings = self.component.monitoring
         if settings is None:
             return own
-        own = _schedule_freshness(own, self.upstream.assets, settings)
-        return Definitions.merge(own, self._monitoring(own, syncs, settings))
+        dot_tables: list[AssetKey] = []
+        if syncs is not None:
+            (sync_assets,) = syncs.assets or ()
+            dot_tables = tables_read_by_dot(sync_assets)
+        return build_dot_monitoring_definitions(
+            own, settings, dot_tables=dot_tables, upstream=self.upstream.assets
+        )
 
     # ----------------------------------------------------------------- upstream
 
@@ -476,37 +475,6 @@ class _DefinitionsBuild:
             )
         return Definitions.merge(*parts)
 
-    # ----------------------------------------------------------------- monitoring
-
-    def _monitoring(
-        self, own: Definitions, syncs: Definitions | None, settings: MonitoringSettings
-    ) -> Definitions:
-        """Alert and incident sensors over every check of this component and its upstream
-        (the dbt tests among them), as `add_monitoring` wires them in Python."""
-        watched = Definitions.merge(Definitions(assets=list(self.upstream.assets)), own)
-        graph = watched.resolve_asset_graph()
-        checks = sorted(graph.asset_check_keys, key=AssetCheckKey.to_user_string)
-        link = set_fields(settings, "ui_url")
-        sensors = []
-        if settings.run_failure_alerts:
-            sensors.append(build_run_failure_alert_sensor(**link))
-        if settings.check_alerts:
-            sensors.append(build_check_alert_sensor(checks, **link))
-        if settings.quality_incidents and syncs is not None:
-            (sync_assets,) = syncs.assets or ()
-            tables = table_names(watched, tables_read_by_dot(sync_assets))
-            source = {"source": settings.incident_source} if settings.incident_source else {}
-            sensors.append(
-                build_quality_incident_sensor(
-                    tables,
-                    checks,
-                    **link,
-                    **source,
-                    table_name_case=settings.incident_table_name_case,
-                )
-            )
-        return Definitions(sensors=sensors, resources={"alerts": settings.alerts})
-
     # ----------------------------------------------------------------- resources
 
     def _resources(self) -> dict[str, object]:
@@ -528,33 +496,6 @@ def _yaml_context(context: ComponentLoadContext) -> ResolutionContext:
     source = getattr(context.component_decl, "source_tree", None)
     tree = getattr(source, "source_position_tree", None)
     return ResolutionContext.default(tree if isinstance(tree, SourcePositionTree) else None)
-
-
-def _schedule_freshness(
-    own: Definitions, upstream: Sequence[AssetsDefinition], settings: MonitoringSettings
-) -> Definitions:
-    """`own` with freshness from its schedules, as `add_monitoring` applies it in Python.
-
-    Only this component's assets get a policy: a schedule here may also build the dbt
-    component's models (the nightly job, the history export's downstream), whose specs
-    only that component may change. They are in the graph only so that the schedules'
-    selections resolve.
-    """
-    if not settings.schedule_freshness:
-        return own
-    schedules = [s for s in own.schedules or () if isinstance(s, ScheduleDefinition)]
-    minutes = settings.freshness_grace_minutes
-    grace = {"grace": timedelta(minutes=minutes)} if minutes is not None else {}
-    whole = Definitions(assets=[*upstream, *(own.assets or ())], resources=own.resources)
-    fresh = apply_schedule_freshness(whole, schedules, **grace).assets or ()
-    mine = {key for asset in own.assets or () for key in _keys_of(asset)}
-    return replace_assets(own, [a for a in fresh if _keys_of(a) <= mine])
-
-
-def _keys_of(asset: object) -> set[AssetKey]:
-    if isinstance(asset, AssetSpec):
-        return {asset.key}
-    return set(asset.keys) if isinstance(asset, AssetsDefinition) else set()
 
 
 def _catalogue_schedule(

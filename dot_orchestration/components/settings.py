@@ -6,11 +6,12 @@ exactly what its factory takes: the component passes the fields a file sets as k
 arguments, so the factory's defaults apply to the rest and live in one place. Where the
 Python API already has a settings class (`DotConnection`, `DotHistorySettings`,
 `ConfluenceNoteSync`, `DotResource`, `ConfluenceResource`, `DuckDBWarehouse`,
-`AlertChannels`), a section uses it as it is: its validators are the YAML's validators.
+`AlertChannels`, `MonitoringSettings`), a section uses it as it is: its validators are
+the YAML's validators.
 """
 
 from datetime import date
-from typing import Any, Literal
+from typing import Any
 
 from dagster import AssetKey, DefaultScheduleStatus, DefaultSensorStatus
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -26,7 +27,7 @@ from dot_orchestration.history_export import (
     PartitionWarehouse,
     PostgresWarehouse,
 )
-from dot_orchestration.monitoring import AlertChannels
+from dot_orchestration.monitoring import AlertChannels, MonitoringSettings
 from dot_orchestration.resources import DotResource
 from dot_orchestration.transforms.catalogue import RemovalPolicy
 
@@ -314,48 +315,8 @@ class ConfluenceSettings(_Section):
 # --------------------------------------------------------------------------- monitoring
 
 
-class MonitoringSettings(_Section):
-    """Alerts on failed runs and checks, and Dot quality incidents for the tables it reads."""
-
-    alerts: AlertChannels = Field(
-        default_factory=AlertChannels,
-        description="Slack (`slack_token`, `slack_channel`) and/or Teams "
-        "(`teams_webhook_url`); secrets as env references. Empty: alerts are only logged.",
-    )
-    ui_url: str | None = Field(
-        default=None, description="The Dagster UI's URL, for links; default localhost:3000."
-    )
-    run_failure_alerts: bool = Field(default=True, description="Alert on every failed run.")
-    check_alerts: bool = Field(
-        default=True, description="Alert when an asset check starts failing or passes again."
-    )
-    quality_incidents: bool = Field(
-        default=True,
-        description="Open and resolve Dot quality incidents for failed checks on the tables "
-        "Dot's warehouse connections read (the `sync` section's upstream).",
-    )
-    incident_source: str | None = Field(
-        default=None, description="The source Dot files the incidents under; default dagster."
-    )
-    incident_table_name_case: Literal["as_is", "lower", "upper"] = Field(
-        default="as_is",
-        description="Case of the table names sent with Dot quality incidents: `lower` or "
-        "`upper` when Dot's connection names tables in another case than Dagster does.",
-    )
-    schedule_freshness: bool = Field(
-        default=True,
-        description="Give each asset a schedule of this component refreshes a freshness "
-        "policy of one schedule interval plus `freshness_grace_minutes`, so the UI flags it "
-        "once a scheduled refresh is overdue. The dbt component's assets keep their own.",
-    )
-    freshness_grace_minutes: int | None = Field(
-        default=None,
-        ge=0,
-        description="How long a scheduled run may take before its assets count as late; "
-        "default 60.",
-    )
-
-
+# The `monitoring` section is `MonitoringSettings` of `dot_orchestration.monitoring` itself
+# (imported above): one class, so whatever YAML can switch, Python can too.
 __all__ = [
     "CatalogueSchedule",
     "CatalogueSettings",

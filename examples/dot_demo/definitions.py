@@ -59,7 +59,7 @@ from dot_orchestration.history_export import (
     build_dot_history_definitions,
     dot_history_resources,
 )
-from dot_orchestration.monitoring import MonitoringSettings, add_monitoring
+from dot_orchestration.monitoring import MonitoringSettings, build_dot_monitoring_definitions
 from dot_orchestration.resources import DotResource
 
 #: `examples/`: the dbt project and the catalogue file sit beside this package.
@@ -283,11 +283,8 @@ def build_definitions(settings: ExampleSettings) -> Definitions:
         catalogue_definitions(settings, dbt_assets=[dbt, usage], syncs=syncs),
         *optional_definitions(settings),
     )
-    return add_monitoring(
-        example,
-        dot_tables=tables_read_by_dot(syncs),
-        schedules=[s for s in example.schedules or () if isinstance(s, ScheduleDefinition)],
-        settings=MonitoringSettings.from_env(settings.env),
+    return build_dot_monitoring_definitions(
+        example, MonitoringSettings.from_env(settings.env), dot_tables=tables_read_by_dot(syncs)
     )
 
 

@@ -1,69 +1,129 @@
-"""The example code location on a real Dagster instance against the Dot emulator, and a
-recorder standing in for Slack and Microsoft Teams.
+"""Monitoring on real Dagster instances (the shared `instance` fixture) against the Dot
+emulator, with a recorder standing in for Slack and Microsoft Teams.
 
-`example` is `build_definitions` exactly as `workspace.yaml` loads it (monitoring wired in),
-pointed at the emulator and at a DuckDB file of its own.
+Most tests build small per-feature `Definitions` (`small_defs`): two plain assets with
+checks whose outcome a test chooses through run config, wired by
+`build_dot_monitoring_definitions` exactly as the example and the component wire theirs.
+Only where the example's own wiring (or its dbt tests) is the subject does a test load
+`example`: `build_definitions` as `workspace.yaml` loads it, once per module.
 """
 
 import json
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-from dagster import AssetKey, DagsterInstance, Definitions, instance_for_test
+from dagster import (
+    AssetCheckResult,
+    AssetKey,
+    AssetsDefinition,
+    Config,
+    DagsterInstance,
+    Definitions,
+    SensorDefinition,
+    asset,
+    asset_check,
+    build_sensor_context,
+    materialize,
+)
 
-from dot_demo.definitions import ExampleSettings, build_definitions
 from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorServer
+from dot_orchestration.monitoring import (
+    AlertChannels,
+    MonitoringSettings,
+    build_dot_monitoring_definitions,
+)
+from dot_orchestration.resources import DotResource
 
 UI_URL = "http://dagster.example.com"
-DUCKDB_SYNC = AssetKey(["dot", "sync", "duckdb", "dot_demo"])
-DBT_SYNC = AssetKey(["dot", "sync", "dbt", "dot_demo"])
+ORDERS = AssetKey("orders")
+CUSTOMERS = AssetKey("customers")
 
 
-@pytest.fixture
-def example(
-    tmp_path: Path, dot_emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+class Outcome(Config):
+    """Whether a check passes: chosen per run, so a test sets each state it needs."""
+
+    passes: bool = True
+
+
+@asset
+def orders() -> int:
+    return 1
+
+
+@asset
+def customers() -> int:
+    return 1
+
+
+@asset_check(asset=orders)
+def orders_add_up(config: Outcome) -> AssetCheckResult:
+    return AssetCheckResult(passed=config.passes, description=None if config.passes else "3 != 4")
+
+
+@asset_check(asset=customers)
+def customers_unique(config: Outcome) -> AssetCheckResult:
+    return AssetCheckResult(passed=config.passes)
+
+
+PARTS: dict[str, tuple[AssetsDefinition, AssetsDefinition]] = {
+    "orders": (orders, orders_add_up),
+    "customers": (customers, customers_unique),
+}
+
+
+def check_run(instance: DagsterInstance, **passing: bool) -> str:
+    """Materialize the named assets; their checks pass or fail as given. Returns the run id."""
+    selected = [part for name in passing for part in PARTS[name]]
+    config = {
+        "ops": {
+            check.op.name: {"config": {"passes": passing[name]}}
+            for name, (_, check) in PARTS.items()
+            if name in passing
+        }
+    }
+    return materialize(selected, instance=instance, run_config=config, raise_on_error=False).run_id
+
+
+def small_defs(
+    server: EmulatorServer,
+    settings: MonitoringSettings | None = None,
+    *,
+    dot_tables: Sequence[AssetKey] = (ORDERS,),
+    assets: Sequence[AssetsDefinition] = (orders, customers, orders_add_up, customers_unique),
 ) -> Definitions:
-    monkeypatch.setenv("DOT_BASE_URL", dot_emulator.url)
-    monkeypatch.setenv("DOT_API_KEY", ADMIN_TOKEN)
-    monkeypatch.setenv("DOT_DEMO_DUCKDB_PATH", str(tmp_path / "warehouse.duckdb"))
-    monkeypatch.setenv("DOT_DAGSTER_UI_URL", UI_URL)
-    monkeypatch.delenv("DOT_REGION", raising=False)
-    for name in (
-        "DOT_ALERTS_SLACK_TOKEN",
-        "DOT_ALERTS_SLACK_CHANNEL",
-        "DOT_ALERTS_TEAMS_WEBHOOK_URL",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    return build_definitions(ExampleSettings(demo_home=tmp_path, env=dict(os.environ)))
+    """The two assets and their checks, monitored; links point at `UI_URL`."""
+    defs = Definitions(
+        assets=list(assets),
+        resources={"dot": DotResource(api_token=ADMIN_TOKEN, base_url=server.url, max_attempts=1)},
+    )
+    return build_dot_monitoring_definitions(
+        defs, settings or MonitoringSettings(ui_url=UI_URL), dot_tables=dot_tables
+    )
 
 
-@pytest.fixture
-def instance(tmp_path: Path) -> Iterator[DagsterInstance]:
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    with instance_for_test(temp_dir=str(home)) as inst:
-        yield inst
-
-
-def materialize_keys(defs: Definitions, instance: DagsterInstance, keys: list[AssetKey]) -> bool:
-    """Run the assets (and their checks) as the UI's "Materialize" button does."""
-    job = defs.resolve_implicit_global_asset_job_def()
-    return job.execute_in_process(
-        instance=instance, asset_selection=keys, raise_on_error=False
-    ).success
+def tick(
+    sensor: SensorDefinition,
+    instance: DagsterInstance,
+    cursor: str | None,
+    **resources: object,
+) -> str | None:
+    """One evaluation as the daemon runs it; returns the next cursor."""
+    context = build_sensor_context(instance=instance, cursor=cursor, resources=resources)
+    return sensor.evaluate_tick(context).cursor
 
 
 @dataclass
 class Recorder:
     """A local HTTP server that answers like Slack's Web API and a Teams webhook, and keeps
-    every request: a recorded fake for the two services, reached over real HTTP by the
-    real clients (slack_sdk's WebClient, dagster-msteams' TeamsClient)."""
+    every request: a recorded fake for the two services (the only fakes of this suite),
+    reached over real HTTP by the real clients (slack_sdk's WebClient, dagster-msteams'
+    TeamsClient)."""
 
     url: str
     requests: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
@@ -71,6 +131,23 @@ class Recorder:
 
     def bodies(self, path_prefix: str) -> list[dict[str, Any]]:
         return [body for path, body in self.requests if path.startswith(path_prefix)]
+
+    def channels(self) -> AlertChannels:
+        """Slack and Teams, both pointed at this recorder."""
+        return AlertChannels(
+            slack_token="xoxb-test",
+            slack_channel="#data-ops",
+            slack_api_url=f"{self.url}/slack/",
+            teams_webhook_url=f"{self.url}/teams",
+        )
+
+    def slack_texts(self) -> list[str]:
+        return [body["text"] for body in self.bodies("/slack/chat.postMessage")]
+
+    def teams_texts(self) -> list[str]:
+        return [
+            body["attachments"][0]["content"]["body"][0]["text"] for body in self.bodies("/teams")
+        ]
 
 
 @pytest.fixture
@@ -109,3 +186,28 @@ def recorder() -> Iterator[Recorder]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def example(
+    tmp_path_factory: pytest.TempPathFactory, dot_emulator_server: EmulatorServer
+) -> Iterator[Definitions]:
+    """The example code location, pointed at the emulator and a DuckDB file of its own,
+    built once per module (tests reset the emulator through `dot_emulator`)."""
+    from dot_demo.definitions import ExampleSettings, build_definitions
+
+    home = tmp_path_factory.mktemp("demo_home")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("DOT_BASE_URL", dot_emulator_server.url)
+        env.setenv("DOT_API_KEY", ADMIN_TOKEN)
+        env.setenv("DOT_DEMO_DUCKDB_PATH", str(home / "warehouse.duckdb"))
+        env.setenv("DOT_DAGSTER_UI_URL", UI_URL)
+        for name in (
+            "DOT_REGION",
+            "CONFLUENCE_BASE_URL",
+            "DOT_ALERTS_SLACK_TOKEN",
+            "DOT_ALERTS_SLACK_CHANNEL",
+            "DOT_ALERTS_TEAMS_WEBHOOK_URL",
+        ):
+            env.delenv(name, raising=False)
+        yield build_definitions(ExampleSettings(demo_home=Path(home), env=dict(os.environ)))

@@ -1,9 +1,10 @@
 """Alerts for failed runs and failing checks, sent through the real Slack and Teams clients.
 
-Slack and Teams themselves are a recorded fake: `recorder` (see conftest) is a local HTTP
-server that answers like Slack's Web API and a Teams webhook and keeps what it received.
-Everything up to the HTTP request is the real code path: the sensors evaluated on a real
-instance after real runs against the Dot emulator.
+Slack and Teams themselves are the only fakes here: `recorder` (see conftest) is a local
+HTTP server that answers like Slack's Web API and a Teams webhook and keeps what it
+received, so the tests assert what on-call would read. Everything up to that HTTP request is
+the real code path: the sensors evaluated on a real instance after real runs, the failing
+run's error a real refusal of the Dot emulator.
 """
 
 import logging
@@ -13,136 +14,134 @@ from dagster import (
     AssetCheckKey,
     DagsterInstance,
     Definitions,
-    SensorDefinition,
     SensorResult,
+    asset,
     build_sensor_context,
 )
 
-from dot_orchestration.connection_sync import SYNC_ACCEPTED_CHECK
 from dot_orchestration.emulator import EXPIRED_TOKEN, EmulatorServer
-from dot_orchestration.emulator.faults import FaultRule
-from dot_orchestration.monitoring import Alert, AlertChannels
+from dot_orchestration.monitoring import (
+    Alert,
+    AlertChannels,
+    MonitoringSettings,
+    build_dot_monitoring_definitions,
+)
+from dot_orchestration.resources import DotResource
 
-from .conftest import DUCKDB_SYNC, UI_URL, Recorder, materialize_keys
-
-
-def channels(recorder: Recorder) -> AlertChannels:
-    return AlertChannels(
-        slack_token="xoxb-test",
-        slack_channel="#data-ops",
-        slack_api_url=f"{recorder.url}/slack/",
-        teams_webhook_url=f"{recorder.url}/teams",
-    )
+from .conftest import CUSTOMERS, ORDERS, UI_URL, Recorder, check_run, small_defs, tick
 
 
-def tick(
-    sensor: SensorDefinition, instance: DagsterInstance, cursor: str | None, alerts: AlertChannels
-) -> str | None:
-    """One evaluation as the daemon runs it; returns the next cursor."""
-    context = build_sensor_context(instance=instance, cursor=cursor, resources={"alerts": alerts})
-    return sensor.evaluate_tick(context).cursor
-
-
-def slack_texts(recorder: Recorder) -> list[str]:
-    return [body["text"] for body in recorder.bodies("/slack/chat.postMessage")]
-
-
-def teams_texts(recorder: Recorder) -> list[str]:
-    return [
-        body["attachments"][0]["content"]["body"][0]["text"] for body in recorder.bodies("/teams")
-    ]
+@asset
+def dot_catalogue_size(dot: DotResource) -> int:
+    """An asset that reads Dot: with an expired token, its step fails with Dot's 401."""
+    with dot.get_client() as client:
+        return len(client.list_external_assets())
 
 
 def test_failed_run_alert_names_run_step_error_and_link(
-    example: Definitions,
-    instance: DagsterInstance,
-    recorder: Recorder,
-    monkeypatch: pytest.MonkeyPatch,
+    dot_emulator: EmulatorServer, instance: DagsterInstance, recorder: Recorder
 ) -> None:
-    sensor = example.resolve_sensor_def("dot_run_failure_alerts")
-    alerts = channels(recorder)
-    cursor = tick(sensor, instance, None, alerts)  # the first tick only marks where to start
-    monkeypatch.setenv("DOT_API_KEY", EXPIRED_TOKEN)
-    assert not materialize_keys(example, instance, [DUCKDB_SYNC])
+    expired = DotResource(api_token=EXPIRED_TOKEN, base_url=dot_emulator.url, max_attempts=1)
+    defs = build_dot_monitoring_definitions(
+        Definitions(assets=[dot_catalogue_size], resources={"dot": expired}),
+        MonitoringSettings(ui_url=UI_URL),
+    )
+    sensor = defs.resolve_sensor_def("dot_run_failure_alerts")
+    alerts = recorder.channels()
+    cursor = tick(sensor, instance, None, alerts=alerts)  # the first tick marks where to start
+    job = defs.resolve_implicit_global_asset_job_def()
+    key = dot_catalogue_size.key
+    assert not job.execute_in_process(
+        instance=instance, asset_selection=[key], raise_on_error=False
+    ).success
     (run,) = instance.get_runs()
 
-    tick(sensor, instance, cursor, alerts)
+    tick(sensor, instance, cursor, alerts=alerts)
 
     (slack,) = recorder.bodies("/slack/chat.postMessage")
     assert slack["channel"] == "#data-ops"
     link = f"{UI_URL}/runs/{run.run_id}"
-    for text in (slack["text"], *teams_texts(recorder)):
+    (teams,) = recorder.teams_texts()
+    for text in (slack["text"], teams):
         assert f"Dagster run failed: __ASSET_JOB (run {run.run_id[:8]})" in text
-        assert "Assets: dot/sync/duckdb/dot_demo" in text
-        assert "Step dot_connection_syncs failed: 1 of 1 Dot syncs failed: duckdb/dot_demo" in text
+        assert "Assets: dot_catalogue_size" in text
+        assert "Step dot_catalogue_size failed: " in text
+        assert "401" in text and "/api/external_assets" in text, "Dot's refusal, quoted"
         assert link in text
+        assert EXPIRED_TOKEN not in text
     assert slack["blocks"][-1]["elements"][0]["url"] == link
-    assert len(teams_texts(recorder)) == 1
-
-
-def fail_the_duckdb_sync(
-    example: Definitions, instance: DagsterInstance, dot_emulator: EmulatorServer
-) -> None:
-    """Dot refuses the duckdb connection's sync (403): its `dot_sync_accepted` check fails."""
-    dot_emulator.state.faults = [
-        FaultRule(method="POST", path="/api/sync/duckdb/*", kind="status", status=403)
-    ]
-    assert not materialize_keys(example, instance, [DUCKDB_SYNC])
 
 
 def test_check_alerts_once_when_failing_and_once_when_passing_again(
-    example: Definitions,
-    instance: DagsterInstance,
-    recorder: Recorder,
-    dot_emulator: EmulatorServer,
+    dot_emulator: EmulatorServer, instance: DagsterInstance, recorder: Recorder
 ) -> None:
-    sensor = example.resolve_sensor_def("dot_check_alerts")
-    alerts = channels(recorder)
-    fail_the_duckdb_sync(example, instance, dot_emulator)
-    cursor = tick(sensor, instance, None, alerts)
-    cursor = tick(sensor, instance, cursor, alerts)  # same state: nothing new
-    assert not materialize_keys(example, instance, [DUCKDB_SYNC])
-    cursor = tick(sensor, instance, cursor, alerts)  # failed again: still nothing new
+    sensor = small_defs(dot_emulator).resolve_sensor_def("dot_check_alerts")
+    alerts = recorder.channels()
+    failed_run = check_run(instance, orders=False)
+    cursor = tick(sensor, instance, None, alerts=alerts)
+    cursor = tick(sensor, instance, cursor, alerts=alerts)  # same state: nothing new
+    check_run(instance, orders=False)
+    cursor = tick(sensor, instance, cursor, alerts=alerts)  # failed again: still nothing new
 
-    (failing,) = slack_texts(recorder)
-    assert failing.startswith(
-        f"Asset check failed: {SYNC_ACCEPTED_CHECK} on dot/sync/duckdb/dot_demo"
-    )
-    assert "Severity: ERROR" in failing and "403" in failing
-    first_failed_run = instance.get_runs()[-1]
-    assert f"{UI_URL}/runs/{first_failed_run.run_id}" in failing
+    (failing,) = recorder.slack_texts()
+    assert failing.startswith("Asset check failed: orders_add_up on orders")
+    assert "Severity: ERROR" in failing and "Check said: 3 != 4" in failing
+    assert f"{UI_URL}/runs/{failed_run}" in failing
 
-    dot_emulator.state.faults = []
-    assert materialize_keys(example, instance, [DUCKDB_SYNC])
-    cursor = tick(sensor, instance, cursor, alerts)
-    tick(sensor, instance, cursor, alerts)
-    assert len(slack_texts(recorder)) == 2
-    assert slack_texts(recorder)[1].startswith(
-        f"Asset check passes again: {SYNC_ACCEPTED_CHECK} on dot/sync/duckdb/dot_demo"
-    )
-    assert len(teams_texts(recorder)) == 2
+    passed_run = check_run(instance, orders=True)
+    cursor = tick(sensor, instance, cursor, alerts=alerts)
+    tick(sensor, instance, cursor, alerts=alerts)
+    assert len(recorder.slack_texts()) == 2
+    passing = recorder.slack_texts()[1]
+    assert passing.startswith("Asset check passes again: orders_add_up on orders")
+    assert f"{UI_URL}/runs/{passed_run}" in passing
+    assert len(recorder.teams_texts()) == 2
 
 
 def test_refused_check_alert_is_sent_again_next_tick(
-    example: Definitions,
-    instance: DagsterInstance,
-    recorder: Recorder,
-    dot_emulator: EmulatorServer,
+    dot_emulator: EmulatorServer, instance: DagsterInstance, recorder: Recorder
 ) -> None:
-    sensor = example.resolve_sensor_def("dot_check_alerts")
-    alerts = channels(recorder)
-    fail_the_duckdb_sync(example, instance, dot_emulator)
+    sensor = small_defs(dot_emulator).resolve_sensor_def("dot_check_alerts")
+    alerts = recorder.channels()
+    check_run(instance, orders=False)
 
     recorder.refuse = True
-    context = build_sensor_context(instance=instance, resources={"alerts": alerts})
-    result = sensor(context)
+    result = sensor(build_sensor_context(instance=instance, resources={"alerts": alerts}))
     assert isinstance(result, SensorResult)
     assert "1 refused (retried next tick)" in str(result.skip_reason)
     recorder.refuse = False
-    tick(sensor, instance, result.cursor, alerts)
+    tick(sensor, instance, result.cursor, alerts=alerts)
 
-    assert len(slack_texts(recorder)) == 2, "refused once, then delivered"
-    assert slack_texts(recorder)[0] == slack_texts(recorder)[1]
+    assert len(recorder.slack_texts()) == 2, "refused once, then delivered"
+    assert recorder.slack_texts()[0] == recorder.slack_texts()[1]
+
+
+def test_every_check_raises_alerts_those_of_upstream_assets_too(
+    dot_emulator: EmulatorServer, instance: DagsterInstance, recorder: Recorder
+) -> None:
+    """The check sensor watches every check of the definitions and of `upstream` (the dbt
+    component's tests, for `DotComponent`): each failing check reaches Slack."""
+    from .conftest import customers, customers_unique, orders, orders_add_up
+
+    defs = build_dot_monitoring_definitions(
+        Definitions(assets=[orders, orders_add_up]),
+        MonitoringSettings(ui_url=UI_URL),
+        upstream=[customers, customers_unique],
+    )
+    assert {key for spec in defs.resolve_all_asset_specs() for key in [spec.key]} == {ORDERS}
+    sensor = defs.resolve_sensor_def("dot_check_alerts")
+    check_run(instance, orders=False, customers=False)
+
+    tick(sensor, instance, None, alerts=recorder.channels())
+
+    alerted = {text.splitlines()[0] for text in recorder.slack_texts()}
+    assert alerted == {
+        f"Asset check failed: {key.name} on {key.asset_key.to_user_string()}"
+        for key in (
+            AssetCheckKey(ORDERS, "orders_add_up"),
+            AssetCheckKey(CUSTOMERS, "customers_unique"),
+        )
+    }
 
 
 def test_without_channels_the_alert_is_logged(caplog: pytest.LogCaptureFixture) -> None:
@@ -170,11 +169,3 @@ def test_channels_from_env_keep_secrets_as_references() -> None:
     assert "webhook.office.com" not in repr(configured)
     assert configured.slack_channel == "#data-ops"
     assert AlertChannels.from_env({}) == AlertChannels()
-
-
-def test_check_keys_watched_include_every_check(example: Definitions) -> None:
-    """dbt tests, the sync checks and the catalogue check all raise alerts."""
-    sensor = example.resolve_sensor_def("dot_check_alerts")
-    checks = example.resolve_asset_graph().asset_check_keys
-    assert AssetCheckKey(DUCKDB_SYNC, SYNC_ACCEPTED_CHECK) in checks
-    assert f"one of {len(checks)} asset checks" in (sensor.description or "")

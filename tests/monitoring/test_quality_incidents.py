@@ -1,23 +1,23 @@
 """Failed dbt tests on the marts Dot reads become Dot quality incidents, exactly once per change.
 
-Real dbt builds into DuckDB on a real instance, the incident sensor evaluated tick by tick
-as the daemon would, and the emulator's incident book and journal as the witnesses.
+dbt is the point here, so this runs the example: real dbt builds into DuckDB on a real
+instance, the incident sensor evaluated tick by tick as the daemon would, and the
+emulator's incident book and journal as the witnesses.
 """
 
 from typing import Any
 
 import httpx
 import pytest
-from dagster import AssetKey, DagsterInstance, Definitions, SensorDefinition, build_sensor_context
+from dagster import AssetKey, DagsterInstance, Definitions
 
 from dot_orchestration.client.errors import DotPermissionError
-from dot_orchestration.connection_sync import tables_read_by_dot
 from dot_orchestration.emulator import EmulatorServer
 from dot_orchestration.emulator.faults import FaultRule
 from dot_orchestration.monitoring import table_names
-from dot_orchestration.resources import DotResource
+from dot_orchestration.connection_sync import tables_read_by_dot
 
-from .conftest import DUCKDB_SYNC, UI_URL
+from .conftest import UI_URL, tick
 
 INCIDENTS = "/api/quality/incidents"
 FAILING_TEST = "orders_amount_matches_payments"
@@ -31,13 +31,6 @@ def build(defs: Definitions, instance: DagsterInstance, **dbt_vars: Any) -> bool
         .execute_in_process(instance=instance, run_config=config, raise_on_error=False)
         .success
     )
-
-
-def tick(
-    sensor: SensorDefinition, instance: DagsterInstance, cursor: str | None, dot: DotResource
-) -> str | None:
-    context = build_sensor_context(instance=instance, cursor=cursor, resources={"dot": dot})
-    return sensor.evaluate_tick(context).cursor
 
 
 def reports(server: EmulatorServer) -> list[dict[str, Any]]:
@@ -61,7 +54,7 @@ def test_failed_dbt_test_opens_one_incident_and_its_pass_resolves_it(
     table = table_names(example, [AssetKey("orders")])[AssetKey("orders")]
     assert table.endswith(".main.orders"), "the dbt relation: database.schema.alias"
 
-    cursor = tick(sensor, instance, None, dot)
+    cursor = tick(sensor, instance, None, dot=dot)
     assert reports(dot_emulator) == [], "no check has run: nothing to report"
 
     assert not build(example, instance, dot_demo_fail_test=True)
@@ -69,11 +62,11 @@ def test_failed_dbt_test_opens_one_incident_and_its_pass_resolves_it(
         FaultRule(method="POST", path=INCIDENTS, kind="status", status=403)
     ]
     with pytest.raises(DotPermissionError):  # the tick fails; its cursor is not kept
-        tick(sensor, instance, cursor, dot)
+        tick(sensor, instance, cursor, dot=dot)
     dot_emulator.state.faults = []
 
-    cursor = tick(sensor, instance, cursor, dot)
-    cursor = tick(sensor, instance, cursor, dot)
+    cursor = tick(sensor, instance, cursor, dot=dot)
+    cursor = tick(sensor, instance, cursor, dot=dot)
     (incident,) = dagster_incidents(dot_emulator)
     assert incident["table"] == table and incident["check"] == FAILING_TEST
     assert incident["status"] == "open" and incident["severity"] == "error"
@@ -86,8 +79,8 @@ def test_failed_dbt_test_opens_one_incident_and_its_pass_resolves_it(
     assert [item["status"] for item in sent[1]["body"]["items"]] == ["open"]
 
     assert build(example, instance)
-    cursor = tick(sensor, instance, cursor, dot)
-    tick(sensor, instance, cursor, dot)
+    cursor = tick(sensor, instance, cursor, dot=dot)
+    tick(sensor, instance, cursor, dot=dot)
     (incident,) = dagster_incidents(dot_emulator)
     assert incident["status"] == "resolved" and incident["resolved_at"]
     sent = reports(dot_emulator)
@@ -104,14 +97,13 @@ def test_failed_dbt_test_opens_one_incident_and_its_pass_resolves_it(
     ]
 
 
-def test_only_checks_on_tables_dot_reads_are_watched(example: Definitions) -> None:
+def test_the_tables_dot_reads_are_the_warehouse_connections_marts(example: Definitions) -> None:
     """The marts behind the warehouse connection; not staging, seeds or the sync checks,
-    and not the models the dbt connection lists (Dot reads no data through it)."""
-    syncs = example.resolve_assets_def(DUCKDB_SYNC)
+    and not the models the dbt connection lists (Dot reads no data through it). That only
+    their checks become incidents is `test_incident_reports`' business."""
+    syncs = example.resolve_assets_def(AssetKey(["dot", "sync", "duckdb", "dot_demo"]))
     assert tables_read_by_dot(syncs) == [
         AssetKey("customers"),
         AssetKey("daily_revenue"),
         AssetKey("orders"),
     ]
-    sensor = example.resolve_sensor_def("dot_quality_incidents")
-    assert "on the 3 tables Dot reads" in (sensor.description or "")

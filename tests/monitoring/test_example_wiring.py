@@ -1,29 +1,17 @@
-"""The sync and catalogue checks and the schedule's freshness, evaluated on a real instance.
+"""The example's own wiring: where the example code location is the subject.
 
-Checks run inside the steps against the emulator; freshness is evaluated by the evaluator
-Dagster's freshness daemon uses, on the instance the run wrote to, at chosen clock times.
+Its sync and catalogue checks evaluated in its steps against the emulator, a freshness
+policy on everything its schedules refresh, and an owner and a "what to do" on every asset
+on-call may be paged about. Library behaviour is tested on small definitions elsewhere in
+this folder.
 """
 
-import asyncio
 import os
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from dagster import (
-    AssetCheckEvaluation,
-    AssetCheckKey,
-    AssetKey,
-    DagsterInstance,
-    Definitions,
-    FreshnessPolicy,
-)
-from dagster._core.definitions.freshness import FreshnessState
-from dagster._core.definitions.freshness_evaluator import TimeWindowFreshnessPolicyEvaluator
-from dagster._core.loader import LoadingContextForTest
-from dagster._core.test_utils import freeze_time
+from dagster import AssetCheckEvaluation, AssetCheckKey, AssetKey, DagsterInstance, Definitions
 
-from dot_demo.definitions import ExampleSettings, build_definitions
 from dot_orchestration.client import DotClient
 from dot_orchestration.connection_sync import SYNC_ACCEPTED_CHECK
 from dot_orchestration.dot_exposures import EXPOSURES_SNAPSHOT_KEY
@@ -36,11 +24,18 @@ from dot_orchestration.external_assets import (
     catalogue_reconciled_check,
     collect_source_assets,
 )
-from dot_orchestration.monitoring import latest_check_outcomes, schedule_freshness_policy
+from dot_orchestration.monitoring import schedule_freshness_policy
 
-from .conftest import DBT_SYNC, DUCKDB_SYNC, materialize_keys
+DUCKDB_SYNC = AssetKey(["dot", "sync", "duckdb", "dot_demo"])
+DBT_SYNC = AssetKey(["dot", "sync", "dbt", "dot_demo"])
 
-SCHEDULE = "dbt_build_then_dot_sync_schedule"
+
+def materialize_keys(defs: Definitions, instance: DagsterInstance, keys: list[AssetKey]) -> bool:
+    """Run the assets (and their checks) as the UI's "Materialize" button does."""
+    job = defs.resolve_implicit_global_asset_job_def()
+    return job.execute_in_process(
+        instance=instance, asset_selection=keys, raise_on_error=False
+    ).success
 
 
 def check_record(instance: DagsterInstance, key: AssetCheckKey) -> AssetCheckEvaluation:
@@ -77,12 +72,12 @@ def test_catalogue_check_passes_when_dot_matches_and_names_failed_writes(
     check = AssetCheckKey(CATALOGUE_ASSET_KEY, CATALOGUE_RECONCILED_CHECK)
     assert materialize_keys(example, instance, [CATALOGUE_ASSET_KEY])
     passed = check_record(instance, check)
-    assert passed.passed and passed.metadata["drift"].value == 0
+    assert passed.passed and passed.metadata["dot/drift"].value == 0
     materialization = instance.get_latest_materialization_event(CATALOGUE_ASSET_KEY)
     assert materialization is not None and materialization.asset_materialization is not None
     metadata = materialization.asset_materialization.metadata
-    assert metadata["created"].value == metadata["source_assets"].value > 0
-    assert metadata["duration_s"].value > 0
+    assert metadata["dot/created"].value == metadata["dot/source_assets"].value > 0
+    assert metadata["dot/catalogue_duration_s"].value > 0
 
     dot_emulator.state.reset()
     dot_emulator.state.faults = [
@@ -97,12 +92,14 @@ def test_catalogue_check_passes_when_dot_matches_and_names_failed_writes(
     assert not materialize_keys(example, instance, [CATALOGUE_ASSET_KEY])
     failed = check_record(instance, check)
     assert not failed.passed
-    assert failed.metadata["failed"].value == 1
+    assert failed.metadata["dot/failed"].value == 1
     assert failed.description.startswith("1 writes failed: dagster:")
 
 
 def test_catalogue_check_reports_drift_it_reads_back(dot_emulator: EmulatorServer) -> None:
     """What Dot lists is compared afresh: assets missing from Dot are drift, by id."""
+    from dot_demo.definitions import ExampleSettings
+
     desired = collect_source_assets(
         [CatalogueFile(ExampleSettings().catalogue_file)], id_prefix="dagster:"
     )
@@ -111,47 +108,21 @@ def test_catalogue_check_reports_drift_it_reads_back(dot_emulator: EmulatorServe
             client, desired, {}, id_prefix="dagster:", on_removed="deactivate"
         )
     assert not result.passed
-    assert result.metadata["drift"].value == len(desired)
-    assert result.metadata["drifted_ids"].value == sorted(d.asset.id for d in desired)
-
-
-def freshness_at(
-    defs: Definitions, instance: DagsterInstance, key: AssetKey, when: datetime
-) -> FreshnessState:
-    node = defs.resolve_asset_graph().get(key)
-    evaluator = TimeWindowFreshnessPolicyEvaluator()
-    with freeze_time(when):
-        return asyncio.run(evaluator.evaluate_freshness(LoadingContextForTest(instance), node))
-
-
-def test_freshness_follows_the_nightly_schedule(
-    example: Definitions, instance: DagsterInstance
-) -> None:
-    """Daily job → fresh for a day plus an hour's grace after each sync, then FAIL."""
-    schedule = example.resolve_schedule_def(SCHEDULE)
-    policy = schedule_freshness_policy(schedule)
-    assert policy == FreshnessPolicy.time_window(fail_window=timedelta(hours=25))
-    graph = example.resolve_asset_graph()
-    targeted = {DUCKDB_SYNC, DBT_SYNC, AssetKey("orders"), AssetKey("stg_orders")}
-    assert all(graph.get(key).freshness_policy == policy for key in targeted)
-
-    now = datetime.now(timezone.utc)
-    assert freshness_at(example, instance, DUCKDB_SYNC, now) == FreshnessState.UNKNOWN
-    assert materialize_keys(example, instance, [DUCKDB_SYNC])
-    assert freshness_at(example, instance, DUCKDB_SYNC, now) == FreshnessState.PASS
-    later = now + timedelta(hours=24, minutes=59)
-    assert freshness_at(example, instance, DUCKDB_SYNC, later) == FreshnessState.PASS
-    overdue = now + timedelta(hours=25, minutes=1)
-    assert freshness_at(example, instance, DUCKDB_SYNC, overdue) == FreshnessState.FAIL
+    assert result.metadata["dot/drift"].value == len(desired)
+    assert result.metadata["dot/drifted_ids"].value == sorted(d.asset.id for d in desired)
 
 
 def test_every_family_is_as_fresh_as_the_schedule_that_refreshes_it(
     example: Definitions,
 ) -> None:
-    """The catalogue and the history export have schedules of their own; nothing
-    materializable is left without a policy."""
+    """The nightly job (dbt models and syncs), the catalogue and the history export each
+    have a schedule; nothing materializable is left without a policy, and the example has
+    the three monitoring sensors."""
     graph = example.resolve_asset_graph()
     for schedule, key in (
+        ("dbt_build_then_dot_sync_schedule", DUCKDB_SYNC),
+        ("dbt_build_then_dot_sync_schedule", AssetKey("orders")),
+        ("dbt_build_then_dot_sync_schedule", AssetKey("stg_orders")),
         ("dot_catalogue_daily", CATALOGUE_ASSET_KEY),
         ("dot_catalogue_daily", EXPOSURES_SNAPSHOT_KEY),
         ("dot_history_daily", AssetKey(["dot", "history"])),
@@ -165,14 +136,20 @@ def test_every_family_is_as_fresh_as_the_schedule_that_refreshes_it(
         if graph.get(key).freshness_policy is None
     ]
     assert unpoliced == []
+    sensors = {sensor.name for sensor in example.sensors or ()}
+    assert {"dot_run_failure_alerts", "dot_check_alerts", "dot_quality_incidents"} <= sensors
 
 
 def test_every_asset_tells_on_call_who_owns_it_and_what_to_do(
-    example: Definitions, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, dot_emulator: EmulatorServer
 ) -> None:
     """Owners, kinds and a description on every asset; Dot's own assets say what a failure
     means. Confluence is configured so the notes family is loaded too (the definitions
     only read the URL, no call is made)."""
+    from dot_demo.definitions import ExampleSettings, build_definitions
+
+    monkeypatch.setenv("DOT_BASE_URL", dot_emulator.url)
+    monkeypatch.setenv("DOT_API_KEY", ADMIN_TOKEN)
     monkeypatch.setenv("CONFLUENCE_BASE_URL", "https://wiki.example.com/wiki")
     defs = build_definitions(ExampleSettings(demo_home=tmp_path, env=dict(os.environ)))
     graph = defs.resolve_asset_graph()
@@ -182,14 +159,3 @@ def test_every_asset_tells_on_call_who_owns_it_and_what_to_do(
     dot_nodes = [n for n in nodes if n.key.path[0] == "dot"]
     assert len(dot_nodes) >= 6
     assert [n.key for n in dot_nodes if "On failure" not in (n.description or "")] == []
-
-
-def test_check_outcomes_read_back_from_the_instance(
-    example: Definitions, instance: DagsterInstance
-) -> None:
-    """What the alert and incident sensors see: the latest completed evaluation per check."""
-    keys = [AssetCheckKey(DUCKDB_SYNC, SYNC_ACCEPTED_CHECK), AssetCheckKey(DBT_SYNC, "x")]
-    assert latest_check_outcomes(instance, keys) == []
-    assert materialize_keys(example, instance, [DUCKDB_SYNC])
-    (outcome,) = latest_check_outcomes(instance, keys)
-    assert outcome.key == keys[0] and outcome.passed and outcome.state == "passed"
