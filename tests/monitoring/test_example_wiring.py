@@ -12,18 +12,18 @@ from pathlib import Path
 import pytest
 from dagster import AssetCheckEvaluation, AssetCheckKey, AssetKey, DagsterInstance, Definitions
 
-from dot_orchestration.client import DotClient
-from dot_orchestration.connection_sync import SYNC_ACCEPTED_CHECK
-from dot_orchestration.dot_exposures import EXPOSURES_SNAPSHOT_KEY
-from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorServer
-from dot_orchestration.emulator.faults import FaultRule
-from dot_orchestration.external_assets import (
+from dot_orchestration.catalogue import (
     CATALOGUE_ASSET_KEY,
     CATALOGUE_RECONCILED_CHECK,
+    EXPOSURES_SNAPSHOT_KEY,
     CatalogueFile,
     catalogue_reconciled_check,
     collect_source_assets,
 )
+from dot_orchestration.client import DotClient
+from dot_orchestration.connection_sync import SYNC_ACCEPTED_CHECK
+from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorServer
+from dot_orchestration.emulator.faults import FaultRule
 from dot_orchestration.monitoring import schedule_freshness_policy
 
 DUCKDB_SYNC = AssetKey(["dot", "sync", "duckdb", "dot_demo"])
