@@ -209,6 +209,7 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     """
     if not value or not value.strip():
         return None
+    seconds: float | None
     try:
         seconds = float(value)
     except ValueError:

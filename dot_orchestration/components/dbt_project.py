@@ -21,6 +21,7 @@ from typing import Annotated, Any, cast
 
 from dagster import (
     AssetExecutionContext,
+    AssetsDefinition,
     AssetSpec,
     ComponentLoadContext,
     Definitions,
@@ -101,7 +102,11 @@ class DotDbtProjectComponent(DbtProjectComponent):
             settings = self.translation_settings or DagsterDbtTranslatorSettings(
                 enable_code_references=True
             )
-            self.translation_settings = replace(settings, enable_duplicate_source_asset_keys=True)
+            # The field is typed as dagster-dbt's component subclass of these settings, which
+            # it does not export and which differs only in the code-references default above.
+            self.translation_settings = replace(  # type: ignore[assignment]
+                settings, enable_duplicate_source_asset_keys=True
+            )
 
     @cached_property
     def _history_sources(self) -> DotHistoryDbtTranslator | None:
@@ -127,9 +132,10 @@ class DotDbtProjectComponent(DbtProjectComponent):
         if not self.push_run_results:
             return defs
         hooks = _push_hooks()
-        return replace_assets(defs, [a.with_hooks(hooks) for a in cast(list, defs.assets or [])])
+        assets = cast(list[AssetsDefinition], defs.assets or [])
+        return replace_assets(defs, [asset.with_hooks(hooks) for asset in assets])
 
-    def execute(self, context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator:
+    def execute(self, context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
         """dagster-dbt's execution, remembering each dbt invocation for the push hook,
         which runs after the step whether dbt succeeded or failed."""
         if not self.push_run_results:

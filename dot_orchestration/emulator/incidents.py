@@ -204,4 +204,5 @@ def _tested_table(test: dict[str, Any], manifest: DbtManifest) -> str | None:
     if parent is None:
         return None
     owner = manifest.nodes.get(parent) or manifest.sources.get(parent) or {}
-    return owner.get("name", parent.rsplit(".", 1)[-1])
+    name: str = owner.get("name", parent.rsplit(".", 1)[-1])
+    return name

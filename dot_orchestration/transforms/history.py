@@ -160,7 +160,7 @@ class _Invalid(Exception):
 
 
 class _Message(NamedTuple):
-    index: int
+    message_index: int  # not `index`, which would hide tuple.index
     role: str | None
     created_at: object  # as received; parsed column-wise later
     content: str | None
@@ -919,11 +919,11 @@ def _ordered_messages(conversation: _Conversation) -> list[_Message] | None:
         return conversation.messages
     by_index: dict[int, _Message] = {}
     for message in conversation.messages:
-        seen = by_index.setdefault(message.index, message)
+        seen = by_index.setdefault(message.message_index, message)
         if seen is not message and not seen.same_as(message):
             raise _shape_error(
                 f"conversation {conversation.values['conversation_id']!r} has two different "
-                f"messages with index {message.index} (first at {_render(seen.where)})",
+                f"messages with index {message.message_index} (first at {_render(seen.where)})",
                 where=_render(message.where),
                 item=message.item,
             )
@@ -979,7 +979,7 @@ def _message_frame(conversations: list[_Conversation], dates: np.ndarray) -> pd.
     ids = np.asarray([c.values["conversation_id"] for c in conversations], dtype=object)
     columns: dict[str, object] = {
         "conversation_id": np.repeat(ids, counts),
-        "message_index": [m.index for m in messages],
+        "message_index": [m.message_index for m in messages],
         "partition_date": np.repeat(dates, counts),
         "role": [m.role for m in messages],
         "created_at": _utc_column(
@@ -1008,7 +1008,7 @@ def _utc_column(
     parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
     nanos = parsed.asi8.copy()
     missed = np.flatnonzero(parsed.isna())
-    for pos in missed:
+    for pos in map(int, missed):
         value = values[pos]
         if value is None:
             continue
@@ -1033,14 +1033,14 @@ def _instant(value: object) -> int | None:
     try:
         if isinstance(value, datetime):
             stamp = pd.Timestamp(value)
-            return (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp).value
+            return int((stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp).value)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             if not math.isfinite(value):
                 return None
             magnitude = abs(value)
             unit = "s" if magnitude < 1e11 else "ms" if magnitude < 1e14 else "us"
             unit = unit if magnitude < 1e17 else "ns"
-            return pd.Timestamp(value, unit=unit).value
+            return int(pd.Timestamp(value, unit=unit).value)
     except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime):
         return None
     return None

@@ -429,14 +429,14 @@ def next_record(
             )
     record: dict[str, RecordedNote] = {}
     for notes in owned_notes(after, provisional, title_prefix).values():
-        for note in notes:
-            if note.note.id in written or owned_note_key(note.note.note) is None:
-                if note.recorded is not None:
-                    record[note.note.id] = note.recorded
+        for owned in notes:
+            if owned.note.id in written or owned_note_key(owned.note.note) is None:
+                if owned.recorded is not None:
+                    record[owned.note.id] = owned.recorded
                 continue
-            digest = _hash(note.note)
-            key = note.key
-            record[note.note.id] = RecordedNote(
+            digest = _hash(owned.note)
+            key = owned.key
+            record[owned.note.id] = RecordedNote(
                 key.page_id, key.part, key.parts, key.version, digest, digest
             )
     return record

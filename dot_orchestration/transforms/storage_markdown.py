@@ -30,9 +30,10 @@ import html.entities
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import quote, quote_plus
 
-from bs4 import BeautifulSoup, NavigableString, Tag
+from bs4 import BeautifulSoup, NavigableString, PageElement, Tag
 from markdownify import ATX, BACKSLASH, MarkdownConverter
 
 __all__ = ["StorageFormatError", "storage_to_markdown"]
@@ -261,7 +262,7 @@ class _Rewriter:
 
     def _labelled(self, name: str, label: str, body: Tag | None) -> Tag:
         """A block that opens with its label in bold: panels and expands."""
-        children: list[Tag | NavigableString] = []
+        children: list[PageElement] = []
         if label:
             paragraph = self._soup.new_tag("p")
             strong = self._soup.new_tag("strong")
@@ -270,7 +271,7 @@ class _Rewriter:
             children.append(paragraph)
         return self._block(name, [*children, *(body.contents if body is not None else [])])
 
-    def _block(self, name: str, children: Iterable[Tag | NavigableString]) -> Tag:
+    def _block(self, name: str, children: Iterable[PageElement]) -> Tag:
         block = self._soup.new_tag(name)
         block.extend(list(children))
         return block
@@ -282,7 +283,7 @@ class _Rewriter:
         rich_body = link.find("ac:link-body", recursive=False)
         plain_body = link.find("ac:plain-text-link-body", recursive=False)
         if rich_body is not None and rich_body.get_text(strip=True):
-            body: list[Tag | NavigableString] = list(rich_body.contents)
+            body: list[PageElement] = list(rich_body.contents)
         else:
             text = plain_body.get_text(strip=True) if plain_body is not None else ""
             body = [NavigableString(text or target.label)]
@@ -326,11 +327,13 @@ class _Rewriter:
     def task_list(self, task_list: Tag) -> None:
         """Tasks become ``- [ ]``/``- [x]`` items; a nested list goes into the task above."""
         items = self._soup.new_tag("ul")
+        last: Tag | None = None
         for child in task_list.find_all(recursive=False):
             if child.name == "ac:task":
-                items.append(self._task_item(child))
-            elif child.name == "ul" and items.contents:
-                items.contents[-1].append(child)
+                last = self._task_item(child)
+                items.append(last)
+            elif child.name == "ul" and last is not None:
+                last.append(child)
         task_list.replace_with(items)
 
     def _task_item(self, task: Tag) -> Tag:
@@ -464,10 +467,28 @@ _BACKTICK_RUN = re.compile(r"`+")
 _CELL_TAGS = frozenset({"td", "th"})
 
 
-class _NoteMarkdownConverter(MarkdownConverter):
+if TYPE_CHECKING:
+
+    class _Converter(MarkdownConverter):
+        """The subclassing API markdownify documents (options, escaping, one `convert_<tag>`
+        per tag) and uses at run time, which its bundled stub leaves out."""
+
+        class DefaultOptions: ...
+
+        def escape(self, text: str, parent_tags: set[str]) -> str: ...
+        def process_text(self, el: NavigableString, parent_tags: set[str] | None = None) -> str: ...
+        def convert_p(self, el: Tag, text: str, parent_tags: set[str]) -> str: ...
+        def convert_br(self, el: Tag, text: str, parent_tags: set[str]) -> str: ...
+        def convert_td(self, el: Tag, text: str, parent_tags: set[str]) -> str: ...
+
+else:
+    _Converter = MarkdownConverter
+
+
+class _NoteMarkdownConverter(_Converter):
     """markdownify with the rules Dot notes need; see each override for why."""
 
-    class Options(MarkdownConverter.DefaultOptions):
+    class Options(_Converter.DefaultOptions):
         heading_style = ATX
         bullets = "-"
         escape_underscores = False  # identifiers such as fct_orders must stay searchable

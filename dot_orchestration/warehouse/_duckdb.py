@@ -334,7 +334,7 @@ def _connection(
     if isinstance(target, duckdb.DuckDBPyConnection):
         yield target
         return
-    location = target if isinstance(target, DuckDBLocation) else DuckDBLocation(path=target)
+    location = target if isinstance(target, DuckDBLocation) else DuckDBLocation(path=Path(target))
     conn = location.connect(read_only=read_only)
     try:
         yield conn

@@ -100,8 +100,8 @@ class PostgresLocation(BaseModel):
     def connect(self) -> psycopg2.extensions.connection:
         """An autocommit connection speaking UTF-8 (the encoding COPY payloads are built in)."""
         options = f"-c lock_timeout={round(self.lock_timeout_s * 1000)}"
-        extra = {"sslmode": self.sslmode} if self.sslmode else {}
-        connection = psycopg2.connect(
+        extra: dict[str, Any] = {"sslmode": self.sslmode} if self.sslmode else {}
+        connection: psycopg2.extensions.connection = psycopg2.connect(
             host=self.host,
             port=self.port,
             dbname=self.dbname,
@@ -350,7 +350,8 @@ def _copy_column(column: pd.Series, kind: str | None) -> list[str]:
     present = column.notna().to_numpy()
     if kind is not None and present.any():
         text[present] = list(_FORMATS[kind](column[present]))
-    return text.tolist()
+    values: list[str] = text.tolist()
+    return values
 
 
 def _values(convert: Callable[[Any], str]) -> Callable[[pd.Series], list[str]]:

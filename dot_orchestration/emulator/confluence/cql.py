@@ -27,8 +27,12 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 
 from dot_orchestration.emulator.confluence.state import PageRecord
+
+if TYPE_CHECKING:  # a typeshed-only protocol: what `list.sort(key=...)` accepts
+    from _typeshed import SupportsRichComparison
 
 __all__ = ["CqlError", "CqlQuery", "parse_cql"]
 
@@ -184,7 +188,7 @@ class _Parser:
         token = self._take()
         if token.kind not in {"string", "word"}:
             raise self._unsupported(token)
-        if self._peek() is not None and self._peek().text == "(":  # a function: now(), ...
+        if (after := self._peek()) is not None and after.text == "(":  # a function: now(), ...
             raise CqlError(f"Could not parse cql : {self._cql} (functions are not supported)")
         return token.value
 
@@ -192,7 +196,7 @@ class _Parser:
         if not self._accept_word("by"):
             raise CqlError(f"Could not parse cql : {self._cql} (expected ORDER BY)")
         keys = [self._order_key()]
-        while self._peek() is not None and self._peek().text == ",":
+        while (after := self._peek()) is not None and after.text == ",":
             self._take()
             keys.append(self._order_key())
         return tuple(keys)
@@ -294,7 +298,7 @@ def _compare_date(clause: _Clause, moment: datetime) -> bool:
     return comparisons[clause.operator]
 
 
-_SORT_KEYS: dict[str, Callable[[PageRecord], object]] = {
+_SORT_KEYS: dict[str, Callable[[PageRecord], SupportsRichComparison]] = {
     "id": lambda page: int(page.id),
     "title": lambda page: page.title.lower(),
     "lastmodified": lambda page: page.modified_at,

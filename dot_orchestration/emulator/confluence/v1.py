@@ -9,6 +9,7 @@ pages with `start`/`limit`, and `_links.next` is relative to `_links.base` (it s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -83,7 +84,7 @@ def content_json(
     state: ConfluenceState, page: PageRecord, expand: frozenset[str]
 ) -> dict[str, Any]:
     """A page as v1 content, with the parts `expand` names and the rest `_expandable`."""
-    parts = {
+    parts: dict[str, Callable[[], object]] = {
         "space": lambda: _space_json(state, page),
         "history": lambda: {"latest": True, "createdDate": timestamp(page.created_at)},
         "version": lambda: {
