@@ -29,8 +29,8 @@ from dagster import (
     instance_for_test,
 )
 
-from dot_orchestration.connection_sync import DotConnection, build_dot_sync_assets
 from dot_orchestration.resources import DotResource
+from dot_orchestration.syncs import DotConnection, SyncSettings, build_dot_sync_assets
 
 TOKEN = "dot-emulator-admin"
 
@@ -50,10 +50,10 @@ def obvious_script(url: str, ids: list[str]) -> None:
 
 def dagster_run(url: str, ids: list[str], concurrency: int, on_disk: bool = False) -> None:
     """One run materializing every sync asset; `on_disk` uses a SQLite instance."""
-    syncs = build_dot_sync_assets(
-        [DotConnection(type="snowflake", id=cid, asset_keys=("warehouse/orders",)) for cid in ids],
-        upstream=[orders],
-    )
+    connections = [
+        DotConnection(type="snowflake", id=cid, asset_keys=("warehouse/orders",)) for cid in ids
+    ]
+    syncs = build_dot_sync_assets(SyncSettings(connections=connections), upstream=[orders])
     job = define_asset_job("syncs", selection=AssetSelection.assets(syncs))
     defs = Definitions(
         assets=[orders, syncs],

@@ -17,8 +17,9 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time `__getattr__` 
     from dot_orchestration.components import DotComponent as DotComponent
     from dot_orchestration.components import DotDbtProjectComponent as DotDbtProjectComponent
     from dot_orchestration.confluence_notes import ConfluenceResource as ConfluenceResource
-    from dot_orchestration.connection_sync import DotConnection as DotConnection
-    from dot_orchestration.connection_sync import build_dot_sync_assets as build_dot_sync_assets
+    from dot_orchestration.syncing import DotConnection as DotConnection
+    from dot_orchestration.syncs import SyncSettings as SyncSettings
+    from dot_orchestration.syncs import build_dot_sync_definitions as build_dot_sync_definitions
     from dot_orchestration.resources import DotResource as DotResource
 
 try:
@@ -30,10 +31,11 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 _LAZY = {
     "ConfluenceResource": "dot_orchestration.confluence_notes",
     "DotComponent": "dot_orchestration.components",
-    "DotConnection": "dot_orchestration.connection_sync",
+    "DotConnection": "dot_orchestration.syncing",
     "DotDbtProjectComponent": "dot_orchestration.components",
     "DotResource": "dot_orchestration.resources",
-    "build_dot_sync_assets": "dot_orchestration.connection_sync",
+    "SyncSettings": "dot_orchestration.syncs",
+    "build_dot_sync_definitions": "dot_orchestration.syncs",
 }
 
 

@@ -1,6 +1,6 @@
 """YAML fronts for the package's pydantic settings: one schema, templates, pointed errors.
 
-The Python API validates its settings with pydantic models (`DotResource`, `DotConnection`,
+The Python API validates its settings with pydantic models (`DotResource`, `SyncSettings`,
 `DotHistorySettings`, `ConfluenceNoteSync`, ...). A component must accept the same settings
 from `defs.yaml`, where a value may be a Jinja template (`{{ env.DOT_REGION }}`) that only
 means something once Dagster renders it. So the settings classes are not used as the YAML
@@ -237,10 +237,11 @@ def _yaml_type(annotation: Any) -> Any:
         if len(options) == 1 and isinstance(options[0], type) and issubclass(options[0], BaseModel):
             return _yaml_type(options[0])
         return Union[tuple(_yaml_type(arg) for arg in args)]  # noqa: UP007
+    # `types.GenericAlias(list, (x,))` is `list[x]` for an `x` known only at run time.
     if origin in (tuple, list, Sequence):
-        return list[_yaml_type(args[0])]
+        return types.GenericAlias(list, (_yaml_type(args[0]),))
     if origin in (dict, Mapping):
-        return dict[str, _yaml_type(args[1])]
+        return types.GenericAlias(dict, (str, _yaml_type(args[1])))
     if annotation in (int, float, bool, date, datetime) or (
         isinstance(annotation, type) and issubclass(annotation, Enum)
     ):
@@ -258,6 +259,8 @@ def _field_kwargs(info: Any) -> dict[str, Any]:
     if info.is_required():
         return kwargs
     default = info.get_default(call_default_factory=True)
+    if isinstance(default, Enum):  # e.g. a schedule's default status: shown as written
+        default = default.value
     if isinstance(default, tuple):
         default = list(default)
     plain = isinstance(default, _SCALARS) or (

@@ -2,7 +2,7 @@
 
 A thin YAML front over the Python API. Each section of the file is validated by the
 settings class the Python API already uses (see `settings.py`) and handed to the same
-factories a Python user calls: `build_dot_sync_assets`, `build_dot_catalogue_asset`,
+factories a Python user calls: `build_dot_sync_definitions`, `build_dot_catalogue_asset`,
 `load_dot_dashboard_specs`, `build_dot_history_assets`, `build_confluence_note_asset`,
 `build_dot_monitoring_definitions`, and their schedules and checks. Nothing
 here syncs, exports or reconciles.
@@ -69,15 +69,6 @@ from dot_orchestration.confluence_notes import (
     build_confluence_note_schedule,
     build_confluence_note_sensor,
 )
-from dot_orchestration.connection_sync import (
-    DotConnection,
-    build_dbt_then_sync_schedule,
-    build_dot_sync_assets,
-    build_sync_automation_sensor,
-    is_dbt_assets,
-    resolve_upstream_keys,
-    tables_read_by_dot,
-)
 from dot_orchestration.dot_exposures import build_refresh_exposures_asset, load_dot_dashboard_specs
 from dot_orchestration.external_assets import (
     CatalogueFile,
@@ -95,6 +86,13 @@ from dot_orchestration.history_export import (
 )
 from dot_orchestration.monitoring import build_dot_monitoring_definitions
 from dot_orchestration.resources import DotResource
+from dot_orchestration.syncing import DotConnection
+from dot_orchestration.syncs import (
+    build_dot_sync_definitions,
+    dbt_assets_of,
+    resolve_upstream_keys,
+    tables_read_by_dot,
+)
 from dot_orchestration.transforms.catalogue import CatalogueError
 
 #: How each attribute of `defs.yaml` is read. Dagster's `Resolvable` would derive this from
@@ -206,7 +204,7 @@ class _Upstream:
 
     @cached_property
     def dbt(self) -> list[AssetsDefinition]:
-        return [assets_def for assets_def in self.assets if is_dbt_assets(assets_def)]
+        return dbt_assets_of(self.assets)
 
 
 class _DefinitionsBuild:
@@ -276,27 +274,14 @@ class _DefinitionsBuild:
         at = self.at.at_path("sync")
         for index, connection in enumerate(settings.connections):
             self._check_upstream(connection, at.at_path("connections").at_path(index))
-        try:
-            syncs = build_dot_sync_assets(
-                settings.connections,
-                upstream=self.upstream.assets,
-                translator=self.translate.sync_translator(),
-                **set_fields(settings, "name"),
-            )
-        except ValueError as error:
-            raise located_error(at.at_path("connections"), str(error)) from None
-        sensors = (
-            [build_sync_automation_sensor(syncs, **_renamed(settings))]
-            if settings.automation
-            else []
-        )
-        schedules = []
         if settings.schedule is not None:
-            dbt = self._dbt_or_fail(at.at_path("schedule"), "the sync schedule builds dbt")
-            schedules.append(
-                build_dbt_then_sync_schedule(dbt, syncs, **set_fields(settings.schedule))
+            self._dbt_or_fail(at.at_path("schedule"), "the sync schedule builds dbt")
+        try:
+            return build_dot_sync_definitions(
+                settings, upstream=self.upstream.assets, translator=self.translate.sync_translator()
             )
-        return Definitions(assets=[syncs], sensors=sensors, schedules=schedules)
+        except ValueError as error:  # what is left once each upstream resolved: duplicates
+            raise located_error(at.at_path("connections"), str(error)) from None
 
     def _check_upstream(self, connection: DotConnection, at: ResolutionContext) -> None:
         """Resolve each upstream of a connection alone, to point at the field that fails."""
@@ -518,11 +503,6 @@ def _executable(defs: Definitions | None) -> list[AssetsDefinition]:
     """The assets of `defs` that a run can materialize (not the specs of Dot dashboards)."""
     assets = defs.assets if defs is not None else None
     return [a for a in assets or () if isinstance(a, AssetsDefinition) and a.is_executable]
-
-
-def _renamed(settings: SyncSettings) -> dict[str, str]:
-    name = settings.automation_sensor_name
-    return {"name": name} if name else {}
 
 
 def _key(key: AssetKey | None) -> dict[str, AssetKey]:

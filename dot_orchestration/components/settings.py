@@ -4,7 +4,7 @@ section of a `DotDbtProjectComponent`'s.
 Each section is a pydantic model in the style of the Python API's own settings, and holds
 exactly what its factory takes: the component passes the fields a file sets as keyword
 arguments, so the factory's defaults apply to the rest and live in one place. Where the
-Python API already has a settings class (`DotConnection`, `DotHistorySettings`,
+Python API already has a settings class (`SyncSettings`, `DotHistorySettings`,
 `ConfluenceNoteSync`, `DotResource`, `ConfluenceResource`, `DuckDBWarehouse`,
 `AlertChannels`, `MonitoringSettings`), a section uses it as it is: its validators are
 the YAML's validators.
@@ -19,7 +19,6 @@ from pydantic.fields import FieldInfo
 
 from dot_orchestration.components._yaml import YamlFront
 from dot_orchestration.confluence_notes import ConfluenceNoteSync, ConfluenceResource
-from dot_orchestration.connection_sync import DotConnection
 from dot_orchestration.history_export import (
     DotHistoryDbtTranslator,
     DotHistorySettings,
@@ -29,6 +28,7 @@ from dot_orchestration.history_export import (
 )
 from dot_orchestration.monitoring import AlertChannels, MonitoringSettings
 from dot_orchestration.resources import DotResource
+from dot_orchestration.syncs import SyncSchedule, SyncSettings
 from dot_orchestration.transforms.catalogue import RemovalPolicy
 
 # Secrets never take a value from defs.yaml: only an `{{ env.NAME }}` reference (EnvVar).
@@ -42,48 +42,6 @@ class _Section(BaseModel):
     """Frozen and strict, like the Python API's settings: a misspelt field is an error."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-# --------------------------------------------------------------------------- syncs
-
-
-class SyncSchedule(_Section):
-    """The nightly `dbt build → Dot syncs` job (`build_dbt_then_sync_schedule`)."""
-
-    cron_schedule: str | None = Field(default=None, description="When; default 05:00 daily.")
-    timezone: str | None = Field(default=None, description="IANA zone of the cron; default UTC.")
-    default_status: DefaultScheduleStatus | None = Field(
-        default=None, description="RUNNING or STOPPED (default) when first deployed."
-    )
-    job_name: str | None = Field(default=None, description="Default dbt_build_then_dot_sync.")
-    dbt_exclude: str | None = Field(
-        default=None,
-        description="dbt models the nightly build leaves out, e.g. `tag:dot_usage` (built "
-        "after the history export instead).",
-    )
-
-
-class SyncSettings(_Section):
-    """Dot connections re-synced after the dbt models they read were rebuilt."""
-
-    connections: tuple[DotConnection, ...] = Field(
-        min_length=1,
-        description="Each Dot connection and its upstream: `dbt_select` (a dbt selection, "
-        "resolved by the dbt component's translator) and/or `asset_keys`.",
-    )
-    automation: bool = Field(
-        default=True,
-        description="Sync once after each clean rebuild of the upstream (a sensor, running).",
-    )
-    automation_sensor_name: str | None = Field(
-        default=None, description="Name of that sensor; default dot_sync_automation."
-    )
-    schedule: SyncSchedule | None = Field(
-        default=None, description="A nightly job building dbt, then syncing: set it to enable."
-    )
-    name: str | None = Field(
-        default=None, description="The step (op) syncing them all; default dot_connection_syncs."
-    )
 
 
 # --------------------------------------------------------------------------- catalogue

@@ -7,8 +7,10 @@ key_prefix, group_name, owners, tags, kinds, metadata, description, automation_c
 `history`, or all of them as `props`).
 
 It is applied where the Python API takes a decision about a spec, so that every key
-depending on it agrees: through the translator seams where a factory has one (syncs, Dot
-dashboards, Confluence notes), and through the `key=` argument plus `map_asset_specs` for
+depending on it agrees: through the translator seam where a factory has one (syncs, Dot
+dashboards, Confluence notes), which is only ever `get_asset_spec`: the factories read
+keys (duplicate detection included) from the spec it returns, so a translated key is the
+key everywhere. For the others, through the `key=` argument plus `map_asset_specs` for
 the single-asset factories (catalogue, exposures snapshot, history), which keeps checks,
 jobs and schedules built from them pointing at the translated key.
 """
@@ -21,9 +23,10 @@ from dagster import AssetKey, AssetsDefinition, AssetSpec
 from dagster.components.utils.translation import TranslationFn
 
 from dot_orchestration.confluence_notes import ConfluenceNotesTranslator, ConfluenceNoteSync
-from dot_orchestration.connection_sync import DotConnection, DotSyncTranslator
 from dot_orchestration.dot_exposures import DotExposure, DotExposureTranslator
 from dot_orchestration.history_export import DotHistorySettings
+from dot_orchestration.syncing import DotConnection
+from dot_orchestration.syncs import DotSyncProps, DotSyncTranslator
 
 Operation = Literal["sync", "catalogue", "dashboard", "exposures_snapshot", "history", "notes"]
 
@@ -95,9 +98,9 @@ class _SyncTranslator(DotSyncTranslator):
     def __init__(self, translation: Translation) -> None:
         self._translation = translation
 
-    def get_asset_spec(self, connection: DotConnection, deps: Sequence[AssetKey]) -> AssetSpec:
-        base = super().get_asset_spec(connection, deps)
-        return self._translation(base, DotAssetProps("sync", connection=connection))
+    def get_asset_spec(self, props: DotSyncProps) -> AssetSpec:
+        base = super().get_asset_spec(props)
+        return self._translation(base, DotAssetProps("sync", connection=props.connection))
 
 
 class _ExposureTranslator(DotExposureTranslator):

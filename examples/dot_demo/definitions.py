@@ -38,13 +38,6 @@ from dot_orchestration.confluence_notes import (
     ConfluenceResource,
     build_confluence_note_definitions,
 )
-from dot_orchestration.connection_sync import (
-    DotConnection,
-    build_dbt_then_sync_schedule,
-    build_dot_sync_assets,
-    build_sync_automation_sensor,
-    tables_read_by_dot,
-)
 from dot_orchestration.dbt_run_results import push_dbt_run_results
 from dot_orchestration.dot_exposures import build_refresh_exposures_asset, load_dot_dashboard_specs
 from dot_orchestration.external_assets import (
@@ -61,6 +54,14 @@ from dot_orchestration.history_export import (
 )
 from dot_orchestration.monitoring import MonitoringSettings, build_dot_monitoring_definitions
 from dot_orchestration.resources import DotResource
+from dot_orchestration.syncs import (
+    DotConnection,
+    SyncSchedule,
+    SyncSettings,
+    build_dot_sync_definitions,
+    sync_assets_of,
+    tables_read_by_dot,
+)
 
 #: `examples/`: the dbt project and the catalogue file sit beside this package.
 EXAMPLES_DIR = Path(__file__).resolve().parents[1]
@@ -82,6 +83,9 @@ EXAMPLE_CONNECTIONS = (
     DotConnection(type="duckdb", id="dot_demo", dbt_select="tag:dot", owners=("team:data",)),
     DotConnection(type="dbt", id="dot_demo", dbt_select="fqn:*", owners=("team:data",)),
 )
+#: Synced after each clean build (the automation sensor, running) and by the nightly
+#: `dbt build → Dot syncs` job (stopped until someone starts it).
+EXAMPLE_SYNC = SyncSettings(connections=EXAMPLE_CONNECTIONS, schedule=SyncSchedule())
 
 # The whole history since the start of 2025 (the emulator's is the last 365 days), every
 # workspace, in the warehouse file dbt builds: `dot_history.conversations` and `.messages`.
@@ -105,7 +109,7 @@ class ExampleSettings:
 
     dbt_project_dir: Path = EXAMPLES_DIR / "dbt_project"
     demo_home: Path = REPO_ROOT / ".demo"
-    connections: tuple[DotConnection, ...] = EXAMPLE_CONNECTIONS
+    sync: SyncSettings = EXAMPLE_SYNC
     push_dbt_run_results: bool = True
     catalogue_file: Path = EXAMPLES_DIR / "dot_catalogue.yaml"
     note_sync: ConfluenceNoteSync = EXAMPLE_NOTE_SYNC
@@ -257,12 +261,10 @@ def build_definitions(settings: ExampleSettings) -> Definitions:
         history=settings.history,
         runs_dir=settings.dbt_runs_dir,
     )
-    syncs = build_dot_sync_assets(settings.connections, upstream=[dbt])
-    schedule = build_dbt_then_sync_schedule([dbt], syncs)
+    sync = build_dot_sync_definitions(settings.sync, upstream=[dbt])
+    syncs = sync_assets_of(sync)
     core = Definitions(
-        assets=[dbt, syncs],
-        schedules=[schedule],
-        sensors=[build_sync_automation_sensor(syncs)],
+        assets=[dbt],
         resources={
             "dbt": DbtCliResource(project_dir=project, dbt_executable=dbt_executable()),
             "dot": DotResource.from_env(settings.env),
@@ -279,6 +281,7 @@ def build_definitions(settings: ExampleSettings) -> Definitions:
     )
     example = Definitions.merge(
         core,
+        sync,
         history_definitions(settings, usage),
         catalogue_definitions(settings, dbt_assets=[dbt, usage], syncs=syncs),
         *optional_definitions(settings),

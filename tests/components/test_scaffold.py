@@ -90,4 +90,4 @@ def test_scaffolded_component_syncs_after_the_dbt_models_from_yaml_alone(
     (call,) = journal(dot_env, SYNC_ROUTE)
     assert (call["path"], call["status"]) == ("/api/sync/duckdb/dot_demo", 200)
     (event,) = result.get_asset_materialization_events()
-    assert event.materialization.metadata["connection"].value == "duckdb/dot_demo"
+    assert event.materialization.metadata["dot/connection"].value == "duckdb/dot_demo"

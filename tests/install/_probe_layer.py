@@ -15,7 +15,7 @@ from collections.abc import Callable
 LAYER = (
     "dot_orchestration",
     "dot_orchestration.resources",
-    "dot_orchestration.connection_sync",
+    "dot_orchestration.syncs",
     "dot_orchestration.history_export",
     "dot_orchestration.confluence_notes",
     "dot_orchestration.external_assets",

@@ -5,7 +5,6 @@ from datetime import date
 
 from dagster import AssetSelection, Definitions, EnvVar, asset
 
-from dot_orchestration.connection_sync import DotConnection, build_dot_sync_assets
 from dot_orchestration.history_export import (
     DotHistorySettings,
     PostgresWarehouse,
@@ -13,6 +12,7 @@ from dot_orchestration.history_export import (
     dot_history_resources,
 )
 from dot_orchestration.resources import DotResource
+from dot_orchestration.syncs import DotConnection, SyncSettings, build_dot_sync_definitions
 
 
 @asset(key_prefix="warehouse")
@@ -20,8 +20,10 @@ def orders() -> None:
     """Stands for the user's own table (a dbt model, an extract...)."""
 
 
-syncs = build_dot_sync_assets(
-    [DotConnection(type="snowflake", id="prod", asset_keys=("warehouse/orders",))],
+syncs = build_dot_sync_definitions(
+    SyncSettings(
+        connections=[DotConnection(type="snowflake", id="prod", asset_keys=("warehouse/orders",))]
+    ),
     upstream=[orders],
 )
 # The warehouse driver (psycopg2, the [postgres] extra) is needed only when a run writes.
@@ -29,8 +31,9 @@ warehouse = PostgresWarehouse(
     host="db.internal", dbname="analytics", user="dot", password=EnvVar("DOT_HISTORY_PGPASSWORD")
 )
 defs = Definitions.merge(
+    syncs,
     Definitions(
-        assets=[orders, syncs],
+        assets=[orders],
         resources={
             "dot": DotResource(api_token=EnvVar("DOT_API_KEY"), region="eu"),
             **dot_history_resources(warehouse),

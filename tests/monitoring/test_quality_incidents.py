@@ -15,7 +15,7 @@ from dot_orchestration.client.errors import DotPermissionError
 from dot_orchestration.emulator import EmulatorServer
 from dot_orchestration.emulator.faults import FaultRule
 from dot_orchestration.monitoring import table_names
-from dot_orchestration.connection_sync import tables_read_by_dot
+from dot_orchestration.syncs import tables_read_by_dot
 
 from .conftest import UI_URL, tick
 

@@ -13,10 +13,11 @@ import dot_orchestration
 ROOT_NAMES = {
     "ConfluenceResource": "dot_orchestration.confluence_notes",
     "DotComponent": "dot_orchestration.components",
-    "DotConnection": "dot_orchestration.connection_sync",
+    "DotConnection": "dot_orchestration.syncing",
     "DotDbtProjectComponent": "dot_orchestration.components",
     "DotResource": "dot_orchestration.resources",
-    "build_dot_sync_assets": "dot_orchestration.connection_sync",
+    "SyncSettings": "dot_orchestration.syncs",
+    "build_dot_sync_definitions": "dot_orchestration.syncs",
 }
 
 

@@ -36,10 +36,10 @@ from dot_orchestration.client.errors import (
     DotServerError,
     DotUnknownEnvironmentError,
 )
-from dot_orchestration.connection_sync import DotSyncTranslator
 from dot_orchestration.emulator import EXPIRED_TOKEN, MODELER_TOKEN, USER_TOKEN
 from dot_orchestration.emulator.confluence import ConfluenceEmulatorServer
 from dot_orchestration.resources import DotResource
+from dot_orchestration.syncs import DotSyncProps, DotSyncTranslator
 from dot_orchestration.transforms.catalogue import UnreadableListingError
 
 from ._end_state import normalised_dot_state
@@ -60,7 +60,10 @@ from ._proxy import AnsweringProxy, CannedAnswer
 from ._traffic import Control
 
 SYNCS = PipelineStep(
-    "Dot syncs", assets=tuple(DotSyncTranslator().get_asset_key(c) for c in EXAMPLE_CONNECTIONS)
+    "Dot syncs",
+    assets=tuple(
+        DotSyncTranslator().get_asset_spec(DotSyncProps(c, ())).key for c in EXAMPLE_CONNECTIONS
+    ),
 )
 #: Variables read when the definitions load (not `EnvVar`s): changing one means loading
 #: the definitions again, as a redeploy would.

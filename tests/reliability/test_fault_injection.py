@@ -130,15 +130,15 @@ def resent_syncs(traffic: Traffic, entries: Iterable[dict[str, Any]]) -> list[st
 
 def outcome_unknown_in_event_log(attempts: Sequence[Attempt]) -> set[str]:
     """Connections the failed sync steps of these runs name as `DotOutcomeUnknownError`
-    (the step failure's `error_class` metadata, one class per connection)."""
+    (the step failure's `dot/sync_error_class` metadata, one class per connection)."""
     named = set()
     for attempt in attempts:
         for event in attempt.result.all_events:
             failure = event.step_failure_data if event.is_step_failure else None
             user = failure.user_failure_data if failure else None
-            if user is None or "error_class" not in user.metadata:
+            if user is None or "dot/sync_error_class" not in user.metadata:
                 continue
-            classes = user.metadata["error_class"].value
+            classes = user.metadata["dot/sync_error_class"].value
             named |= {label for label, name in classes.items() if name == OUTCOME_UNKNOWN}
     return named
 

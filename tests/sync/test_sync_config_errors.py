@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from dagster import AssetKey, AssetsDefinition, asset
+from dagster import AssetKey, AssetsDefinition, AssetSpec, asset
 from pydantic import ValidationError
 
 from dot_demo.definitions import (
@@ -11,18 +11,15 @@ from dot_demo.definitions import (
     build_example_dbt_assets,
     prepared_dbt_project,
 )
-from dot_orchestration.connection_sync import (
+from dot_orchestration.syncs import (
     DotConnection,
+    DotSyncProps,
     DotSyncTranslator,
+    SyncSchedule,
+    SyncSettings,
     build_dbt_then_sync_schedule,
     build_dot_sync_assets,
 )
-
-
-@pytest.fixture(scope="module")
-def dbt_defs() -> AssetsDefinition:
-    project = prepared_dbt_project(ExampleSettings())
-    return build_example_dbt_assets(project, push_run_results=False)
 
 
 @asset(key=["bi", "revenue_extract"])
@@ -30,26 +27,35 @@ def revenue_extract() -> None:
     """A non-dbt upstream, to show explicit asset keys."""
 
 
-def upstream_keys(assets_def: AssetsDefinition, connection: DotConnection) -> set[AssetKey]:
-    key = DotSyncTranslator().get_asset_key(connection)
-    return {dep.asset_key for dep in assets_def.specs_by_key[key].deps}
+def syncs_of(
+    *connections: DotConnection,
+    upstream: list[AssetsDefinition],
+    translator: DotSyncTranslator | None = None,
+) -> AssetsDefinition:
+    settings = SyncSettings(connections=connections)
+    return build_dot_sync_assets(settings, upstream=upstream, translator=translator)
+
+
+def upstream_keys(assets_def: AssetsDefinition) -> set[AssetKey]:
+    (spec,) = assets_def.specs
+    return {dep.asset_key for dep in spec.deps}
 
 
 def test_dbt_selection_resolves_through_the_dbt_translator(dbt_defs: AssetsDefinition) -> None:
     conn = DotConnection(type="snowflake", id="prod", dbt_select="tag:dot")
-    syncs = build_dot_sync_assets([conn], upstream=[dbt_defs])
+    syncs = syncs_of(conn, upstream=[dbt_defs])
     marts = {
         key for key in dbt_defs.keys if key.path[-1] in {"customers", "orders", "daily_revenue"}
     }
-    assert upstream_keys(syncs, conn) == marts
+    assert upstream_keys(syncs) == marts
 
 
 def test_explicit_asset_keys_and_dbt_selection_combine(dbt_defs: AssetsDefinition) -> None:
     conn = DotConnection(
         type="looker", id="main", dbt_select="orders", asset_keys=("bi/revenue_extract",)
     )
-    syncs = build_dot_sync_assets([conn], upstream=[dbt_defs, revenue_extract])
-    assert {k.path[-1] for k in upstream_keys(syncs, conn)} == {"orders", "revenue_extract"}
+    syncs = syncs_of(conn, upstream=[dbt_defs, revenue_extract])
+    assert {k.path[-1] for k in upstream_keys(syncs)} == {"orders", "revenue_extract"}
 
 
 def test_an_unknown_connection_type_is_a_warning_naming_the_known_ones() -> None:
@@ -72,25 +78,25 @@ def test_connection_without_upstream_is_refused() -> None:
 def test_unknown_model_is_named(dbt_defs: AssetsDefinition) -> None:
     conn = DotConnection(type="snowflake", id="prod", dbt_select="orders custmers")
     with pytest.raises(ValueError, match=r"snowflake/prod: dbt selection 'custmers' matches no"):
-        build_dot_sync_assets([conn], upstream=[dbt_defs])
+        syncs_of(conn, upstream=[dbt_defs])
 
 
 def test_empty_selection_is_refused(dbt_defs: AssetsDefinition) -> None:
     conn = DotConnection(type="bigquery", id="bq", dbt_select="tag:no_such_tag")
     with pytest.raises(ValueError, match=r"bigquery/bq: dbt selection 'tag:no_such_tag' matches"):
-        build_dot_sync_assets([conn], upstream=[dbt_defs])
+        syncs_of(conn, upstream=[dbt_defs])
 
 
 def test_unknown_explicit_asset_key_is_named(dbt_defs: AssetsDefinition) -> None:
     conn = DotConnection(type="looker", id="main", asset_keys=("bi/nope",))
     with pytest.raises(ValueError, match=r"looker/main: asset key 'bi/nope' is not defined"):
-        build_dot_sync_assets([conn], upstream=[dbt_defs])
+        syncs_of(conn, upstream=[dbt_defs])
 
 
 def test_dbt_selection_without_dbt_assets_is_refused() -> None:
     conn = DotConnection(type="snowflake", id="prod", dbt_select="tag:dot")
     with pytest.raises(ValueError, match=r"snowflake/prod uses dbt_select but no @dbt_assets"):
-        build_dot_sync_assets([conn], upstream=[revenue_extract])
+        syncs_of(conn, upstream=[revenue_extract])
 
 
 def test_duplicate_connections_are_refused(dbt_defs: AssetsDefinition) -> None:
@@ -99,7 +105,7 @@ def test_duplicate_connections_are_refused(dbt_defs: AssetsDefinition) -> None:
         DotConnection(type="snowflake", id="prod", dbt_select="customers"),
     ]
     with pytest.raises(ValueError, match=r"snowflake/prod is declared twice"):
-        build_dot_sync_assets(conns, upstream=[dbt_defs])
+        syncs_of(*conns, upstream=[dbt_defs])
 
 
 def test_ids_that_collide_as_asset_keys_are_refused(dbt_defs: AssetsDefinition) -> None:
@@ -108,12 +114,44 @@ def test_ids_that_collide_as_asset_keys_are_refused(dbt_defs: AssetsDefinition) 
         DotConnection(type="snowflake", id="prod.eu", dbt_select="customers"),
     ]
     with pytest.raises(ValueError, match=r"collides with snowflake/prod-eu"):
-        build_dot_sync_assets(conns, upstream=[dbt_defs])
+        syncs_of(*conns, upstream=[dbt_defs])
 
 
-def test_no_connections_is_refused(dbt_defs: AssetsDefinition) -> None:
-    with pytest.raises(ValueError, match="no connections given"):
-        build_dot_sync_assets([], upstream=[dbt_defs])
+class _OneKey(DotSyncTranslator):
+    """Puts every connection at one key: a translated key that collides."""
+
+    def get_asset_spec(self, props: DotSyncProps) -> AssetSpec:
+        return super().get_asset_spec(props).replace_attributes(key=AssetKey(["dot", "all"]))
+
+
+def test_duplicates_are_found_at_the_translated_key() -> None:
+    """The translator's spec is the only source of keys: two connections it puts at one
+    key are refused, though their default keys differ."""
+    conns = [
+        DotConnection(type="snowflake", id="prod", asset_keys=("bi/revenue_extract",)),
+        DotConnection(type="looker", id="main", asset_keys=("bi/revenue_extract",)),
+    ]
+    with pytest.raises(ValueError, match=r"looker/main .* collides with snowflake/prod as asset"):
+        syncs_of(*conns, upstream=[revenue_extract], translator=_OneKey())
+    (single,) = syncs_of(conns[0], upstream=[revenue_extract], translator=_OneKey()).keys
+    assert single == AssetKey(["dot", "all"])
+
+
+class _NoMetadata(DotSyncTranslator):
+    def get_asset_spec(self, props: DotSyncProps) -> AssetSpec:
+        return super().get_asset_spec(props).replace_attributes(metadata={})
+
+
+def test_a_translator_that_drops_the_connection_ids_is_refused() -> None:
+    """The step reads each connection's ids from its spec: without them it could not sync."""
+    conn = DotConnection(type="snowflake", id="prod", asset_keys=("bi/revenue_extract",))
+    with pytest.raises(ValueError, match=r"lost its DotConnectionMetadata"):
+        syncs_of(conn, upstream=[revenue_extract], translator=_NoMetadata())
+
+
+def test_no_connections_is_refused() -> None:
+    with pytest.raises(ValidationError, match=r"connections\n.*at least 1 item"):
+        SyncSettings(connections=())
 
 
 def test_unknown_field_is_refused() -> None:
@@ -128,15 +166,15 @@ def test_the_nightly_job_can_leave_models_out_of_its_build() -> None:
         prepared_dbt_project(ExampleSettings()), push_run_results=False, exclude=None
     )
     conn = DotConnection(type="duckdb", id="demo", dbt_select="tag:dot")
-    syncs = build_dot_sync_assets([conn], upstream=[everything])
+    syncs = syncs_of(conn, upstream=[everything])
     assets = [everything, syncs]
     usage = AssetKey("dot_usage_daily")
 
-    def job_of(**kwargs: str) -> set[AssetKey]:
-        schedule = build_dbt_then_sync_schedule([everything], syncs, **kwargs)
-        return set(schedule.job.selection.resolve(assets))  # type: ignore[union-attr]
+    def job_of(schedule: SyncSchedule) -> set[AssetKey]:
+        built = build_dbt_then_sync_schedule([everything], syncs, schedule)
+        return set(built.job.selection.resolve(assets))  # type: ignore[union-attr]
 
-    assert usage in job_of()
-    nightly = job_of(dbt_exclude="tag:dot_usage")
+    assert usage in job_of(SyncSchedule())
+    nightly = job_of(SyncSchedule(dbt_exclude="tag:dot_usage"))
     assert usage not in nightly
-    assert {AssetKey("orders"), DotSyncTranslator().get_asset_key(conn)} <= nightly
+    assert {AssetKey("orders"), *syncs.keys} <= nightly

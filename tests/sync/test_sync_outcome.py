@@ -20,17 +20,17 @@ from dagster import (
     DagsterInstance,
     ExecuteInProcessResult,
     asset,
-    instance_for_test,
     materialize,
 )
 
-from dot_orchestration.connection_sync import (
-    SYNC_ACCEPTED_CHECK,
-    DotConnection,
-    build_dot_sync_assets,
-)
 from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorConfig, EmulatorServer
 from dot_orchestration.resources import DotResource
+from dot_orchestration.syncs import (
+    SYNC_ACCEPTED_CHECK,
+    DotConnection,
+    SyncSettings,
+    build_dot_sync_assets,
+)
 
 SYNC_ROUTE = "/api/sync/{connection_type}/{connection_id}"
 CONNECTIONS = (
@@ -50,13 +50,7 @@ def orders() -> None:
 
 @pytest.fixture(scope="module")
 def syncs() -> AssetsDefinition:
-    return build_dot_sync_assets(CONNECTIONS, upstream=[orders])
-
-
-@pytest.fixture
-def instance() -> Iterator[DagsterInstance]:
-    with instance_for_test() as fresh:
-        yield fresh
+    return build_dot_sync_assets(SyncSettings(connections=CONNECTIONS), upstream=[orders])
 
 
 @pytest.fixture(scope="module")
@@ -96,8 +90,9 @@ def test_each_connection_syncs_once_with_what_dot_said(
     event = instance.get_latest_materialization_event(SNOWFLAKE)
     assert event is not None and event.asset_materialization is not None
     metadata = event.asset_materialization.metadata
-    assert metadata["connection"].value == "snowflake/prod"
-    assert metadata["attempts"].value == 1
+    assert metadata["dot/connection"].value == "snowflake/prod"
+    assert metadata["dot/sync_attempts"].value == 1
+    assert metadata["dot/sync_duration_s"].value >= 0
     assert "dot_url" not in metadata  # Dot documents no page per connection: no guessed link
     checks = [c for c in result.get_asset_check_evaluations() if c.asset_key == SNOWFLAKE]
     assert [(c.check_name, c.passed) for c in checks] == [(SYNC_ACCEPTED_CHECK, True)]
@@ -124,20 +119,23 @@ def test_a_sync_slower_than_the_read_timeout_reaches_dot_once_and_its_outcome_is
     failure = next(e for e in result.all_events if e.is_step_failure).step_failure_data
     assert failure.error is not None and failure.user_failure_data is not None
     assert "Outcome unknown for dbt/main, snowflake/prod" in str(failure.error)
-    assert "re-materialize" in str(failure.error)
+    assert "From asset failure" in str(failure.error)
     assert failure.error.cause is not None
     assert failure.error.cause.cls_name == "DotOutcomeUnknownError"
     metadata = failure.user_failure_data.metadata
-    assert metadata["outcome"].value == {"dbt/main": "unknown", "snowflake/prod": "unknown"}
+    assert metadata["dot/sync_outcome"].value == {
+        "dbt/main": "unknown",
+        "snowflake/prod": "unknown",
+    }
     [check] = [c for c in result.get_asset_check_evaluations() if c.asset_key == SNOWFLAKE]
     assert not check.passed
-    assert check.metadata["outcome"].value == "unknown"
+    assert check.metadata["dot/sync_outcome"].value == "unknown"
     assert check.description is not None
     assert check.description.startswith("Outcome unknown: the sync request may have reached Dot")
     assert instance.get_latest_materialization_event(SNOWFLAKE) is None
 
 
-def test_a_refused_sync_is_not_called_unknown(
+def test_a_refused_sync_fails_the_step_keeps_the_others_and_is_not_called_unknown(
     dot_emulator: EmulatorServer, syncs: AssetsDefinition, instance: DagsterInstance
 ) -> None:
     rule = {"method": "POST", "path": "/api/sync/snowflake/*", "kind": "status", "status": 404}
@@ -147,10 +145,16 @@ def test_a_refused_sync_is_not_called_unknown(
 
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure).step_failure_data
-    assert failure.user_failure_data is not None
-    assert failure.user_failure_data.metadata["outcome"].value == {"snowflake/prod": "refused"}
+    assert failure.error is not None and failure.user_failure_data is not None
+    assert "1 of 2 Dot syncs failed: snowflake/prod" in str(failure.error)
+    assert failure.error.cause is not None and failure.error.cause.cls_name == "DotNotFoundError"
+    metadata = failure.user_failure_data.metadata
+    assert metadata["dot/sync_outcome"].value == {"snowflake/prod": "refused"}
+    assert metadata["dot/sync_error_class"].value == {"snowflake/prod": "DotNotFoundError"}
     assert "Outcome unknown" not in str(failure.error)
     assert len(sync_calls(dot_emulator)) == 2
+    materialized = {e.asset_key for e in result.get_asset_materialization_events()}
+    assert materialized == {AssetKey("orders"), AssetKey(["dot", "sync", "dbt", "main"])}
 
 
 def test_a_misspelt_environment_fails_the_run_before_any_sync(

@@ -1,0 +1,153 @@
+"""The sync assets: one subsettable multi-asset holding an asset per Dot connection.
+
+Each connection is an asset downstream of exactly the models it reads, so Dagster's
+lineage, automation and retries apply to it like to any other asset. The step fans the
+calls out over a bounded thread pool (`dot_orchestration.syncing`): 200 connections cost
+one step and roughly `200 / max_concurrency` round trips of wall time, whatever the
+executor.
+"""
+
+from collections.abc import Iterator, Mapping, Sequence
+
+from dagster import (
+    AssetCheckResult,
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    AssetSpec,
+    MaterializeResult,
+    multi_asset,
+)
+
+from dot_orchestration.client import DotError
+from dot_orchestration.resources import DotResource
+from dot_orchestration.syncing import NON_WAREHOUSE_TYPES, sync_connections
+from dot_orchestration.syncs.results import (
+    accepted_sync,
+    refused_sync_check,
+    sync_accepted_check_spec,
+    syncs_failed,
+)
+from dot_orchestration.syncs.settings import SyncSettings
+from dot_orchestration.syncs.translator import (
+    DotConnectionMetadata,
+    DotSyncProps,
+    DotSyncTranslator,
+)
+from dot_orchestration.syncs.upstream import resolve_upstream_keys
+
+
+def build_dot_sync_assets(
+    settings: SyncSettings,
+    *,
+    upstream: Sequence[AssetsDefinition],
+    translator: DotSyncTranslator | None = None,
+) -> AssetsDefinition:
+    """The sync multi-asset of `settings.connections`, named `settings.name`, in
+    `settings.pool`.
+
+    Every configuration mistake (unknown model, empty selection, a key not among
+    `upstream`, two connections at one asset key) raises here, at definition load, naming
+    the connection and the fix.
+    """
+    translator = translator or DotSyncTranslator()
+    specs = [
+        translator.get_asset_spec(DotSyncProps(conn, tuple(resolve_upstream_keys(conn, upstream))))
+        for conn in settings.connections
+    ]
+    _refuse_duplicates(specs)
+
+    @multi_asset(
+        name=settings.name,
+        specs=specs,
+        check_specs=[sync_accepted_check_spec(spec.key) for spec in specs],
+        can_subset=True,
+        pool=settings.pool,
+    )
+    def _sync_connections(
+        context: AssetExecutionContext, dot: DotResource
+    ) -> Iterator[MaterializeResult | AssetCheckResult]:
+        yield from sync_selected_connections(context, dot)
+
+    return _sync_connections
+
+
+def _refuse_duplicates(specs: Sequence[AssetSpec]) -> None:
+    """Two connections at one asset key (declared twice, or ids a key cannot tell apart)."""
+    seen: dict[AssetKey, str] = {}
+    for spec in specs:
+        label = _label(spec)
+        if spec.key in seen:
+            raise ValueError(
+                f"Dot connection {label} is declared twice (or collides with "
+                f"{seen[spec.key]} as asset {spec.key.to_user_string()}); declare each "
+                "connection once and list all its upstream models in one entry"
+            )
+        seen[spec.key] = label
+
+
+def _label(spec: AssetSpec) -> str:
+    meta = DotConnectionMetadata.extract(spec.metadata)
+    if not (meta.connection_type and meta.connection_id):
+        raise ValueError(
+            f"the sync translator's spec for {spec.key.to_user_string()} lost its "
+            "DotConnectionMetadata: keep the base spec's metadata (`replace_attributes`)"
+        )
+    return f"{meta.connection_type}/{meta.connection_id}"
+
+
+def sync_selected_connections(
+    context: AssetExecutionContext, dot: DotResource
+) -> Iterator[MaterializeResult | AssetCheckResult]:
+    """Sync the selected connections concurrently; report every failure, keep every success."""
+    every = connections_by_key(context.assets_def)
+    targets = {key: every[key] for key in context.selected_asset_keys}
+    checked = {key.asset_key for key in context.selected_asset_check_keys}
+    failures: dict[str, DotError] = {}
+    with dot.get_client() as client:
+        for result in sync_connections(client, targets, max_concurrency=dot.max_concurrency):
+            if result.error is not None:
+                failures[result.label] = result.error
+                context.log.error(f"Dot sync of {result.label} failed: {result.error}")
+                if result.target in checked:
+                    yield refused_sync_check(result.target, result.error)
+            elif result.accepted is not None:
+                yield accepted_sync(
+                    result.target,
+                    result.accepted,
+                    result.seconds,
+                    checked=result.target in checked,
+                )
+    if failures:
+        raise syncs_failed(failures, len(targets)) from failures[min(failures)]
+
+
+def connections_by_key(sync_assets: AssetsDefinition) -> Mapping[AssetKey, tuple[str, str]]:
+    """Asset key → (type, id), for checks and monitoring that need the Dot ids."""
+    result: dict[AssetKey, tuple[str, str]] = {}
+    for key, spec in sync_assets.specs_by_key.items():
+        meta = DotConnectionMetadata.extract(spec.metadata)
+        if meta.connection_type and meta.connection_id:
+            result[key] = (meta.connection_type, meta.connection_id)
+    return result
+
+
+def tables_read_by_dot(sync_assets: AssetsDefinition) -> list[AssetKey]:
+    """The upstream assets of warehouse connections: the tables Dot queries.
+
+    A dbt or Looker connection's upstream is model metadata, not data Dot answers from,
+    so a failing check there is no data issue on a Dot dashboard.
+    """
+    keys: set[AssetKey] = set()
+    for key, (ctype, _) in connections_by_key(sync_assets).items():
+        if ctype not in NON_WAREHOUSE_TYPES:
+            keys.update(dep.asset_key for dep in sync_assets.specs_by_key[key].deps)
+    return sorted(keys, key=AssetKey.to_user_string)
+
+
+__all__ = [
+    "build_dot_sync_assets",
+    "connections_by_key",
+    "sync_selected_connections",
+    "tables_read_by_dot",
+]

@@ -1,0 +1,66 @@
+"""When the syncs run: the automation sensor that follows clean builds, and the nightly
+`dbt build → Dot syncs` job for teams who want one run a day."""
+
+import operator
+from collections.abc import Sequence
+from functools import reduce
+
+from dagster import (
+    AssetsDefinition,
+    AssetSelection,
+    AutomationConditionSensorDefinition,
+    DefaultSensorStatus,
+    ScheduleDefinition,
+    define_asset_job,
+)
+from dagster_dbt import build_dbt_asset_selection
+
+from dot_orchestration.syncs.settings import SyncSchedule
+
+
+def build_sync_automation_sensor(
+    sync_assets: AssetsDefinition, name: str
+) -> AutomationConditionSensorDefinition:
+    """Evaluates the sync assets' conditions; running by default so syncs follow builds."""
+    return AutomationConditionSensorDefinition(
+        name,
+        target=AssetSelection.assets(sync_assets),
+        default_status=DefaultSensorStatus.RUNNING,
+        minimum_interval_seconds=30,
+    )
+
+
+def build_dbt_then_sync_schedule(
+    dbt_assets: Sequence[AssetsDefinition], sync_assets: AssetsDefinition, schedule: SyncSchedule
+) -> ScheduleDefinition:
+    """The nightly job building `dbt_assets`, then syncing, on `schedule`.
+
+    Safe beside the automation sensor: a run that targets the syncs too is not treated as
+    an upstream update by `sync_after_upstream_condition`, so no connection syncs twice.
+    `schedule.dbt_exclude` leaves models out of the nightly build (e.g. `tag:dot_usage`,
+    built by the history export's own schedule once its tables exist).
+    """
+    exclude = schedule.dbt_exclude
+    dbt = (
+        reduce(
+            operator.or_,
+            (build_dbt_asset_selection([d], dbt_exclude=exclude) for d in dbt_assets),
+        )
+        if exclude
+        else AssetSelection.assets(*dbt_assets)
+    )
+    job = define_asset_job(
+        schedule.job_name,
+        selection=dbt | AssetSelection.assets(sync_assets),
+        description="dbt build, then tell Dot to re-sync every connection that reads the models.",
+    )
+    return ScheduleDefinition(
+        name=f"{schedule.job_name}_schedule",
+        job=job,
+        cron_schedule=schedule.cron_schedule,
+        execution_timezone=schedule.timezone,
+        default_status=schedule.default_status,
+    )
+
+
+__all__ = ["build_dbt_then_sync_schedule", "build_sync_automation_sensor"]
