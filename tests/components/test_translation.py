@@ -7,15 +7,16 @@ then checks, jobs, schedules and a run at the new keys prove nothing kept an old
 from datetime import date
 from pathlib import Path
 
+import pytest
 from dagster import AssetKey, DagsterInstance
 from dagster.components.testing import DefsFolderSandbox
 
+from dot_orchestration.catalogue import refresh_dot_exposures
 from dot_orchestration.client import DotClient
-from dot_orchestration.dot_exposures import refresh_dot_exposures
 from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorServer
 from dot_orchestration.emulator.confluence import ConfluenceEmulatorServer
 
-from ._support import every_section, run_assets, write_dot_yaml
+from ._support import WORKSPACE, every_section, run_assets, write_dot_yaml
 
 TRANSLATION = """\
 translation:
@@ -76,3 +77,45 @@ def test_translation_reaches_every_asset_and_everything_follows_the_keys(
     assert result.success
     (evaluation,) = result.get_asset_check_evaluations()
     assert (evaluation.asset_key, evaluation.passed) == (catalogue, True)
+
+
+LOOKER_DASHBOARD = """\
+import dagster as dg
+
+churn = dg.AssetSpec(["looker", "Churn_40"], kinds={"looker", "dashboard"})
+"""
+#: Two Looker connections whose translated keys are one: `dot/sync/looker`.
+COLLIDING_SYNCS = (
+    WORKSPACE
+    + """\
+upstream: [bi]
+sync:
+  connections:
+    - {type: looker, id: main, asset_keys: [looker/Churn_40]}
+    - {type: looker, id: eu, asset_keys: [looker/Churn_40]}
+translation:
+  key: "dot/sync/{{ connection.type }}"
+"""
+)
+
+
+def test_two_syncs_translated_to_one_key_are_refused_at_the_sync_section(
+    project: DefsFolderSandbox, dot_env: EmulatorServer
+) -> None:
+    """Duplicate detection reads the key from the translated spec (the one seam,
+    `get_asset_spec`), so a collision only the translation makes is found, in the file."""
+    (project.defs_folder_path / "bi").mkdir()
+    (project.defs_folder_path / "bi" / "looker.py").write_text(LOOKER_DASHBOARD)
+    defs_yaml = write_dot_yaml(project, COLLIDING_SYNCS)
+
+    with pytest.raises(Exception) as raised, project.build_all_defs():
+        pass
+    messages, error = [], raised.value
+    while error is not None:
+        messages.append(str(error))
+        error = error.__cause__ or error.__context__
+    message = "\n".join(messages)
+
+    assert f"{defs_yaml}:" in message and "attributes.sync.connections" in message, message
+    collision = "looker/eu is declared twice (or collides with looker/main as asset dot/sync/looker"
+    assert collision in message, message
