@@ -5,7 +5,7 @@ day on average over all workspaces: about 115,000 conversations and 510,000 mess
 day gives only 483,000 with this seed). The obvious script is what a team writes
 first: `requests` one day after another, `pandas.json_normalize`, an `INSERT` into DuckDB
 (no delete: re-running it doubles the rows). The Dagster run is one single-run backfill of
-`build_dot_history_assets` over every day: fetched `--concurrency` at a time, normalised,
+`build_dot_history_definitions` over every day: fetched `--concurrency` at a time, normalised,
 and replaced day by day in one transaction each, on one connection.
 
 Every measurement runs in a fresh process, so no contender inherits another's heap, and
@@ -119,27 +119,28 @@ def dagster_backfills(url: str, concurrency: int) -> Iterator[Callable[[date, da
     (BackfillPolicy.single_run), on one instance kept for the process."""
     from dagster import AssetSelection, Definitions, define_asset_job, instance_for_test
 
-    from dot_orchestration.history_export import (
+    from dot_orchestration.history import (
         DotHistorySettings,
         DuckDBWarehouse,
-        build_dot_history_assets,
-        dot_history_resources,
+        build_dot_history_definitions,
     )
     from dot_orchestration.resources import DotResource
 
     start = END - timedelta(days=3650)  # partitions for every day a bench may ask for
-    settings = DotHistorySettings(start_date=start, include_all_workspaces=True)
-    history = build_dot_history_assets(settings)
-    job = define_asset_job("backfill", AssetSelection.assets(history).without_checks())
     dot = DotResource(api_token=TOKEN, base_url=url, max_concurrency=concurrency)
 
     with instance_for_test() as instance:
 
         def backfill(first: date, last: date, db: Path) -> None:
-            defs = Definitions(
-                assets=[history],
-                jobs=[job],
-                resources={"dot": dot, **dot_history_resources(DuckDBWarehouse(path=str(db)))},
+            settings = DotHistorySettings(
+                start_date=start,
+                include_all_workspaces=True,
+                warehouse=DuckDBWarehouse(path=str(db)),
+            )
+            selection = AssetSelection.assets(settings.asset_key).without_checks()
+            defs = Definitions.merge(
+                build_dot_history_definitions(settings),
+                Definitions(jobs=[define_asset_job("backfill", selection)], resources={"dot": dot}),
             )
             result = defs.resolve_job_def("backfill").execute_in_process(
                 instance=instance,

@@ -5,7 +5,7 @@ This module stays import-light: the core (`dot_orchestration.client`, `.confluen
 starts with are re-exported lazily and import Dagster only when asked for: the resources
 (`from dot_orchestration import DotResource`), the connection syncs, and the components
 `DotComponent` and `DotDbtProjectComponent` (the names `dg` and `defs.yaml` use). Every
-other factory lives in the module of its operation (`dot_orchestration.history_export`,
+other factory lives in the module of its operation (`dot_orchestration.history`,
 `.confluence_notes`, ...).
 """
 

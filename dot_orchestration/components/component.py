@@ -3,7 +3,7 @@
 A thin YAML front over the Python API. Each section of the file is validated by the
 settings class the Python API already uses (see `settings.py`) and handed to the same
 factories a Python user calls: `build_dot_sync_definitions`, `build_dot_catalogue_asset`,
-`load_dot_dashboard_specs`, `build_dot_history_assets`, `build_confluence_note_asset`,
+`load_dot_dashboard_specs`, `build_dot_history_definitions`, `build_confluence_note_asset`,
 `build_dot_monitoring_definitions`, and their schedules and checks. Nothing
 here syncs, exports or reconciles.
 
@@ -76,14 +76,7 @@ from dot_orchestration.external_assets import (
     ExternalAssetSource,
     build_dot_catalogue_asset,
 )
-from dot_orchestration.history_export import (
-    DotHistorySettings,
-    build_dot_history_assets,
-    build_dot_history_checks,
-    build_dot_history_freshness,
-    build_dot_history_schedule,
-    dot_history_resources,
-)
+from dot_orchestration.history import build_dot_history_definitions
 from dot_orchestration.monitoring import build_dot_monitoring_definitions
 from dot_orchestration.resources import DotResource
 from dot_orchestration.syncing import DotConnection
@@ -395,34 +388,17 @@ class _DefinitionsBuild:
     # ----------------------------------------------------------------- history
 
     def _history(self) -> Definitions | None:
+        """The Python API's definitions of the `history` section; only the YAML's
+        `downstream_dbt_select` is resolved here, through the dbt component's assets."""
         settings = self.component.history
         if settings is None:
             return None
-        at = self.at.at_path("history")
-        export = settings.export_settings()
-        history = self.translate.single_asset(
-            lambda key: build_dot_history_assets(_keyed(export, key)),
-            DotAssetProps("history", history=export),
-        )
-        export = _keyed(export, history.key)
-        checks = [build_dot_history_checks(export)]
-        sensors = []
-        if settings.freshness is not None:
-            freshness, sensor = build_dot_history_freshness(
-                export, **set_fields(settings.freshness)
-            )
-            checks.extend(freshness)
-            sensors.append(sensor)
-        schedules = []
-        if settings.schedule is not None:
-            options = set_fields(settings.schedule)
-            select = options.pop("downstream_dbt_select", None)
-            if select:
-                at_select = at.at_path("schedule").at_path("downstream_dbt_select")
-                options["downstream"] = self._dbt_selection(select, at_select)
-            schedules.append(build_dot_history_schedule(history, **options))
-        return Definitions(
-            assets=[history], asset_checks=checks, sensors=sensors, schedules=schedules
+        select = settings.schedule.downstream_dbt_select if settings.schedule else None
+        at = self.at.at_path("history").at_path("schedule").at_path("downstream_dbt_select")
+        return build_dot_history_definitions(
+            settings,
+            downstream=self._dbt_selection(select, at) if select else None,
+            translator=self.translate.history_translator(),
         )
 
     # ----------------------------------------------------------------- confluence
@@ -464,8 +440,6 @@ class _DefinitionsBuild:
 
     def _resources(self) -> dict[str, object]:
         resources: dict[str, object] = {"dot": self.component.workspace}
-        if self.component.history is not None:
-            resources.update(dot_history_resources(self.component.history.partition_warehouse()))
         if self.component.confluence is not None:
             resources["confluence"] = self.component.confluence.site
         return resources
@@ -507,11 +481,6 @@ def _executable(defs: Definitions | None) -> list[AssetsDefinition]:
 
 def _key(key: AssetKey | None) -> dict[str, AssetKey]:
     return {"key": key} if key is not None else {}
-
-
-def _keyed(settings: DotHistorySettings, key: AssetKey | None) -> DotHistorySettings:
-    """The export settings at `key` (the translated key), or as they are."""
-    return settings if key is None else settings.model_copy(update={"key": tuple(key.path)})
 
 
 __all__ = ["DotComponent"]

@@ -43,7 +43,7 @@ from dot_orchestration._compat import replace_assets
 from dot_orchestration.components._yaml import YamlFront
 from dot_orchestration.components.settings import HistoryTables
 from dot_orchestration.dbt_run_results import push_dbt_run_results
-from dot_orchestration.history_export import DotHistoryDbtTranslator
+from dot_orchestration.history import DotHistoryDbtTranslator
 
 #: The resource the push uses: the one `DotComponent` defines from its `workspace`.
 DOT_RESOURCE_KEY = "dot"
@@ -111,7 +111,7 @@ class DotDbtProjectComponent(DbtProjectComponent):
     @cached_property
     def _history_sources(self) -> DotHistoryDbtTranslator | None:
         """Which dbt sources are the history tables: the Python API's own matching."""
-        return self.dot_history.translator() if self.dot_history is not None else None
+        return DotHistoryDbtTranslator(self.dot_history) if self.dot_history is not None else None
 
     def get_asset_spec(
         self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None

@@ -10,20 +10,16 @@ Python API already has a settings class (`SyncSettings`, `DotHistorySettings`,
 the YAML's validators.
 """
 
-from datetime import date
-from typing import Any
-
-from dagster import AssetKey, DefaultScheduleStatus, DefaultSensorStatus
+from dagster import DefaultScheduleStatus, DefaultSensorStatus
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pydantic.fields import FieldInfo
 
 from dot_orchestration.components._yaml import YamlFront
 from dot_orchestration.confluence_notes import ConfluenceNoteSync, ConfluenceResource
-from dot_orchestration.history_export import (
-    DotHistoryDbtTranslator,
+from dot_orchestration.history import (
     DotHistorySettings,
-    DuckDBWarehouse,
-    PartitionWarehouse,
+    DotHistoryTables,
+    HistoryFreshness,
+    HistorySchedule,
     PostgresWarehouse,
 )
 from dot_orchestration.monitoring import AlertChannels, MonitoringSettings
@@ -131,102 +127,13 @@ class ExposuresSettings(_Section):
 
 # --------------------------------------------------------------------------- history
 
+#: The `history` section is the Python API's settings class (schedule, freshness and the
+#: warehouse are nested settings of it), so YAML and Python switch the same things.
+HistorySettings = DotHistorySettings
 
-class HistorySchedule(_Section):
-    """The daily export of the days that just closed (`build_dot_history_schedule`)."""
-
-    hour_of_day: int | None = Field(default=None, description="Hour, in the export's zone.")
-    minute_of_hour: int | None = None
-    refresh_days: int | None = Field(
-        default=None, description="Re-export the last N closed days (late reviews, labels)."
-    )
-    default_status: DefaultScheduleStatus | None = None
-    name: str | None = None
-    downstream_dbt_select: str | None = Field(
-        default=None,
-        description="dbt models to build after the export in the same run, e.g. "
-        "`tag:dot_usage` (resolved by the dbt component's translator).",
-    )
-
-
-class HistoryFreshness(_Section):
-    """A check that the latest closed day is exported by a deadline, and its sensor."""
-
-    deadline_cron: str | None = Field(
-        default=None, description="Deadline, in the export's zone; default 06:00 daily."
-    )
-    sensor_name: str | None = None
-
-
-class HistorySettings(DotHistorySettings):
-    """Dot's conversation history in the warehouse, one partition per day.
-
-    Every field of `DotHistorySettings` (start date, time zone, scope, tables, key, pool),
-    plus where the tables live and when they are exported.
-    """
-
-    warehouse: DuckDBWarehouse | None = Field(
-        default=None, description="The DuckDB file holding the tables (or set `postgres`)."
-    )
-    postgres: PostgresWarehouse | None = Field(
-        default=None,
-        description="A PostgreSQL database holding the tables, instead of `warehouse`; its "
-        "password only as `{{ env.NAME }}`.",
-    )
-    schedule: HistorySchedule | None = Field(default=None, description="Set it to enable.")
-    freshness: HistoryFreshness | None = Field(default=None, description="Set it to enable.")
-
-    @model_validator(mode="after")
-    def _one_warehouse(self) -> "HistorySettings":
-        if (self.warehouse is None) == (self.postgres is None):
-            raise ValueError(
-                "set exactly one of `warehouse` (a DuckDB file: `path`) and `postgres` "
-                "(host, dbname, user, password)"
-            )
-        return self
-
-    def partition_warehouse(self) -> PartitionWarehouse:
-        """The resource the export and its checks write and read through."""
-        chosen = self.warehouse or self.postgres
-        assert chosen is not None  # the validator saw to it
-        return chosen
-
-    def export_settings(self) -> DotHistorySettings:
-        """The Python API's settings: this section without its placement fields."""
-        return DotHistorySettings(**self.model_dump(include=set(DotHistorySettings.model_fields)))
-
-
-def _export_field(name: str, description: str) -> Any:
-    """A field of `DotHistorySettings` as it is there (default, checks), described."""
-    return FieldInfo.merge_field_infos(
-        DotHistorySettings.model_fields[name], description=description
-    )
-
-
-class HistoryTables(_Section):
-    """Where the `history` section's export writes, told to the dbt component: the dbt
-    sources reading these tables become the history asset, so the models selecting from
-    them run after the export.
-
-    The fields, defaults and checks are the `history` section's own: set here exactly
-    what is set there (usually nothing).
-    """
-
-    schema_name: str = _export_field("schema_name", "The export's schema; default dot_history.")
-    conversations_table: str = _export_field(
-        "conversations_table", "Its conversations table; default conversations."
-    )
-    messages_table: str = _export_field("messages_table", "Its messages table; default messages.")
-    key: tuple[str, ...] = _export_field("key", "The history asset's key; default dot/history.")
-
-    @property
-    def asset_key(self) -> AssetKey:
-        return AssetKey(list(self.key))
-
-    def translator(self) -> DotHistoryDbtTranslator:
-        """The Python API's translator for these tables. It reads where they are and the
-        key, never which days the export holds, so any start date does."""
-        return DotHistoryDbtTranslator(DotHistorySettings(start_date=date.min, **self.model_dump()))
+#: The dbt component's `dot_history:`: where the `history` section's export writes, so the
+#: dbt sources reading those tables become its asset. Same fields and defaults as there.
+HistoryTables = DotHistoryTables
 
 
 # --------------------------------------------------------------------------- confluence

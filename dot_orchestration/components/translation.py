@@ -24,7 +24,7 @@ from dagster.components.utils.translation import TranslationFn
 
 from dot_orchestration.confluence_notes import ConfluenceNotesTranslator, ConfluenceNoteSync
 from dot_orchestration.dot_exposures import DotExposure, DotExposureTranslator
-from dot_orchestration.history_export import DotHistorySettings
+from dot_orchestration.history import DotHistorySettings, DotHistoryTranslator
 from dot_orchestration.syncing import DotConnection
 from dot_orchestration.syncs import DotSyncProps, DotSyncTranslator
 
@@ -71,6 +71,9 @@ class Translation:
 
     def notes_translator(self) -> ConfluenceNotesTranslator:
         return _NotesTranslator(self)
+
+    def history_translator(self) -> DotHistoryTranslator:
+        return _HistoryTranslator(self)
 
     def single_asset(
         self, build: Callable[[AssetKey | None], AssetsDefinition], props: DotAssetProps
@@ -119,6 +122,15 @@ class _NotesTranslator(ConfluenceNotesTranslator):
     def get_asset_spec(self, sync: ConfluenceNoteSync) -> AssetSpec:
         base = super().get_asset_spec(sync)
         return self._translation(base, DotAssetProps("notes", note_sync=sync))
+
+
+class _HistoryTranslator(DotHistoryTranslator):
+    def __init__(self, translation: Translation) -> None:
+        self._translation = translation
+
+    def get_asset_spec(self, settings: DotHistorySettings) -> AssetSpec:
+        base = super().get_asset_spec(settings)
+        return self._translation(base, DotAssetProps("history", history=settings))
 
 
 __all__ = ["DotAssetProps", "Operation", "Translation", "template_vars"]

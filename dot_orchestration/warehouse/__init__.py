@@ -54,6 +54,7 @@ from dot_orchestration.warehouse.errors import (
 
 if TYPE_CHECKING:  # what type checkers see; at run time `__getattr__` imports on first use
     from dot_orchestration.warehouse._duckdb import (
+        AfterDelete,
         DuckDBLocation,
         DuckDBSession,
         DuckDBTarget,
@@ -68,6 +69,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time `__getattr__` imports o
 _LAZY = {
     **dict.fromkeys(
         (
+            "AfterDelete",
             "DuckDBLocation",
             "DuckDBSession",
             "DuckDBTarget",
@@ -90,6 +92,7 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "AfterDelete",
     "DuckDBLocation",
     "DuckDBSession",
     "DuckDBTarget",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -32,6 +32,7 @@ with extra_required("duckdb", feature="The DuckDB warehouse writer"):
     import duckdb
 
 __all__ = [
+    "AfterDelete",
     "DuckDBLocation",
     "DuckDBSession",
     "DuckDBTarget",
@@ -41,6 +42,12 @@ __all__ = [
 ]
 
 _LOCK_POLL_S = 0.2
+
+#: A write's hook: called with ``(schema, table)`` inside the write's transaction once the
+#: table's partitions are deleted, before its rows are inserted. The point a crash is most
+#: tempting to fear, so this is where the tests kill or fail a writer on purpose; it can
+#: also log progress. Raising from it rolls the whole write back, like any failure.
+AfterDelete = Callable[[str, str], None]
 
 
 class DuckDBLocation(BaseModel):
@@ -73,12 +80,14 @@ class DuckDBLocation(BaseModel):
             time.sleep(_LOCK_POLL_S)
 
     @contextmanager
-    def session(self, *, read_only: bool = False) -> Iterator[DuckDBSession]:
+    def session(
+        self, *, read_only: bool = False, after_delete: AfterDelete | None = None
+    ) -> Iterator[DuckDBSession]:
         """One connection for many writes: opening the file per write costs a checkpoint
         (~130 ms against ~25 ms for a write on a kept connection)."""
         conn = self.connect(read_only=read_only)
         try:
-            yield DuckDBSession(conn)
+            yield DuckDBSession(conn, after_delete=after_delete)
         finally:
             conn.close()
 
@@ -94,8 +103,11 @@ class DuckDBSession:
     process can alter the table meanwhile (a day's write costs a third less).
     """
 
-    def __init__(self, connection: duckdb.DuckDBPyConnection) -> None:
+    def __init__(
+        self, connection: duckdb.DuckDBPyConnection, *, after_delete: AfterDelete | None = None
+    ) -> None:
         self.connection = connection
+        self.after_delete = after_delete
         self._verified: _Verified = {}
 
     def replace_partitions(
@@ -116,6 +128,7 @@ class DuckDBSession:
             partition_values=partition_values,
             allow_empty=allow_empty,
             verified=self._verified,
+            after_delete=self.after_delete,
         )
 
     def read_partitions(
@@ -171,6 +184,7 @@ def replace_partition(
     partition_values: Sequence[date],
     frame: pd.DataFrame,
     allow_empty: bool,
+    after_delete: AfterDelete | None = None,
 ) -> WriteResult:
     """Replace the rows of ``partition_values`` in ``schema.table`` with ``frame``, atomically.
 
@@ -182,7 +196,8 @@ def replace_partition(
 
     Timestamps must be time-zone aware; they are stored as UTC in ``TIMESTAMP`` columns, so
     no session time zone can shift them. ``target`` is a connection (the caller's; it must
-    not have a transaction open) or a database file, opened and closed here.
+    not have a transaction open) or a database file, opened and closed here. ``after_delete``
+    is the write's hook (`AfterDelete`).
     """
     return replace_partitions(
         target,
@@ -191,6 +206,7 @@ def replace_partition(
         partition_column=partition_column,
         partition_values=partition_values,
         allow_empty=allow_empty,
+        after_delete=after_delete,
     )[table]
 
 
@@ -202,6 +218,7 @@ def replace_partitions(
     partition_column: str,
     partition_values: Sequence[date],
     allow_empty: bool,
+    after_delete: AfterDelete | None = None,
 ) -> dict[str, WriteResult]:
     """`replace_partition` for several tables of ``schema`` in one transaction.
 
@@ -217,6 +234,7 @@ def replace_partitions(
         partition_values=partition_values,
         allow_empty=allow_empty,
         verified={},
+        after_delete=after_delete,
     )
 
 
@@ -229,6 +247,7 @@ def _replace_partitions(
     partition_values: Sequence[date],
     allow_empty: bool,
     verified: _Verified,
+    after_delete: AfterDelete | None,
 ) -> dict[str, WriteResult]:
     """`replace_partitions`, skipping the tables ``verified`` earlier on this connection."""
     values = check_frames(
@@ -257,6 +276,7 @@ def _replace_partitions(
                     rows,
                     types=types,
                     verified=verified.get((schema, table)) == types,
+                    after_delete=after_delete,
                 )
                 for table, (types, rows) in plans.items()
             }
@@ -283,6 +303,7 @@ def _replace(
     *,
     types: dict[str, str | None],
     verified: bool,
+    after_delete: AfterDelete | None,
 ) -> WriteResult:
     """Inside the caller's transaction: create if missing, check, delete, insert."""
     name = f"{quote(schema)}.{quote(table)}"
@@ -290,6 +311,8 @@ def _replace(
         _create_if_missing(conn, schema, name, types)
         check_matches(schema, table, _table_types(conn, schema, table), types)
     deleted = _delete_partitions(conn, name, partition_column, values)
+    if after_delete is not None:
+        after_delete(schema, table)
     inserted = _insert_frame(conn, name, rows) if len(rows) else 0
     return WriteResult(rows_deleted=deleted, rows_inserted=inserted)
 

@@ -45,12 +45,13 @@ from dot_orchestration.external_assets import (
     DagsterAssetGraph,
     build_dot_catalogue_asset,
 )
-from dot_orchestration.history_export import (
+from dot_orchestration.history import (
     DotHistoryDbtTranslator,
     DotHistorySettings,
     DuckDBWarehouse,
+    HistoryFreshness,
+    HistorySchedule,
     build_dot_history_definitions,
-    dot_history_resources,
 )
 from dot_orchestration.monitoring import MonitoringSettings, build_dot_monitoring_definitions
 from dot_orchestration.resources import DotResource
@@ -88,12 +89,17 @@ EXAMPLE_CONNECTIONS = (
 EXAMPLE_SYNC = SyncSettings(connections=EXAMPLE_CONNECTIONS, schedule=SyncSchedule())
 
 # The whole history since the start of 2025 (the emulator's is the last 365 days), every
-# workspace, in the warehouse file dbt builds: `dot_history.conversations` and `.messages`.
+# workspace, in the warehouse file dbt builds: `dot_history.conversations` and `.messages`,
+# exported daily (the last three closed days, for late reviews) and due by 06:00 UTC.
 EXAMPLE_HISTORY = DotHistorySettings(
     start_date=date(2025, 1, 1),
     include_all_workspaces=True,  # not in Dot's documented API: an opt-in Dot may ignore
     pool=DUCKDB_POOL,
     owners=("team:data",),
+    # the demo's default file; `history_definitions` points it at `ExampleSettings.duckdb_path`
+    warehouse=DuckDBWarehouse(path=str(REPO_ROOT / ".demo" / "dot_demo.duckdb")),
+    schedule=HistorySchedule(refresh_days=3),
+    freshness=HistoryFreshness(),
 )
 
 # The Confluence emulator's seeded space: the data team's pages plus the runbooks in ENG.
@@ -293,14 +299,12 @@ def build_definitions(settings: ExampleSettings) -> Definitions:
 
 def history_definitions(settings: ExampleSettings, usage: AssetsDefinition) -> Definitions:
     """The daily history export into the dbt warehouse, then the usage models reading it."""
+    # The tables go to the file dbt builds, wherever `DOT_DEMO_DUCKDB_PATH` moved it.
+    warehouse = DuckDBWarehouse(path=str(settings.duckdb_path))
+    history = settings.history.model_copy(update={"warehouse": warehouse, "postgres": None})
     return Definitions.merge(
-        build_dot_history_definitions(
-            settings.history, downstream=AssetSelection.assets(usage), refresh_days=3
-        ),
-        Definitions(
-            assets=[usage],
-            resources=dot_history_resources(DuckDBWarehouse(path=str(settings.duckdb_path))),
-        ),
+        build_dot_history_definitions(history, downstream=AssetSelection.assets(usage)),
+        Definitions(assets=[usage]),
     )
 
 

@@ -14,7 +14,7 @@ from dot_orchestration.components import DotComponent
 from dot_orchestration.components._yaml import YamlFront
 from dot_orchestration.components.settings import CatalogueSettings, SyncSettings
 from dot_orchestration.confluence_notes import ConfluenceResource
-from dot_orchestration.history_export import PostgresWarehouse
+from dot_orchestration.history import PostgresWarehouse
 from dot_orchestration.monitoring import AlertChannels
 from dot_orchestration.resources import DotResource
 

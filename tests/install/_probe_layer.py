@@ -16,7 +16,7 @@ LAYER = (
     "dot_orchestration",
     "dot_orchestration.resources",
     "dot_orchestration.syncs",
-    "dot_orchestration.history_export",
+    "dot_orchestration.history",
     "dot_orchestration.confluence_notes",
     "dot_orchestration.external_assets",
     "dot_orchestration.dot_exposures",
@@ -46,7 +46,7 @@ def _alert(channel: str) -> Callable[[], object]:
 
 def _history_write(warehouse: str) -> Callable[[], object]:
     def open_session() -> object:
-        from dot_orchestration.history_export import DuckDBWarehouse, PostgresWarehouse
+        from dot_orchestration.history import DuckDBWarehouse, PostgresWarehouse
 
         resource = (
             DuckDBWarehouse(path="probe.duckdb")

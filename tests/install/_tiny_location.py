@@ -5,11 +5,11 @@ from datetime import date
 
 from dagster import AssetSelection, Definitions, EnvVar, asset
 
-from dot_orchestration.history_export import (
+from dot_orchestration.history import (
     DotHistorySettings,
+    HistorySchedule,
     PostgresWarehouse,
     build_dot_history_definitions,
-    dot_history_resources,
 )
 from dot_orchestration.resources import DotResource
 from dot_orchestration.syncs import DotConnection, SyncSettings, build_dot_sync_definitions
@@ -36,10 +36,12 @@ defs = Definitions.merge(
         assets=[orders],
         resources={
             "dot": DotResource(api_token=EnvVar("DOT_API_KEY"), region="eu"),
-            **dot_history_resources(warehouse),
         },
     ),
     build_dot_history_definitions(
-        DotHistorySettings(start_date=date(2025, 1, 1)), downstream=AssetSelection.keys()
+        DotHistorySettings(
+            start_date=date(2025, 1, 1), postgres=warehouse, schedule=HistorySchedule()
+        ),
+        downstream=AssetSelection.keys(),
     ),
 )

@@ -1,11 +1,12 @@
 """A Dot history export as its own process, which can be told to freeze mid-write.
 
-`history_definitions` wires the history asset like a deployment (the asset, its IO
-manager and the DuckDB warehouse, `DotResource` reading `DOT_BASE_URL`/`DOT_API_KEY`).
-Run as a script, it exports a range of days in one Dagster run; with `--freeze-at N` the
-N-th table insert of the run (two per day: conversations, then messages) writes a marker
-file and sleeps instead, inside the open transaction, so the parent can SIGKILL it at
-exactly that point.
+`history_definitions` wires the history asset like a deployment
+(`build_dot_history_definitions`: the asset, its IO manager and the DuckDB warehouse;
+`DotResource` reading `DOT_BASE_URL`/`DOT_API_KEY`). Run as a script, it exports a range
+of days in one Dagster run; with `--freeze-at N` the warehouse's write hook
+(`after_delete`, public) writes a marker file and sleeps at the N-th table of the run (two
+per day: conversations, then messages), its partition deleted and nothing inserted yet,
+inside the open transaction, so the parent can SIGKILL it at exactly that point.
 
     python _killable_export.py DB FIRST_DAY LAST_DAY START_DATE [--freeze-at N MARKER]
 """
@@ -14,10 +15,11 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
-import pandas as pd
 from dagster import (
     AssetSelection,
     DagsterInstance,
@@ -27,28 +29,33 @@ from dagster import (
     define_asset_job,
 )
 
-from dot_orchestration.history_export import (
+from dot_orchestration.history import (
     DotHistorySettings,
     DuckDBWarehouse,
-    build_dot_history_assets,
-    dot_history_resources,
+    build_dot_history_definitions,
 )
 from dot_orchestration.resources import DotResource
-from dot_orchestration.warehouse import _duckdb
+from dot_orchestration.warehouse import AfterDelete, DuckDBLocation, DuckDBSession
 
 EXPORT_JOB = "export"
 #: Bounded: the parent kills the frozen writer within seconds; this only ends an orphan.
 _FROZEN_FOR_S = 120
 
 
-def history_definitions(db: Path, start_date: date) -> Definitions:
+def history_definitions(
+    db: Path, start_date: date, warehouse: DuckDBWarehouse | None = None
+) -> Definitions:
     """The history export on `db`, partitions from `start_date`, Dot from the environment."""
-    history = build_dot_history_assets(DotHistorySettings(start_date=start_date))
+    settings = DotHistorySettings(
+        start_date=start_date, warehouse=warehouse or DuckDBWarehouse(path=str(db))
+    )
     dot = DotResource(api_token=EnvVar("DOT_API_KEY"), base_url=EnvVar("DOT_BASE_URL"))
-    return Definitions(
-        assets=[history],
-        jobs=[define_asset_job(EXPORT_JOB, selection=AssetSelection.assets(history))],
-        resources={"dot": dot, **dot_history_resources(DuckDBWarehouse(path=str(db)))},
+    return Definitions.merge(
+        build_dot_history_definitions(settings),
+        Definitions(
+            jobs=[define_asset_job(EXPORT_JOB, selection=AssetSelection.assets(settings.key))],
+            resources={"dot": dot},
+        ),
     )
 
 
@@ -70,20 +77,33 @@ def export_days(
     )
 
 
-def freeze_at(insert_number: int, marker: Path) -> None:
-    """Make the `insert_number`-th table insert freeze inside its transaction."""
-    real_insert = _duckdb._insert_frame
+def freeze_at(insert_number: int, marker: Path) -> AfterDelete:
+    """A write hook freezing at the `insert_number`-th table of the run, inside its
+    transaction: the table's partition deleted, none of its rows inserted."""
     count = 0
 
-    def insert_or_freeze(conn: object, name: str, frame: pd.DataFrame) -> int:
+    def freeze(schema: str, table: str) -> None:
         nonlocal count
         count += 1
         if count == insert_number:
-            marker.write_text(name, encoding="utf-8")  # rows of `name` deleted, none inserted
+            marker.write_text(f'"{schema}"."{table}"', encoding="utf-8")
             time.sleep(_FROZEN_FOR_S)
-        return real_insert(conn, name, frame)  # type: ignore[arg-type]
 
-    _duckdb._insert_frame = insert_or_freeze  # type: ignore[assignment]
+    return freeze
+
+
+class FreezingWarehouse(DuckDBWarehouse):
+    """The DuckDB warehouse, its writing sessions carrying the module's freeze hook (set
+    by `main`; a resource's fields must be config, a function is not)."""
+
+    @contextmanager
+    def session(self, *, read_only: bool = False) -> Iterator[DuckDBSession]:
+        location = DuckDBLocation(path=Path(self.path), lock_timeout_s=self.lock_timeout_s)
+        with location.session(read_only=read_only, after_delete=_hook) as session:
+            yield session
+
+
+_hook: AfterDelete | None = None
 
 
 def main() -> int:
@@ -94,9 +114,12 @@ def main() -> int:
     parser.add_argument("start_date", type=date.fromisoformat)
     parser.add_argument("--freeze-at", nargs=2, metavar=("N", "MARKER"))
     args = parser.parse_args()
+    warehouse = None
     if args.freeze_at:
-        freeze_at(int(args.freeze_at[0]), Path(args.freeze_at[1]))
-    defs = history_definitions(args.db, args.start_date)
+        global _hook
+        _hook = freeze_at(int(args.freeze_at[0]), Path(args.freeze_at[1]))
+        warehouse = FreezingWarehouse(path=str(args.db))
+    defs = history_definitions(args.db, args.start_date, warehouse)
     result = export_days(defs, DagsterInstance.ephemeral(), args.first, args.last)
     return 0 if result.success else 1
 

@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -22,7 +23,6 @@ from dot_orchestration.warehouse import (
     PartitionMismatchError,
     PartitionWriteError,
     WriteResult,
-    _duckdb,
     read_partition,
     replace_partitions,
 )
@@ -91,19 +91,13 @@ def test_both_tables_are_replaced_and_counted(db: Path) -> None:
     assert ids(db, "conversations") == ["a", "c", "d"]
 
 
-def test_a_failure_in_the_second_table_rolls_back_the_first(
-    db: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    real_insert = _duckdb._insert_frame
-
-    def fail_on_messages(conn: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> int:
-        if "messages" in name:
-            raise OSError("disk full")
-        return real_insert(conn, name, frame)
-
-    monkeypatch.setattr(_duckdb, "_insert_frame", fail_on_messages)
-    with pytest.raises(OSError, match="disk full"):
-        write(db, day(DAY_1, ["z"]), DAY_1)
+def test_a_failure_in_the_second_table_rolls_back_the_first(db: Path) -> None:
+    broken = day(DAY_1, ["z"])  # the conversations insert works; the messages one cannot
+    broken["messages"]["message_index"] = np.array([0, 2**64 - 1], dtype="uint64")
+    written: list[str] = []
+    with pytest.raises(PartitionWriteError, match="rolled back"):
+        write(db, broken, DAY_1, after_delete=lambda _schema, table: written.append(table))
+    assert written == ["conversations", "messages"]  # the first was replaced in the transaction
     assert ids(db, "conversations") == ["a", "b"]
     assert ids(db, "messages") == ["a", "a", "b", "b"]
 
@@ -142,22 +136,19 @@ KILLED_WRITER = textwrap.dedent(
 
     import pandas as pd
 
-    from dot_orchestration.warehouse import _duckdb, replace_partitions
+    from dot_orchestration.warehouse import replace_partitions
 
     database, signal_file = sys.argv[1], Path(sys.argv[2])
-    real_insert = _duckdb._insert_frame
 
-    def pause_on_messages(conn, name, frame):
-        if "messages" not in name:
-            return real_insert(conn, name, frame)
-        signal_file.write_text("paused")  # conversations replaced, messages deleted
-        time.sleep(600)
+    def pause_on_messages(schema, table):
+        if table == "messages":
+            signal_file.write_text("paused")  # conversations replaced, messages deleted
+            time.sleep(600)
 
-    _duckdb._insert_frame = pause_on_messages
     day = date(2024, 3, 1)
     replace_partitions(
         database, schema="dot_history", partition_column="partition_date",
-        partition_values=[day], allow_empty=False,
+        partition_values=[day], allow_empty=False, after_delete=pause_on_messages,
         tables={
             "conversations": pd.DataFrame({
                 "conversation_id": pd.array(["new"], dtype="string"),

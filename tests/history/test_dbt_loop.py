@@ -22,12 +22,12 @@ from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
 from dot_demo.definitions import dbt_executable
 from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorServer
-from dot_orchestration.history_export import (
+from dot_orchestration.history import (
     DotHistoryDbtTranslator,
     DotHistorySettings,
     DuckDBWarehouse,
+    HistorySchedule,
     build_dot_history_definitions,
-    dot_history_resources,
 )
 from dot_orchestration.resources import DotResource
 
@@ -77,7 +77,12 @@ def project(
 def test_the_daily_run_exports_history_then_builds_the_usage_model(
     dot: EmulatorServer, project: DbtProject, tmp_path: Path, instance: DagsterInstance
 ) -> None:
-    settings = DotHistorySettings(start_date=date(2025, 3, 1), key=("loop_test", "history"))
+    settings = DotHistorySettings(
+        start_date=date(2025, 3, 1),
+        key=("loop_test", "history"),
+        warehouse=DuckDBWarehouse(path=str(tmp_path / "warehouse.duckdb")),
+        schedule=HistorySchedule(refresh_days=3),
+    )
 
     @dbt_assets(
         manifest=project.manifest_path,
@@ -89,15 +94,12 @@ def test_the_daily_run_exports_history_then_builds_the_usage_model(
         yield from dbt.cli(["build", "--vars", json.dumps(DBT_VARS)], context=context).stream()
 
     defs = Definitions.merge(
-        build_dot_history_definitions(
-            settings, downstream=AssetSelection.assets(dot_usage), refresh_days=3
-        ),
+        build_dot_history_definitions(settings, downstream=AssetSelection.assets(dot_usage)),
         Definitions(
             assets=[dot_usage],
             resources={
                 "dot": DotResource(api_token=ADMIN_TOKEN, base_url=dot.url),
                 "dbt": DbtCliResource(project_dir=project, dbt_executable=dbt_executable()),
-                **dot_history_resources(DuckDBWarehouse(path=str(tmp_path / "warehouse.duckdb"))),
             },
         ),
     )

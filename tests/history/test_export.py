@@ -7,6 +7,7 @@ that were there before.
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -23,11 +24,10 @@ from dagster import (
 from dot_orchestration.emulator import EmulatorServer
 from dot_orchestration.emulator.clock import utc_today
 from dot_orchestration.emulator.vocabulary import REVIEW_SCORES
-from dot_orchestration.history_export import DotHistorySettings
+from dot_orchestration.history import DotHistorySettings, DuckDBWarehouse
 from dot_orchestration.transforms.history import NormalisedHistory
-from dot_orchestration.warehouse import _duckdb
 
-from ._support import Export, StubDot, build_export, journal
+from ._support import Export, StubDot, build_export, export_records, journal
 
 DAYS = [date(2025, 3, 1) + timedelta(days=n) for n in range(12)]
 
@@ -94,26 +94,29 @@ def test_reruns_and_overlapping_backfills_leave_no_duplicates(
     assert not messages.duplicated(["conversation_id", "message_index"]).any()
 
 
-def test_a_failure_between_delete_and_insert_keeps_the_previous_rows(
-    dot: EmulatorServer, export: Export, monkeypatch: pytest.MonkeyPatch
+def test_a_day_the_warehouse_cannot_store_keeps_the_previous_rows_of_both_tables(
+    dot: EmulatorServer, stub_dot: StubDot, export_for: Callable[..., Export]
 ) -> None:
+    """A real fault between the two tables: the day's conversations are replaced (retitled),
+    then a message Dot sent with a lone surrogate (an emoji cut in half) cannot be stored.
+    The transaction holding both is rolled back: the old day, in both tables."""
+    stub_dot.answer = lambda start, end: export_records(dot, start)
+    export = export_for(stub_dot.url)
     assert export.run("2025-03-01", "2025-03-03").success
     before = {name: export.table(name) for name in ("conversations", "messages")}
-    inserts: list[str] = []
-    real_insert = _duckdb._insert_frame
 
-    def insert_then_fail_on_messages(conn: duckdb.DuckDBPyConnection, name: str, frame: object):
-        inserts.append(name)
-        if "messages" in name:  # conversations of the day deleted and inserted already
-            raise OSError("disk full")
-        return real_insert(conn, name, frame)
+    def retitled_and_unstorable(start: date, end: date) -> list[dict[str, Any]]:
+        records = export_records(dot, start)
+        for record in records:
+            record["title"] = f"retitled {record['title']}"
+        records[-1]["messages"][-1]["content"] = "cut emoji \ud83d"
+        return records
 
-    monkeypatch.setattr(_duckdb, "_insert_frame", insert_then_fail_on_messages)
+    stub_dot.answer = retitled_and_unstorable
     result = export.run("2025-03-02")
 
     assert not result.success
-    assert "disk full" in str(result.failure_data_for_node(export.node))
-    assert inserts == ['"dot_history"."conversations"', '"dot_history"."messages"']
+    assert "rolled back" in str(result.failure_data_for_node(export.node))
     for name, frame in before.items():
         pd.testing.assert_frame_equal(export.table(name), frame)
     # the partition's materialization is the earlier run's
@@ -274,7 +277,11 @@ def test_partitions_follow_the_configured_time_zone(
 def test_the_io_manager_loads_stored_days_for_python_consumers(
     dot: EmulatorServer, tmp_path: Path, instance: DagsterInstance
 ) -> None:
-    settings = DotHistorySettings(start_date=date(2025, 3, 1), key=("reader_test", "history"))
+    settings = DotHistorySettings(
+        start_date=date(2025, 3, 1),
+        key=("reader_test", "history"),
+        warehouse=DuckDBWarehouse(path=str(tmp_path / "w.duckdb")),
+    )
     loaded: dict[str, NormalisedHistory] = {}
 
     @asset(
@@ -306,7 +313,11 @@ def test_settings_refuse_an_unknown_time_zone() -> None:
 
 
 def test_partitions_start_at_the_start_date_and_end_with_the_last_closed_day() -> None:
-    settings = DotHistorySettings(start_date=date(2025, 1, 1), timezone="Europe/Berlin")
+    settings = DotHistorySettings(
+        start_date=date(2025, 1, 1),
+        timezone="Europe/Berlin",
+        warehouse=DuckDBWarehouse(path="never-opened.duckdb"),
+    )
     partitions = settings.partitions_def()
     now = datetime(2025, 1, 4, 0, 30, tzinfo=ZoneInfo("Europe/Berlin"))
     assert partitions.get_partition_keys(current_time=now) == [

@@ -9,19 +9,21 @@ from dagster import (
     AssetCheckSeverity,
     DefaultSensorStatus,
     RunRequest,
+    ScheduleDefinition,
     SkipReason,
     build_schedule_context,
 )
 
 from dot_orchestration.emulator import EmulatorServer
-from dot_orchestration.history_export import (
+from dot_orchestration.history import (
     DotHistorySettings,
-    build_dot_history_assets,
-    build_dot_history_freshness,
-    build_dot_history_schedule,
+    DuckDBWarehouse,
+    HistoryFreshness,
+    HistorySchedule,
+    build_dot_history_definitions,
 )
 
-from ._support import Export, build_export
+from ._support import Export
 
 COMPLETE = "every_closed_day_exported"
 
@@ -82,9 +84,12 @@ def test_freshness_asks_for_the_latest_closed_day(
     dot: EmulatorServer, export_for: Callable[..., Export]
 ) -> None:
     yesterday = datetime.now(timezone.utc).date() - timedelta(days=1)
-    base = export_for(dot.url, start_date=yesterday - timedelta(days=3))
-    checks, sensor = build_dot_history_freshness(base.settings, deadline_cron="0 0 * * *")
-    export = build_export(base.settings, dot.url, base.db, base.instance, extra_checks=checks)
+    export = export_for(
+        dot.url,
+        start_date=yesterday - timedelta(days=3),
+        freshness=HistoryFreshness(deadline_cron="0 0 * * *"),
+    )
+    sensor = export.defs.resolve_sensor_def(f"{export.settings.name}_freshness")
 
     assert export.run(str(yesterday - timedelta(days=1))).success  # not the latest day
     stale = evaluations(export.check())["freshness_check"]
@@ -98,10 +103,14 @@ def test_freshness_asks_for_the_latest_closed_day(
 
 def test_the_schedule_runs_after_the_day_closed_in_the_partitions_time_zone() -> None:
     berlin = ZoneInfo("Europe/Berlin")
-    settings = DotHistorySettings(start_date=date(2025, 3, 1), timezone=berlin.key)
-    schedule = build_dot_history_schedule(
-        build_dot_history_assets(settings), hour_of_day=2, minute_of_hour=15, refresh_days=3
+    settings = DotHistorySettings(
+        start_date=date(2025, 3, 1),
+        timezone=berlin.key,
+        warehouse=DuckDBWarehouse(path="never-written.duckdb"),
+        schedule=HistorySchedule(hour_of_day=2, minute_of_hour=15, refresh_days=3),
     )
+    (schedule,) = build_dot_history_definitions(settings).schedules or ()
+    assert isinstance(schedule, ScheduleDefinition) and schedule.name == "dot_history_daily"
 
     def tick(at: datetime) -> RunRequest | SkipReason:
         result = schedule.evaluate_tick(build_schedule_context(scheduled_execution_time=at))

@@ -1,4 +1,4 @@
-"""Helpers of the history-export tests: an export wired like the example, a stub Dot."""
+"""Helpers of the history tests: an export wired like the example, a stub Dot."""
 
 import json
 import threading
@@ -22,12 +22,10 @@ from dagster import (
 )
 
 from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorServer
-from dot_orchestration.history_export import (
+from dot_orchestration.history import (
     DotHistorySettings,
     DuckDBWarehouse,
-    build_dot_history_assets,
-    build_dot_history_checks,
-    dot_history_resources,
+    build_dot_history_definitions,
 )
 from dot_orchestration.resources import DotResource
 
@@ -95,7 +93,11 @@ def build_export(
     extra_checks: Sequence[AssetChecksDefinition] = (),
     **dot_options: Any,
 ) -> Export:
-    history = build_dot_history_assets(settings)
+    """The export of `settings` into `db`, as `build_dot_history_definitions` wires it, plus
+    an `export` job (the asset) and a `checks` job (its checks alone)."""
+    settings = settings.model_copy(update={"warehouse": DuckDBWarehouse(path=str(db))})
+    built = build_dot_history_definitions(settings)
+    (history,) = [a for a in built.assets or () if isinstance(a, AssetsDefinition)]
     jobs = [
         define_asset_job("export", selection=AssetSelection.assets(history)),
         define_asset_job("checks", selection=AssetSelection.checks_for_assets(history)),
@@ -107,11 +109,14 @@ def build_export(
         initial_backoff_s=0.01,
         **dot_options,
     )
-    defs = Definitions(
-        assets=[history, *extra_assets],
-        asset_checks=[build_dot_history_checks(settings), *extra_checks],
-        jobs=jobs,
-        resources={"dot": dot, **dot_history_resources(DuckDBWarehouse(path=str(db)))},
+    defs = Definitions.merge(
+        built,
+        Definitions(
+            assets=list(extra_assets),
+            asset_checks=list(extra_checks),
+            jobs=jobs,
+            resources={"dot": dot},
+        ),
     )
     return Export(settings, history, defs, db, instance)
 

@@ -21,12 +21,12 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from dagster import DagsterInstance, instance_for_test
+from dagster import DagsterInstance
 from dagster_dbt import DbtProject
 
 from dot_demo.definitions import dbt_executable
 from dot_orchestration.emulator import EmulatorConfig, EmulatorServer
-from dot_orchestration.history_export import DotHistorySettings
+from dot_orchestration.history import DotHistorySettings, DuckDBWarehouse
 
 from ._support import (
     DBT_VARS,
@@ -60,31 +60,27 @@ def dot(history_server: EmulatorServer) -> EmulatorServer:
     return history_server
 
 
-@pytest.fixture(scope="session")
-def instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagsterInstance]:
-    """One real (SQLite) instance for the session: creating one costs a second. Tests
-    stay apart because each export has its own asset key (`export_for`)."""
-    with instance_for_test(temp_dir=str(tmp_path_factory.mktemp("dagster_home"))) as inst:
-        yield inst
-
-
 @pytest.fixture
 def export_for(
-    tmp_path: Path, instance: DagsterInstance, request: pytest.FixtureRequest
+    tmp_path: Path, session_instance: DagsterInstance, request: pytest.FixtureRequest
 ) -> Callable[..., Export]:
     """`export_for(base_url, **settings)`: an export into this test's DuckDB file, under an
-    asset key of its own (`<test name>/history`)."""
+    asset key of its own (`<test name>/history`), so the tests share one instance."""
     test_key = re.sub(r"\W+", "_", request.node.name).strip("_")[:80]
 
     def make(base_url: str, **options: Any) -> Export:
         dot_keys = ("max_concurrency", "environment", "read_timeout_s", "export_read_timeout_s")
         dot_options = {k: options.pop(k) for k in dot_keys if k in options}
+        db = tmp_path / "warehouse.duckdb"
         settings = DotHistorySettings(
-            **{"start_date": date(2025, 2, 20), "key": (test_key, "history"), **options}
+            **{
+                "start_date": date(2025, 2, 20),
+                "key": (test_key, "history"),
+                "warehouse": DuckDBWarehouse(path=str(db)),
+                **options,
+            }
         )
-        return build_export(
-            settings, base_url, tmp_path / "warehouse.duckdb", instance, **dot_options
-        )
+        return build_export(settings, base_url, db, session_instance, **dot_options)
 
     return make
 
