@@ -6,7 +6,7 @@ starts with are re-exported lazily and import Dagster only when asked for: the r
 (`from dot_orchestration import DotResource`), the connection syncs, and the components
 `DotComponent` and `DotDbtProjectComponent` (the names `dg` and `defs.yaml` use). Every
 other factory lives in the module of its operation (`dot_orchestration.history`,
-`.confluence_notes`, ...).
+`.notes`, ...).
 """
 
 import importlib
@@ -16,11 +16,13 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time `__getattr__` imports
     from dot_orchestration.components import DotComponent as DotComponent
     from dot_orchestration.components import DotDbtProjectComponent as DotDbtProjectComponent
-    from dot_orchestration.confluence_notes import ConfluenceResource as ConfluenceResource
+    from dot_orchestration.notes import DotNotesSettings as DotNotesSettings
+    from dot_orchestration.notes import build_dot_notes_definitions as build_dot_notes_definitions
+    from dot_orchestration.resources import ConfluenceResource as ConfluenceResource
+    from dot_orchestration.resources import DotResource as DotResource
     from dot_orchestration.syncing import DotConnection as DotConnection
     from dot_orchestration.syncs import SyncSettings as SyncSettings
     from dot_orchestration.syncs import build_dot_sync_definitions as build_dot_sync_definitions
-    from dot_orchestration.resources import DotResource as DotResource
 
 try:
     __version__ = version("dot-orchestration")
@@ -29,11 +31,13 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 
 #: Public names imported on first use, and the module that defines each.
 _LAZY = {
-    "ConfluenceResource": "dot_orchestration.confluence_notes",
+    "ConfluenceResource": "dot_orchestration.resources",
     "DotComponent": "dot_orchestration.components",
     "DotConnection": "dot_orchestration.syncing",
     "DotDbtProjectComponent": "dot_orchestration.components",
+    "DotNotesSettings": "dot_orchestration.notes",
     "DotResource": "dot_orchestration.resources",
+    "build_dot_notes_definitions": "dot_orchestration.notes",
     "SyncSettings": "dot_orchestration.syncs",
     "build_dot_sync_definitions": "dot_orchestration.syncs",
 }

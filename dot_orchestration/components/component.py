@@ -3,7 +3,7 @@
 A thin YAML front over the Python API. Each section of the file is validated by the
 settings class the Python API already uses (see `settings.py`) and handed to the same
 factories a Python user calls: `build_dot_sync_definitions`, `build_dot_catalogue_asset`,
-`load_dot_dashboard_specs`, `build_dot_history_definitions`, `build_confluence_note_asset`,
+`load_dot_dashboard_specs`, `build_dot_history_definitions`, `build_dot_notes_definitions`,
 `build_dot_monitoring_definitions`, and their schedules and checks. Nothing
 here syncs, exports or reconciles.
 
@@ -62,13 +62,6 @@ from dot_orchestration.components.settings import (
     SyncSettings,
 )
 from dot_orchestration.components.translation import DotAssetProps, Translation, template_vars
-from dot_orchestration.confluence_notes import (
-    build_confluence_note_asset,
-    build_confluence_note_check,
-    build_confluence_note_job,
-    build_confluence_note_schedule,
-    build_confluence_note_sensor,
-)
 from dot_orchestration.dot_exposures import build_refresh_exposures_asset, load_dot_dashboard_specs
 from dot_orchestration.external_assets import (
     CatalogueFile,
@@ -78,6 +71,7 @@ from dot_orchestration.external_assets import (
 )
 from dot_orchestration.history import build_dot_history_definitions
 from dot_orchestration.monitoring import build_dot_monitoring_definitions
+from dot_orchestration.notes import build_dot_notes_definitions
 from dot_orchestration.resources import DotResource
 from dot_orchestration.syncing import DotConnection
 from dot_orchestration.syncs import (
@@ -404,44 +398,16 @@ class _DefinitionsBuild:
     # ----------------------------------------------------------------- confluence
 
     def _confluence(self) -> Definitions | None:
+        """The Python API's `build_dot_notes_definitions`, resources included."""
         settings = self.component.confluence
         if settings is None:
             return None
-        sensor_options = set_fields(settings.sensor, "minimum_interval_seconds", "default_status")
-        schedule_options = set_fields(
-            settings.schedule, "cron_schedule", "timezone", "default_status"
-        )
-        parts = []
-        for sync in settings.syncs:
-            notes = build_confluence_note_asset(sync, translator=self.translate.notes_translator())
-            job = build_confluence_note_job(sync, notes)
-            sensors = (
-                [build_confluence_note_sensor(sync, job, **sensor_options)]
-                if settings.sensor.enabled
-                else []
-            )
-            schedules = (
-                [build_confluence_note_schedule(sync, job, **schedule_options)]
-                if settings.schedule.enabled
-                else []
-            )
-            parts.append(
-                Definitions(
-                    assets=[notes],
-                    asset_checks=[build_confluence_note_check(sync, notes)],
-                    jobs=[job],
-                    sensors=sensors,
-                    schedules=schedules,
-                )
-            )
-        return Definitions.merge(*parts)
+        return build_dot_notes_definitions(settings, translator=self.translate.notes_translator())
 
     # ----------------------------------------------------------------- resources
 
     def _resources(self) -> dict[str, object]:
         resources: dict[str, object] = {"dot": self.component.workspace}
-        if self.component.confluence is not None:
-            resources["confluence"] = self.component.confluence.site
         return resources
 
     def _path(self, path: str) -> Path:

@@ -5,16 +5,15 @@ Each section is a pydantic model in the style of the Python API's own settings, 
 exactly what its factory takes: the component passes the fields a file sets as keyword
 arguments, so the factory's defaults apply to the rest and live in one place. Where the
 Python API already has a settings class (`SyncSettings`, `DotHistorySettings`,
-`ConfluenceNoteSync`, `DotResource`, `ConfluenceResource`, `DuckDBWarehouse`,
+`DotNotesSettings`, `DotResource`, `ConfluenceResource`, `DuckDBWarehouse`,
 `AlertChannels`, `MonitoringSettings`), a section uses it as it is: its validators are
 the YAML's validators.
 """
 
-from dagster import DefaultScheduleStatus, DefaultSensorStatus
+from dagster import DefaultScheduleStatus
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dot_orchestration.components._yaml import YamlFront
-from dot_orchestration.confluence_notes import ConfluenceNoteSync, ConfluenceResource
 from dot_orchestration.history import (
     DotHistorySettings,
     DotHistoryTables,
@@ -23,6 +22,12 @@ from dot_orchestration.history import (
     PostgresWarehouse,
 )
 from dot_orchestration.monitoring import AlertChannels, MonitoringSettings
+from dot_orchestration.notes import (
+    ConfluenceResource,
+    DotNotesSettings,
+    NoteSchedule,
+    NoteSensor,
+)
 from dot_orchestration.resources import DotResource
 from dot_orchestration.syncs import SyncSchedule, SyncSettings
 from dot_orchestration.transforms.catalogue import RemovalPolicy
@@ -139,42 +144,9 @@ HistoryTables = DotHistoryTables
 # --------------------------------------------------------------------------- confluence
 
 
-class NoteSensor(_Section):
-    """Polls the selected pages and syncs the changed ones (`build_confluence_note_sensor`)."""
-
-    enabled: bool = True
-    minimum_interval_seconds: int | None = None
-    default_status: DefaultSensorStatus | None = None
-
-
-class NoteSchedule(_Section):
-    """The daily re-render of every page (`build_confluence_note_schedule`)."""
-
-    enabled: bool = True
-    cron_schedule: str | None = None
-    timezone: str | None = None
-    default_status: DefaultScheduleStatus | None = None
-
-
-class ConfluenceSettings(_Section):
-    """Confluence pages as Dot notes: the site, the syncs, and when they run."""
-
-    site: ConfluenceResource = Field(
-        description="The Confluence site and its credentials (secrets as env references)."
-    )
-    syncs: tuple[ConfluenceNoteSync, ...] = Field(
-        min_length=1, description="Each sync: its `name`, page `selection` and note `dialect`."
-    )
-    sensor: NoteSensor = Field(default_factory=NoteSensor)
-    schedule: NoteSchedule = Field(default_factory=NoteSchedule)
-
-    @model_validator(mode="after")
-    def _unique_names(self) -> "ConfluenceSettings":
-        names = [sync.name for sync in self.syncs]
-        twice = sorted({name for name in names if names.count(name) > 1})
-        if twice:
-            raise ValueError(f"two Confluence syncs are named {', '.join(twice)}; rename one")
-        return self
+#: The notes operation's settings are its section, as they are: `DotNotesSettings` (with its
+#: `NoteSensor` and `NoteSchedule`) is what `build_dot_notes_definitions` takes in Python.
+ConfluenceSettings = DotNotesSettings
 
 
 # --------------------------------------------------------------------------- monitoring

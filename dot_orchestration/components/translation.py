@@ -22,9 +22,9 @@ from typing import Any, Literal
 from dagster import AssetKey, AssetsDefinition, AssetSpec
 from dagster.components.utils.translation import TranslationFn
 
-from dot_orchestration.confluence_notes import ConfluenceNotesTranslator, ConfluenceNoteSync
 from dot_orchestration.dot_exposures import DotExposure, DotExposureTranslator
 from dot_orchestration.history import DotHistorySettings, DotHistoryTranslator
+from dot_orchestration.notes import ConfluenceNotesTranslator, ConfluenceNoteSync
 from dot_orchestration.syncing import DotConnection
 from dot_orchestration.syncs import DotSyncProps, DotSyncTranslator
 

@@ -33,11 +33,6 @@ from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 from filelock import FileLock
 
 from dot_orchestration.confluence import PageSelection
-from dot_orchestration.confluence_notes import (
-    ConfluenceNoteSync,
-    ConfluenceResource,
-    build_confluence_note_definitions,
-)
 from dot_orchestration.dbt_run_results import push_dbt_run_results
 from dot_orchestration.dot_exposures import build_refresh_exposures_asset, load_dot_dashboard_specs
 from dot_orchestration.external_assets import (
@@ -54,6 +49,12 @@ from dot_orchestration.history import (
     build_dot_history_definitions,
 )
 from dot_orchestration.monitoring import MonitoringSettings, build_dot_monitoring_definitions
+from dot_orchestration.notes import (
+    ConfluenceNoteSync,
+    ConfluenceResource,
+    DotNotesSettings,
+    build_dot_notes_definitions,
+)
 from dot_orchestration.resources import DotResource
 from dot_orchestration.syncs import (
     DotConnection,
@@ -337,12 +338,10 @@ def optional_definitions(settings: ExampleSettings) -> list[Definitions]:
     """Operations that need a system beyond Dot: present only when it is configured."""
     extra = []
     if settings.env.get("CONFLUENCE_BASE_URL"):
-        extra.append(
-            Definitions.merge(
-                build_confluence_note_definitions(settings.note_sync),
-                Definitions(resources={"confluence": ConfluenceResource.from_env(settings.env)}),
-            )
+        notes = DotNotesSettings(
+            site=ConfluenceResource.from_env(settings.env), syncs=(settings.note_sync,)
         )
+        extra.append(build_dot_notes_definitions(notes))
     return extra
 
 

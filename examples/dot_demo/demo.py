@@ -38,11 +38,11 @@ from dot_demo.definitions import (
     build_definitions,
 )
 from dot_orchestration.client import DotClient
-from dot_orchestration.confluence_notes import NOTES_POOL
 from dot_orchestration.dot_exposures import refresh_dot_exposures
 from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorConfig, EmulatorServer
 from dot_orchestration.emulator.confluence import DEFAULT_USERS as CONFLUENCE_USERS
 from dot_orchestration.emulator.confluence import ConfluenceEmulatorServer
+from dot_orchestration.notes import NOTES_POOL
 
 CATALOGUE_KEY = AssetKey(["dot", "external_assets"])
 NOTES_KEY = AssetKey(["dot", "notes", EXAMPLE_NOTE_SYNC.name])
@@ -156,7 +156,9 @@ def summarise(
 
 
 CATALOGUE_COUNTS = ("created", "updated", "unchanged", "deactivated")
-NOTES_COUNTS = ("pages_synced", "pages_unchanged", "pages_removed", "dot_writes")
+NOTES_COUNTS = tuple(
+    f"dot/{name}" for name in ("pages_synced", "pages_unchanged", "pages_removed", "note_writes")
+)
 
 
 def history_lines(instance: DagsterInstance, settings: ExampleSettings) -> list[str]:
@@ -197,7 +199,9 @@ def counts_line(label: str, instance: DagsterInstance, key: AssetKey, names: Seq
     meta = latest_metadata(instance, key)
     if not meta:
         return f"  {label}: NOT materialized"
-    return f"  {label}: " + ", ".join(f"{n} {meta[n]}" for n in names if n in meta)
+    return f"  {label}: " + ", ".join(
+        f"{n.removeprefix('dot/')} {meta[n]}" for n in names if n in meta
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

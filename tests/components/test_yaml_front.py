@@ -13,10 +13,9 @@ from dagster.components.testing.utils import component_defs
 from dot_orchestration.components import DotComponent
 from dot_orchestration.components._yaml import YamlFront
 from dot_orchestration.components.settings import CatalogueSettings, SyncSettings
-from dot_orchestration.confluence_notes import ConfluenceResource
 from dot_orchestration.history import PostgresWarehouse
 from dot_orchestration.monitoring import AlertChannels
-from dot_orchestration.resources import DotResource
+from dot_orchestration.resources import ConfluenceResource, DotResource
 
 from ._support import EXAMPLE_CATALOGUE
 

@@ -17,7 +17,7 @@ LAYER = (
     "dot_orchestration.resources",
     "dot_orchestration.syncs",
     "dot_orchestration.history",
-    "dot_orchestration.confluence_notes",
+    "dot_orchestration.notes",
     "dot_orchestration.external_assets",
     "dot_orchestration.dot_exposures",
     "dot_orchestration.dbt_run_results",

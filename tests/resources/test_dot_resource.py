@@ -1,10 +1,9 @@
 """DotResource: wrong configuration fails at definition load, naming the field and the fix."""
 
 import pytest
-from dagster import EnvVar
+from pydantic import ValidationError
 
-from dot_orchestration.emulator import ADMIN_TOKEN
-from dot_orchestration.resources import DotResource
+from dot_orchestration.resources import ConfluenceResource, DotResource, HttpSettings
 
 
 @pytest.mark.parametrize(
@@ -15,35 +14,40 @@ from dot_orchestration.resources import DotResource
         ({"region": "us"}, "region must be 'app' \\(US\\) or 'eu', not 'us'"),
         ({"region": "eu", "auth_mode": "query"}, "auth_mode must be 'header' or 'url'"),
         ({"region": "eu", "auth_mode": "url"}, "auth_mode='url' needs `user_id`"),
-        ({"region": "eu", "max_backoff_s": 300}, "max_backoff_s <= max_wait_s"),
-        ({"region": "eu", "max_attempts": 0}, "max_attempts"),
+        ({"region": "eu", "max_backoff_s": 300}, "DotResource: need initial_backoff_s <= "),
+        ({"region": "eu", "max_attempts": 0}, "max_attempts\n  Input should be greater than"),
     ],
 )
 def test_bad_settings_fail_at_construction(settings: dict[str, object], message: str) -> None:
-    with pytest.raises(Exception, match=message):
+    with pytest.raises(ValidationError, match=message):
         DotResource(api_token="dot-x", **settings)  # type: ignore[arg-type]
 
 
-def test_from_env_keeps_secrets_as_env_var_references() -> None:
-    resource = DotResource.from_env(
-        {"DOT_BASE_URL": "http://127.0.0.1:9", "DOT_API_KEY": "dot-secret", "DOT_USER_ID": "a@b.c"}
-    )
-    assert resource.api_token == EnvVar("DOT_API_KEY")
-    assert resource.user_id == EnvVar("DOT_USER_ID")
-    assert resource.base_url == EnvVar("DOT_BASE_URL")
-    assert "dot-secret" not in repr(resource)
+@pytest.mark.parametrize(
+    "resource",
+    [
+        lambda **http: DotResource(api_token="dot-x", region="eu", **http),
+        lambda **http: ConfluenceResource(
+            base_url="https://w.example", personal_access_token="p", **http
+        ),
+    ],
+    ids=["dot", "confluence"],
+)
+def test_both_resources_share_the_http_settings_and_their_checks(resource: object) -> None:
+    """One base declares timeouts and retries: same names, defaults, checks and client
+    settings for Dot and Confluence."""
+    built = resource(max_attempts=2, initial_backoff_s=0.1, max_backoff_s=1, max_wait_s=3)  # type: ignore[operator]
+    assert isinstance(built, HttpSettings)
+    retries = built.http_retries()
+    assert (retries.max_attempts, retries.initial_backoff, retries.max_backoff) == (2, 0.1, 1)
+    assert retries.max_wait == 3
+    with pytest.raises(ValidationError, match=r"Resource: need initial_backoff_s <= max_backoff_s"):
+        resource(max_backoff_s=200)  # type: ignore[operator]
 
 
-def test_from_env_defaults_to_the_us_region() -> None:
-    resource = DotResource.from_env({"DOT_API_KEY": "dot-secret"})
-    assert resource.region == "app"
-
-
-def test_env_vars_resolve_when_the_client_is_built(
-    dot_emulator: object, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("DOT_BASE_URL", dot_emulator.url)  # type: ignore[attr-defined]
-    monkeypatch.setenv("DOT_API_KEY", ADMIN_TOKEN)
-    resource = DotResource.from_env({"DOT_BASE_URL": "set", "DOT_API_KEY": "set"})
-    with resource.process_config_and_initialize().get_client() as client:
-        assert client.me()["email"] == "admin@example.com"
+def test_a_literal_secret_never_shows_in_a_validation_error() -> None:
+    """A secret of the wrong type is refused without quoting it (the shared base hides
+    inputs from validation errors)."""
+    with pytest.raises(ValidationError, match="personal_access_token") as refused:
+        ConfluenceResource(base_url="https://w.example", personal_access_token=["s3cr3t"])  # type: ignore[arg-type]
+    assert "s3cr3t" not in str(refused.value)

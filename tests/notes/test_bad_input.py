@@ -18,6 +18,7 @@ from ._support import (
     RESTRICTED,
     REVENUE,
     NoteHarness,
+    failed_run_metadata,
     failure_of,
     materialization_metadata,
     sync_of,
@@ -36,9 +37,9 @@ def test_an_unknown_page_id_fails_clearly_and_the_other_pages_still_sync(
     description, _ = failure_of(result)
     assert "page 999999 was not found" in description
     assert "remove it from the selection" in description
-    metadata = materialization_metadata(result)  # what was synced is recorded
-    assert (metadata["pages_synced"], metadata["pages_unchanged"]) == (1, 1)
-    assert metadata["pages_failed"] == 1
+    metadata = failed_run_metadata(result)  # what was synced is on the failure
+    assert (metadata["dot/pages_synced"], metadata["dot/pages_unchanged"]) == (1, 1)
+    assert metadata["dot/pages_failed"] == 1
     held = notes.synced_pages(dialect)
     assert held[REVENUE] == before[REVENUE] and NRR in held
 
@@ -78,7 +79,7 @@ def test_malformed_storage_format_fails_that_page_and_keeps_its_last_good_note(
     held = notes.synced_pages(dialect)
     assert held[NRR] == before[NRR]
     assert held[REVENUE].startswith("# Revenue\n\nNet now.")
-    assert metadata["failures"].keys() == {NRR}
+    assert metadata["dot/page_failures"].keys() == {NRR}
 
 
 def test_a_cql_query_without_results_is_an_explicit_empty_result(notes: NoteHarness) -> None:
@@ -86,8 +87,8 @@ def test_a_cql_query_without_results_is_an_explicit_empty_result(notes: NoteHarn
 
     assert result.success
     metadata = materialization_metadata(result)
-    assert metadata["pages_selected"] == 0 and metadata["dot_writes"] == 0
-    assert metadata["empty_sources"] == ["CQL 'label = \"no-such-label\"'"]
+    assert metadata["dot/pages_selected"] == 0 and metadata["dot/note_writes"] == 0
+    assert metadata["dot/empty_sources"] == ["CQL 'label = \"no-such-label\"'"]
     assert notes.note_writes() == []
 
 
@@ -136,7 +137,7 @@ def test_an_org_note_with_an_unclosed_block_is_not_touched(notes: NoteHarness) -
     broken = f'Intro\n\n<faq confluence_page_url="{notes.site.url}/pages/1">\n\nno end'
     notes.human().save_note(broken)
 
-    result = notes.run(sync_of(dialect="org_note", page_ids=[REVENUE]))
+    result = notes.run(sync_of(dialect="single_note", page_ids=[REVENUE]))
 
     description, _ = failure_of(result)
     assert "managed block that is not closed" in description and "line 3" in description
@@ -155,7 +156,7 @@ def test_a_dot_error_writing_one_page_fails_that_page_only(notes: NoteHarness) -
 
     description, _ = failure_of(result)
     assert "page 100101: writing its notes failed" in description and "500" in description
-    assert materialization_metadata(result)["pages_synced"] == 1
+    assert failed_run_metadata(result)["dot/pages_synced"] == 1
     held = notes.synced_pages("org_notes")
     assert held[ACTIVE_CUSTOMERS].startswith("# Active customers")
     assert "v2" not in held[REVENUE]  # the old note, untouched

@@ -23,16 +23,17 @@ from dagster import (
 
 from dot_orchestration.client import DotClient, HttpRetries
 from dot_orchestration.confluence import ConfluenceClient, PageSelection
-from dot_orchestration.confluence_notes import (
-    ConfluenceNoteSync,
-    ConfluenceResource,
-    build_confluence_note_asset,
-    build_confluence_note_check,
-    build_confluence_note_definitions,
-    note_sync_run_config,
-)
 from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorServer
 from dot_orchestration.emulator.confluence import DEFAULT_USERS, ConfluenceEmulatorServer
+from dot_orchestration.notes import (
+    ConfluenceNoteSync,
+    ConfluenceResource,
+    DotNotesSettings,
+    build_confluence_note_asset,
+    build_confluence_note_check,
+    build_dot_notes_definitions,
+    note_sync_run_config,
+)
 from dot_orchestration.resources import DotResource
 from dot_orchestration.transforms.notes import owned_note_key, parse_managed_blocks
 
@@ -159,9 +160,13 @@ class NoteHarness:
             raise_on_error=False,
         )
 
-    def definitions(self, sync: ConfluenceNoteSync) -> Definitions:
+    def definitions(self, sync: ConfluenceNoteSync, **settings: Any) -> Definitions:
+        """What `build_dot_notes_definitions` makes of the sync (and `settings`), with the
+        `dot` resource."""
+        resources = self.resources()
+        notes = DotNotesSettings(site=resources.pop("confluence"), syncs=(sync,), **settings)
         return Definitions.merge(
-            build_confluence_note_definitions(sync), Definitions(resources=self.resources())
+            build_dot_notes_definitions(notes), Definitions(resources=resources)
         )
 
     # ---- Dot, as a human and as an observer
@@ -208,7 +213,7 @@ class NoteHarness:
 
     def synced_pages(self, dialect: str) -> dict[str, str]:
         """Page id → what Dot holds for it (active notes joined, or its block)."""
-        if dialect == "org_note":
+        if dialect == "single_note":
             return self.blocks()
         return {
             page: "\n".join(text for _, text, active in notes if active)
@@ -218,7 +223,7 @@ class NoteHarness:
 
     def dot_state(self, dialect: str) -> object:
         """Everything Dot holds in this dialect, for before/after comparisons."""
-        return self.org_note() if dialect == "org_note" else self.all_notes()
+        return self.org_note() if dialect == "single_note" else self.all_notes()
 
 
 def materialization_metadata(result: ExecuteInProcessResult) -> dict[str, Any]:
@@ -236,6 +241,13 @@ def failure_of(result: ExecuteInProcessResult) -> tuple[str, dict[str, Any]]:
     user = data.user_failure_data
     assert user is not None, data.error
     return user.description or "", {k: getattr(v, "value", v) for k, v in user.metadata.items()}
+
+
+def failed_run_metadata(result: ExecuteInProcessResult) -> dict[str, Any]:
+    """What a failed run did, from its Failure; a failed run records no materialization
+    (it must not count as fresh for freshness or automation)."""
+    assert result.get_asset_materialization_events() == [], "a failed run materialized"
+    return failure_of(result)[1]
 
 
 def check_named(result: ExecuteInProcessResult, name: str) -> AssetCheckEvaluation:

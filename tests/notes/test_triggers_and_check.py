@@ -162,9 +162,9 @@ def test_the_check_passes_when_every_page_has_a_current_note_and_names_stale_one
 
     failed = current_check(notes.run(sync, page_ids=[], with_check=True))
 
-    assert passed.passed and passed.metadata["pages_selected"].value == 3
+    assert passed.passed and passed.metadata["dot/pages_selected"].value == 3
     assert not failed.passed
-    problems = failed.metadata["pages_not_current"].value
+    problems = failed.metadata["dot/pages_not_current"].value
     assert problems[NRR] == "the note holds version 3, the page is at version 4"
     assert list(problems.values()).count("no active note in Dot") == 1
-    assert set(failed.metadata["confluence_links"].value) == set(problems)
+    assert set(failed.metadata["dot/confluence_links"].value) == set(problems)

@@ -16,13 +16,16 @@ from dagster import (
 from pydantic import ValidationError
 
 from dot_orchestration.confluence import PageSelection, select_pages
-from dot_orchestration.confluence_notes import (
+from dot_orchestration.emulator.confluence import ConfluenceEmulatorServer
+from dot_orchestration.notes import (
     NOTES_POOL,
     ConfluenceNoteSync,
     ConfluenceResource,
-    build_confluence_note_definitions,
+    DotNotesSettings,
+    NoteSchedule,
+    NoteSensor,
+    build_dot_notes_definitions,
 )
-from dot_orchestration.emulator.confluence import ConfluenceEmulatorServer
 from dot_orchestration.resources import DotResource
 from dot_orchestration.transforms.notes import OwnedNoteKey, owned_note_key, render_owned_notes
 
@@ -40,8 +43,8 @@ SELECTION = PageSelection(page_ids=("100101",))
         ({"selection": {"cql": ["  "]}}, "a CQL query is blank"),
         ({"selection": {"spaces": ["DATA team"]}}, "space keys look like DATA"),
         ({"name": "my-notes"}, "must start with a letter"),
-        ({"dialect": "org_note", "on_removed": "delete"}, "on_removed only apply to"),
-        ({"dialect": "org_note", "title_prefix": "KB:"}, "title_prefix only apply to"),
+        ({"dialect": "single_note", "on_removed": "delete"}, "on_removed only apply to"),
+        ({"dialect": "single_note", "title_prefix": "KB:"}, "title_prefix only apply to"),
         ({"dialect": "notes"}, "org_notes"),
         ({"step_retries": -1}, "greater than or equal to 0"),
         ({"step_retry_delay_s": -1}, "greater than or equal to 0"),
@@ -54,19 +57,19 @@ def test_mistakes_are_refused_at_load_naming_the_fix(
         ConfluenceNoteSync.model_validate({"selection": SELECTION, **settings})
 
 
-def test_the_definitions_load_with_one_pooled_asset_its_check_sensor_and_schedule() -> None:
-    sync = ConfluenceNoteSync(name="wiki", selection=SELECTION, dialect="org_note")
-    defs = Definitions.merge(
-        build_confluence_note_definitions(sync),
-        Definitions(
-            resources={
-                "dot": DotResource(api_token="dot-x", base_url="http://127.0.0.1:9"),
-                "confluence": ConfluenceResource(
-                    base_url="http://127.0.0.1:9/wiki", personal_access_token="x"
-                ),
-            }
-        ),
+def definitions(sync: ConfluenceNoteSync, **settings: Any) -> Definitions:
+    """`build_dot_notes_definitions` of one sync, with a `dot` resource (nothing is called)."""
+    site = ConfluenceResource(base_url="http://127.0.0.1:9/wiki", personal_access_token="x")
+    notes = DotNotesSettings(site=site, syncs=(sync,), **settings)
+    dot = DotResource(api_token="dot-x", base_url="http://127.0.0.1:9")
+    return Definitions.merge(
+        build_dot_notes_definitions(notes), Definitions(resources={"dot": dot})
     )
+
+
+def test_the_definitions_load_with_one_pooled_asset_its_check_sensor_and_schedule() -> None:
+    sync = ConfluenceNoteSync(name="wiki", selection=SELECTION, dialect="single_note")
+    defs = definitions(sync)
 
     repository = defs.get_repository_def()
     [asset] = list(repository.assets_defs_by_key.values())
@@ -75,7 +78,9 @@ def test_the_definitions_load_with_one_pooled_asset_its_check_sensor_and_schedul
     assert asset.op.retry_policy == RetryPolicy(
         max_retries=3, delay=5.0, backoff=Backoff.EXPONENTIAL
     )
-    assert asset.specs_by_key[asset.key].metadata["dot_notes/dialect"] == "org_note"
+    metadata = asset.specs_by_key[asset.key].metadata
+    assert (metadata["dot/note_dialect"], metadata["dot/pool"]) == ("single_note", NOTES_POOL)
+    assert all(name.startswith("dot/") for name in metadata)
     job = defs.resolve_job_def("dot_notes_wiki_job")
     check = AssetCheckKey(asset.key, "every_selected_page_has_a_current_note")
     assert check in job.asset_layer.asset_graph.asset_check_keys
@@ -85,6 +90,26 @@ def test_the_definitions_load_with_one_pooled_asset_its_check_sensor_and_schedul
         "ops": {"dot_notes_wiki": {"config": {"page_ids": None, "refresh": True}}}
     }
     assert defs.resolve_sensor_def("dot_notes_wiki_sensor").job_name == "dot_notes_wiki_job"
+    assert isinstance(defs.resources, dict)
+    assert defs.resources["confluence"].base_url == "http://127.0.0.1:9/wiki"
+
+
+def test_python_settings_switch_the_pool_the_sensor_and_the_schedule() -> None:
+    sync = ConfluenceNoteSync(name="wiki", selection=SELECTION)
+    defs = definitions(
+        sync,
+        pool="wiki_notes",
+        sensor=NoteSensor(enabled=False),
+        schedule=NoteSchedule(cron_schedule="30 2 * * *", timezone="Europe/Berlin"),
+    )
+
+    [asset] = list(defs.get_repository_def().assets_defs_by_key.values())
+    assert asset.op.pool == "wiki_notes"
+    assert asset.specs_by_key[asset.key].metadata["dot/pool"] == "wiki_notes"
+    assert list(defs.sensors or []) == []
+    [schedule] = list(defs.schedules or [])
+    assert (schedule.cron_schedule, schedule.execution_timezone) == ("30 2 * * *", "Europe/Berlin")
+    assert list(definitions(sync, schedule=NoteSchedule(enabled=False)).schedules or []) == []
 
 
 def test_the_resource_takes_cloud_or_data_center_credentials_from_the_environment() -> None:

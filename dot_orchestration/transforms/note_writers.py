@@ -1,15 +1,16 @@
 """Writing rendered Confluence pages into Dot's notes, in both dialects, and reporting it.
 
-Plain Python over `DotClient`, no Dagster: the note sync asset (`confluence_notes`) reads
+Plain Python over `DotClient`, no Dagster: a note sync run (`transforms.note_sync`) reads
 and renders pages, then hands them to a `NoteWriter`, which re-reads Dot, writes, reads
-back what it wrote and fills a `NoteReport` the asset turns into metadata and failures.
+back what it wrote and fills a `NoteReport` the orchestrator turns into metadata and
+failures.
 
-- `OrgNotesWriter`: Dot's current atomic notes (``/api/org_notes``). Which notes are ours
-  and what to write is decided in `transforms.org_notes`; this makes the calls, lists the
-  notes once after them and fails each page whose writes Dot did not carry out
-  (`DotEffectNotObservedError`).
-- `SingleOrgNoteWriter`: the brief's single org note (``GET /api/org`` + ``POST
-  /api/save_note``), one managed block per page, read back after saving.
+- `OrgNotesWriter` (dialect ``org_notes``): Dot's current atomic notes (``/api/org_notes``).
+  Which notes are ours and what to write is decided in `transforms.org_notes`; this makes
+  the calls, lists the notes once after them and fails each page whose writes Dot did not
+  carry out (`DotEffectNotObservedError`).
+- `SingleNoteWriter` (dialect ``single_note``): Dot's 2024 API's single org note (``GET
+  /api/org`` + ``POST /api/save_note``), one managed block per page, read back after saving.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ __all__ = [
     "PageFailure",
     "PageOutcome",
     "RenderedPage",
-    "SingleOrgNoteWriter",
+    "SingleNoteWriter",
 ]
 
 
@@ -270,8 +271,8 @@ def _not_observed(report: NoteReport, problem: WriteProblem) -> None:
 
 
 @dataclass(frozen=True)
-class SingleOrgNoteWriter:
-    """The brief's dialect: one managed block per page in the org note, keyed by the page
+class SingleNoteWriter:
+    """The ``single_note`` dialect: one managed block per page in the org note, keyed by the page
     URL Dot's own script uses (`{site}/pages/{id}`, stable across renames and moves), so a
     block that script wrote is updated in place, not duplicated. A block is ours when it
     ends with our marker for the page its URL names."""

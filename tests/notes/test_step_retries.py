@@ -13,10 +13,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from dagster import DagsterEventType, ExecuteInProcessResult
+from dagster import DagsterEvent, DagsterEventType, ExecuteInProcessResult
 from dagster._utils.error import SerializableErrorInfo
 
 from dot_orchestration.emulator.faults import FaultRule
+from dot_orchestration.notes.settings import step_retry_policy
 from dot_orchestration.transforms.notes import owned_note_key
 
 from ._support import (
@@ -48,6 +49,10 @@ def retries_logged(notes: NoteHarness, result: ExecuteInProcessResult) -> list[s
         for entry in events
         if entry.dagster_event is not None
     ]
+
+
+def observations(result: ExecuteInProcessResult) -> list[DagsterEvent]:
+    return [event for event in result.all_events if event.is_asset_observation]
 
 
 def error_classes(info: SerializableErrorInfo | None) -> set[str]:
@@ -98,11 +103,16 @@ def test_a_create_whose_answer_was_lost_is_retried_by_the_step_and_adopted(
     assert note_count(notes) == {REVENUE: 1, ACTIVE_CUSTOMERS: 1}
     calls = creates(notes)
     assert len(calls) == 2 and sum(1 for call in calls if call["fault"]) == 1
-    first, retried = [event.materialization for event in result.get_asset_materialization_events()]
-    assert (first.metadata["pages_synced"].value, first.metadata["pages_failed"].value) == (1, 1)
-    assert retried.metadata["pages_unchanged"].value == 2  # the lost create's note: adopted
-    assert retried.metadata["dot_writes"].value == 0
-    assert reported_ids(retried.metadata["note_ids"].value) == owned_ids(notes)
+    # the failed attempt records no materialization: an observation says what it did
+    [retried] = [event.materialization for event in result.get_asset_materialization_events()]
+    [first] = [event.asset_observation_data.asset_observation for event in observations(result)]
+    assert (first.metadata["dot/pages_synced"].value, first.metadata["dot/pages_failed"].value) == (
+        1,
+        1,
+    )
+    assert retried.metadata["dot/pages_unchanged"].value == 2  # the lost create's note: adopted
+    assert retried.metadata["dot/note_writes"].value == 0
+    assert reported_ids(retried.metadata["dot/note_ids"].value) == owned_ids(notes)
 
 
 def test_a_refused_create_is_not_retried(notes: NoteHarness) -> None:
@@ -115,7 +125,7 @@ def test_a_refused_create_is_not_retried(notes: NoteHarness) -> None:
     assert "DotPermissionError" in failure_classes(result)
     description, metadata = failure_of(result)
     assert "writing its notes failed" in description and "403" in description
-    assert list(metadata["error_class"].values()) == ["DotPermissionError"]
+    assert list(metadata["dot/page_error_class"].values()) == ["DotPermissionError"]
     assert len(creates(notes)) == 2  # one refused, one for the other page; none again
     assert sum(note_count(notes).values()) == 1
 
@@ -142,7 +152,7 @@ def test_without_step_retries_a_lost_create_fails_the_run_and_the_next_run_adopt
     notes: NoteHarness,
 ) -> None:
     sync = sync_of(page_ids=PAGES, step_retries=0)
-    assert sync.step_retry_policy() is None
+    assert step_retry_policy(sync) is None
     first_create_fails(notes, kind="drop", phase="after")
 
     failed = notes.run(sync)

@@ -22,6 +22,7 @@ from ._support import (
     REVENUE,
     NoteHarness,
     current_check,
+    failed_run_metadata,
     failure_of,
     left_check,
     materialization_metadata,
@@ -58,9 +59,11 @@ def test_main_flow_with_a_removed_page_claims_only_what_dot_shows(any_notes: Not
     strict = notes.dot.state.config.strict
     assert all((owned_note_key(text) is None) == strict for _, text, _ in created.values())
     meta = materialization_metadata(first)
-    assert meta["pages_synced"] == 3 and meta["dot_writes"] == 3
-    assert set(meta["ownership_record"]) == set(created)  # the fallback when Dot drops markers
-    assert ("stripped" in meta["note_marker"]) == strict
+    assert meta["dot/pages_synced"] == 3 and meta["dot/note_writes"] == 3
+    assert set(meta["dot/note_ownership_record"]) == set(
+        created
+    )  # the fallback when Dot drops markers
+    assert ("stripped" in meta["dot/note_marker"]) == strict
     assert current_check(first).passed and left_check(first).passed
 
     notes.site.state.delete_page(ACTIVE_CUSTOMERS)  # deleted in Confluence
@@ -72,14 +75,14 @@ def test_main_flow_with_a_removed_page_claims_only_what_dot_shows(any_notes: Not
     assert notes.note_writes() == []  # the default writes nothing for removed pages
     assert ours(notes) == created  # every note still there, active, unchanged
     meta = materialization_metadata(second)
-    assert (meta["pages_removed"], meta["pages_left_in_dot"]) == (0, 2)
-    assert sorted(n["title"] for n in meta["notes_left_in_dot"].values()) == [
+    assert (meta["dot/pages_removed"], meta["dot/pages_left_in_dot"]) == (0, 2)
+    assert sorted(n["title"] for n in meta["dot/notes_left_in_dot"].values()) == [
         "[Confluence] Active customers",
         "[Confluence] Net revenue retention",
     ]
     warning = left_check(second)
     assert not warning.passed and warning.severity.value == "WARN"
-    assert set(warning.metadata["notes_left_in_dot"].value) == {ACTIVE_CUSTOMERS, NRR}
+    assert set(warning.metadata["dot/notes_left_in_dot"].value) == {ACTIVE_CUSTOMERS, NRR}
     assert "delete or deactivate them in Dot's UI" in (warning.description or "")
     assert current_check(second).passed  # Revenue, the one page left, is current
 
@@ -130,7 +133,7 @@ def test_a_hand_edit_of_a_note_without_marker_is_undone_by_a_refresh(
     notes.human().update_org_note(note_id, title, "Edited by hand.\n" + text)
 
     stale = current_check(notes.run(sync, page_ids=[], with_check=True))
-    assert stale.metadata["pages_not_current"].value == {
+    assert stale.metadata["dot/pages_not_current"].value == {
         REVENUE: "its notes are incomplete or carry no version"
     }
     notes.clear_journal()
@@ -150,10 +153,10 @@ def test_strict_dot_ignoring_active_fails_deactivation_loudly(strict_notes: Note
     description, meta = failure_of(result)
     assert "listed with active: false" in description and "no active field" in description
     assert "deactivate or delete the note in Dot's UI" in description
-    assert meta["error_class"] == {ACTIVE_CUSTOMERS: "DotEffectNotObservedError"}
+    assert meta["dot/page_error_class"] == {ACTIVE_CUSTOMERS: "DotEffectNotObservedError"}
     assert titles(notes, active=True) == titles(notes)  # nothing was deactivated
-    recorded = materialization_metadata(result)
-    assert recorded["pages_removed"] == 0 and recorded["pages_failed"] == 1
+    recorded = failed_run_metadata(result)
+    assert recorded["dot/pages_removed"] == 0 and recorded["dot/pages_failed"] == 1
 
 
 def test_strict_dot_without_delete_fails_deletion_and_claims_nothing(
@@ -167,9 +170,9 @@ def test_strict_dot_without_delete_fails_deletion_and_claims_nothing(
 
     description, meta = failure_of(result)
     assert "DELETE /api/org_notes/" in description and "405" in description
-    assert meta["error_class"] == {NRR: "DotAPIError"}
+    assert meta["dot/page_error_class"] == {NRR: "DotAPIError"}
     assert len(ours(notes)) == 3
-    assert materialization_metadata(result)["pages_removed"] == 0
+    assert failed_run_metadata(result)["dot/pages_removed"] == 0
 
 
 @pytest.mark.parametrize("on_removed", ["deactivate", "delete"])
@@ -184,7 +187,7 @@ def test_default_dot_shows_the_opt_in_removal_and_it_is_done_once(
     again = notes.run(removing(on_removed))
 
     assert removed.success and again.success
-    assert materialization_metadata(removed)["pages_removed"] == 1
+    assert materialization_metadata(removed)["dot/pages_removed"] == 1
     if on_removed == "deactivate":
         assert titles(notes, active=False) == ["[Confluence] Net revenue retention"]
     else:
@@ -215,15 +218,15 @@ def test_a_save_note_dot_does_not_carry_out_fails_its_pages(notes: NoteHarness) 
     answers = {("POST", "/api/save_note"): CannedAnswer(200, b"{}")}
     with AnsweringProxy(notes.dot.url, answers) as proxy:
         notes.dot_url = proxy.url
-        result = notes.run(sync_of(dialect="org_note", page_ids=[REVENUE, NRR]))
+        result = notes.run(sync_of(dialect="single_note", page_ids=[REVENUE, NRR]))
 
     description, meta = failure_of(result)
     assert "Dot answered 2xx to save_note, but the org note it holds now is not" in description
-    assert meta["error_class"] == {
+    assert meta["dot/page_error_class"] == {
         REVENUE: "DotEffectNotObservedError",
         NRR: "DotEffectNotObservedError",
     }
-    assert materialization_metadata(result)["pages_synced"] == 0
+    assert failed_run_metadata(result)["dot/pages_synced"] == 0
     assert notes.org_note() == ""
 
 
@@ -249,5 +252,5 @@ def test_write_replies_of_any_2xx_shape_cause_no_false_failure(
     result = notes.run(sync)
 
     assert result.success
-    assert materialization_metadata(result)["pages_synced"] == 1
+    assert materialization_metadata(result)["dot/pages_synced"] == 1
     assert "Now measured quarterly." in notes.synced_pages("org_notes")[NRR]

@@ -40,11 +40,11 @@ def test_two_pages_never_overwrite_each_other(notes: NoteHarness, dialect: str) 
     assert held[ACTIVE_CUSTOMERS].startswith("# Active customers\n")
     assert "`analytics.fct_orders`" in held[REVENUE]  # converted, identifiers unescaped
     meta = materialization_metadata(result)
-    assert (meta["pages_synced"], meta["pages_failed"]) == (2, 0)
-    assert meta["dot_writes"] == (2 if dialect == "org_notes" else 1)
-    assert set(meta["confluence_links"]) == {REVENUE, ACTIVE_CUSTOMERS}
-    assert meta["confluence_links"][REVENUE].endswith("/spaces/DATA/pages/100101/Revenue")
-    assert set(meta["note_ids"]) == {REVENUE, ACTIVE_CUSTOMERS}
+    assert (meta["dot/pages_synced"], meta["dot/pages_failed"]) == (2, 0)
+    assert meta["dot/note_writes"] == (2 if dialect == "org_notes" else 1)
+    assert set(meta["dot/confluence_links"]) == {REVENUE, ACTIVE_CUSTOMERS}
+    assert meta["dot/confluence_links"][REVENUE].endswith("/spaces/DATA/pages/100101/Revenue")
+    assert set(meta["dot/note_ids"]) == {REVENUE, ACTIVE_CUSTOMERS}
 
 
 def test_org_notes_are_titled_after_their_pages(notes: NoteHarness) -> None:
@@ -59,10 +59,10 @@ def test_org_notes_are_titled_after_their_pages(notes: NoteHarness) -> None:
 def test_text_outside_the_managed_blocks_survives_byte_for_byte(notes: NoteHarness) -> None:
     notes.human().save_note(HUMAN_NOTE)
 
-    assert notes.run(sync_of(dialect="org_note", page_ids=[REVENUE, NRR])).success
+    assert notes.run(sync_of(dialect="single_note", page_ids=[REVENUE, NRR])).success
     first = notes.org_note()
     notes.site.state.update_page(REVENUE, body="<h1>Revenue</h1><p>Now net of refunds.</p>")
-    assert notes.run(sync_of(dialect="org_note", page_ids=[REVENUE])).success  # NRR left
+    assert notes.run(sync_of(dialect="single_note", page_ids=[REVENUE])).success  # NRR left
 
     note = notes.org_note()
     assert note.startswith(HUMAN_NOTE.rstrip())  # every human byte, CRLFs included
@@ -100,8 +100,8 @@ def test_an_unchanged_run_makes_zero_writes(notes: NoteHarness, dialect: str) ->
     assert again.success and refreshed.success
     assert notes.note_writes() == []
     assert notes.dot_state(dialect) == before
-    assert materialization_metadata(again)["pages_unchanged"] == 4
-    assert materialization_metadata(refreshed)["dot_writes"] == 0
+    assert materialization_metadata(again)["dot/pages_unchanged"] == 4
+    assert materialization_metadata(refreshed)["dot/note_writes"] == 0
 
 
 def test_a_changed_page_updates_only_its_note(notes: NoteHarness, dialect: str) -> None:
@@ -123,7 +123,7 @@ def test_a_changed_page_updates_only_its_note(notes: NoteHarness, dialect: str) 
     if dialect == "org_notes":
         assert writes[0]["method"] == "PUT" and "page=100103" in writes[0]["body"]["note"]
     meta = materialization_metadata(result)
-    assert (meta["pages_synced"], meta["pages_unchanged"]) == (1, 2)
+    assert (meta["dot/pages_synced"], meta["dot/pages_unchanged"]) == (1, 2)
 
 
 @pytest.mark.parametrize("on_removed", ["deactivate", "delete"])
@@ -145,12 +145,12 @@ def test_a_removed_page_is_deactivated_or_deleted_as_configured(
         assert [active for *_, active in owned[ACTIVE_CUSTOMERS]] == [False]
         assert [active for *_, active in owned[NRR]] == [False]
         assert owned[ACTIVE_CUSTOMERS][0][1].startswith("# Active customers")  # text kept
-    assert materialization_metadata(result)["pages_removed"] == 2
+    assert materialization_metadata(result)["dot/pages_removed"] == 2
 
 
 def test_a_removed_page_leaves_the_org_note(notes: NoteHarness) -> None:
     notes.human().save_note(HUMAN_NOTE)
-    sync = sync_of(dialect="org_note", descendants_of=METRICS)
+    sync = sync_of(dialect="single_note", descendants_of=METRICS)
     assert notes.run(sync).success
     notes.site.state.delete_page(ACTIVE_CUSTOMERS)
 
@@ -210,7 +210,7 @@ def test_a_block_written_by_dots_own_script_is_taken_over_not_duplicated(
     script_block = f'<faq confluence_page_url="{notes.site.url}/pages/{REVENUE}">\n\nold\n\n</faq>'
     notes.human().save_note(f"Intro\n\n{script_block}")
 
-    assert notes.run(sync_of(dialect="org_note", page_ids=REVENUE)).success
+    assert notes.run(sync_of(dialect="single_note", page_ids=REVENUE)).success
 
     note = notes.org_note()
     assert note.count("<faq") == 1 and note.startswith("Intro\n\n<faq")
