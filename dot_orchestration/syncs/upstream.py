@@ -58,7 +58,8 @@ def _resolve_dbt_selection(
 def is_dbt_assets(assets_def: AssetsDefinition) -> bool:
     """Whether `assets_def` came from dagster-dbt (`@dbt_assets` or a dbt component):
     only those carry a manifest that a connection's `dbt_select` can be resolved against."""
-    return any("dagster_dbt" in str(k) for k in assets_def.op.tags) or any(
+    op_tags = assets_def.op.tags if assets_def.is_executable else {}  # specs have no op
+    return any("dagster_dbt" in str(k) for k in op_tags) or any(
         "dagster_dbt" in str(k) for md in assets_def.metadata_by_key.values() for k in md
     )
 
