@@ -10,6 +10,7 @@ settings and resources, never of this code.
 
 import json
 import os
+import shutil
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -70,6 +71,8 @@ EXAMPLES_DIR = Path(__file__).resolve().parents[1]
 #: The checkout the example runs in; the demo's state goes to its `.demo/` (git-ignored).
 REPO_ROOT = EXAMPLES_DIR.parent
 DBT_TARGET = Path("target") / "dot_orchestration"
+#: dbt's saved parse state (in a target folder), read by the next invocation that matches it.
+PARTIAL_PARSE = "partial_parse.msgpack"
 #: The models reading Dot's exported history (`models/dot_usage/`), built after the export.
 USAGE_SELECT = "tag:dot_usage"
 #: Every dbt invocation of the example parses with the history models on, so the manifest,
@@ -237,10 +240,11 @@ def build_example_dbt_assets(
         config: DbtBuildConfig,
     ) -> Iterator[Any]:
         args = ["build", "--vars", json.dumps({**DBT_VARS, **config.dbt_vars})]
-        invocation = dbt.cli(
-            args, context=context, raise_on_error=False, target_path=run_target(context, runs_dir)
-        )
+        target = run_target(context, runs_dir, project)
+        invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=target)
         yield from invocation.stream()
+        if target is not None and runs_dir is not None and not config.dbt_vars:
+            keep_parse_state(target, runs_dir)
         if push_run_results:
             push_dbt_run_results(context, dot, invocation)
         if not invocation.is_successful():
@@ -252,11 +256,41 @@ def build_example_dbt_assets(
     return _dbt_build
 
 
-def run_target(context: AssetExecutionContext, runs_dir: Path | None) -> Path | None:
-    """A folder of this step's own under `runs_dir` (a retried step gets a new one)."""
+def run_target(
+    context: AssetExecutionContext, runs_dir: Path | None, project: DbtProject
+) -> Path | None:
+    """A folder of this step's own under `runs_dir` (a retried step gets a new one), holding
+    dbt's parse state from before, so the build parses only what changed since.
+
+    dbt re-parses the whole project when its target folder has no `partial_parse.msgpack`,
+    and dagster-dbt copies one into a run's folder only from `target/` or `DBT_TARGET_PATH`,
+    not from where these definitions parse (`DBT_TARGET`). The state is the last default
+    build's under `runs_dir` (`keep_parse_state`), else the definitions' own parse. dbt
+    checks it before use (same dbt, `--vars`, profile and project files, else it parses
+    in full), so a stale copy costs a full parse, never a wrong manifest.
+    """
     if runs_dir is None:
         return None
-    return runs_dir / f"{context.op.name}-{context.run.run_id[:8]}-{uuid4().hex[:7]}"
+    target = runs_dir / f"{context.op_def.name}-{context.run.run_id[:8]}-{uuid4().hex[:7]}"
+    saved = (runs_dir / PARTIAL_PARSE, project.project_dir / project.target_path / PARTIAL_PARSE)
+    state = next((path for path in saved if path.exists()), None)
+    if state is not None:
+        target.mkdir(parents=True)
+        shutil.copyfile(state, target / PARTIAL_PARSE)
+    return target
+
+
+def keep_parse_state(target: Path, runs_dir: Path) -> None:
+    """Keep a default build's parse state for the next build under `runs_dir`.
+
+    Only builds with the default `--vars` (a different `--vars` is a full parse for dbt);
+    the file is replaced whole, so a build starting meanwhile reads the old or the new one.
+    """
+    state = target / PARTIAL_PARSE
+    if state.exists():
+        partial = runs_dir / f".{PARTIAL_PARSE}.{uuid4().hex[:7]}"
+        shutil.copyfile(state, partial)
+        partial.replace(runs_dir / PARTIAL_PARSE)
 
 
 def build_definitions(settings: ExampleSettings) -> Definitions:
