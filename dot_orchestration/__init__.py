@@ -14,6 +14,11 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time `__getattr__` imports
+    from dot_orchestration.catalogue import CatalogueSettings as CatalogueSettings
+    from dot_orchestration.catalogue import ExposuresSettings as ExposuresSettings
+    from dot_orchestration.catalogue import (
+        build_dot_catalogue_definitions as build_dot_catalogue_definitions,
+    )
     from dot_orchestration.components import DotComponent as DotComponent
     from dot_orchestration.components import DotDbtProjectComponent as DotDbtProjectComponent
     from dot_orchestration.notes import DotNotesSettings as DotNotesSettings
@@ -31,6 +36,9 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 
 #: Public names imported on first use, and the module that defines each.
 _LAZY = {
+    "CatalogueSettings": "dot_orchestration.catalogue",
+    "ExposuresSettings": "dot_orchestration.catalogue",
+    "build_dot_catalogue_definitions": "dot_orchestration.catalogue",
     "ConfluenceResource": "dot_orchestration.resources",
     "DotComponent": "dot_orchestration.components",
     "DotConnection": "dot_orchestration.syncing",

@@ -52,7 +52,8 @@ class ExposuresDefsState(StateBackedComponent):
 
     @property
     def defs_state_config(self) -> DefsStateConfig:
-        """`exposures.defs_state` (default LOCAL_FILESYSTEM), keyed by the dbt connection.
+        """`exposures.defs_state` (default LOCAL_FILESYSTEM, `refresh_if_dev` off), keyed by
+        the dbt connection.
 
         Not by where Dot is: the URL and the environment are rendered from the environment,
         which may differ between the build step that refreshes and the code server that
@@ -63,11 +64,13 @@ class ExposuresDefsState(StateBackedComponent):
             return DefsStateConfig.from_args(
                 DefsStateConfigArgs.local_filesystem(), default_key=NO_STATE_KEY
             )
+        args = exposures.defs_state or DefsStateConfigArgs.local_filesystem()
+        if "refresh_if_dev" not in args.model_fields_set:
+            # Every `dg` command and `dagster dev` count as dev: refreshing there would make
+            # `dg check defs` call Dot (and need its token), so only an explicit opt-in does.
+            args = args.model_copy(update={"refresh_if_dev": False})
         scope = exposures.connection_id or "all"
-        return DefsStateConfig.from_args(
-            exposures.defs_state or DefsStateConfigArgs.local_filesystem(),
-            default_key=f"DotComponent[exposures {scope}]",
-        )
+        return DefsStateConfig.from_args(args, default_key=f"DotComponent[exposures {scope}]")
 
     def write_state_to_path(self, state_path: Path) -> None:
         """Fetch Dot's exposures into `state_path` (`dg utils refresh-defs-state` calls it);

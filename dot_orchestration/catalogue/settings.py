@@ -87,7 +87,8 @@ class ExposuresSettings(_Settings):
         description="YAML without `state_path`: how Dagster stores the exposures "
         "(`management_type`: LOCAL_FILESYSTEM by default, VERSIONED_STATE_STORAGE, or "
         "LEGACY_CODE_SERVER_SNAPSHOTS to fetch at every code server start), its `key`, and "
-        "`refresh_if_dev`.",
+        "`refresh_if_dev` (off unless set: every `dg` command counts as dev, and "
+        "`dg check defs` must not need Dot).",
     )
     exposure_types: tuple[str, ...] = Field(
         default=("dashboard",), description="Which exposure types become assets."

@@ -24,7 +24,7 @@ message saying what to fix.
 """
 
 import operator
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache, cached_property, reduce
 from pathlib import Path
@@ -41,19 +41,25 @@ from dagster import (
     Model,
     ResolutionContext,
     Resolver,
-    ScheduleDefinition,
 )
 from dagster.components.resolved.scopes import LoadContextScope
 from dagster.components.scaffold.scaffold import scaffold_with
 from dagster.components.utils.translation import TranslationFn, TranslationFnResolver
 from dagster_dbt import build_dbt_asset_selection
 from pydantic import BaseModel, Field, create_model
+from typing_extensions import Self
 
 from dot_orchestration._compat import SourcePositionTree
-from dot_orchestration.components._yaml import YamlFront, located_error, set_fields
+from dot_orchestration.catalogue import (
+    CatalogueFile,
+    ExposuresState,
+    SingleAsset,
+    build_dot_catalogue_definitions,
+)
+from dot_orchestration.catalogue.defs_state import ExposuresDefsState
+from dot_orchestration.components._yaml import YamlFront, located_error
 from dot_orchestration.components.scaffolder import DotComponentScaffolder
 from dot_orchestration.components.settings import (
-    CatalogueSchedule,
     CatalogueSettings,
     ConfluenceSettings,
     ExposuresSettings,
@@ -62,13 +68,6 @@ from dot_orchestration.components.settings import (
     SyncSettings,
 )
 from dot_orchestration.components.translation import DotAssetProps, Translation, template_vars
-from dot_orchestration.dot_exposures import build_refresh_exposures_asset, load_dot_dashboard_specs
-from dot_orchestration.external_assets import (
-    CatalogueFile,
-    DagsterAssetGraph,
-    ExternalAssetSource,
-    build_dot_catalogue_asset,
-)
 from dot_orchestration.history import build_dot_history_definitions
 from dot_orchestration.monitoring import build_dot_monitoring_definitions
 from dot_orchestration.notes import build_dot_notes_definitions
@@ -119,9 +118,28 @@ ATTRIBUTES: dict[str, Resolver] = {
 }
 
 
+class _ResolvedFromYaml(Component):
+    """How `DotComponent` is read from `defs.yaml`: below `StateBackedComponent` in its
+    bases, whose `load` calls this one and then registers the component's state key."""
+
+    @classmethod
+    def load(cls, attributes: BaseModel | None, context: ComponentLoadContext) -> Self:
+        """Each attribute resolved by its resolver, at its own path of the file."""
+        scoped = context.with_rendering_scope({"context": LoadContextScope(context)})
+        at = scoped.resolution_context.at_path("attributes")
+        if attributes is None:
+            raise located_error(at, "`attributes:` with at least a `workspace` is required")
+        values = {
+            name: resolver.execute(context=at, model=attributes, field_name=name)
+            for name, resolver in ATTRIBUTES.items()
+            if name in attributes.model_fields_set
+        }
+        return cls(**values)
+
+
 @scaffold_with(DotComponentScaffolder)
 @dataclass
-class DotComponent(Component):
+class DotComponent(ExposuresDefsState, _ResolvedFromYaml):
     """Dot (getdot.ai) for this code location: connection syncs after dbt builds, the
     external-asset catalogue, Dot dashboards in the lineage graph, the conversation history
     export, Confluence notes, alerts and Dot quality incidents, each an optional section of
@@ -154,22 +172,12 @@ class DotComponent(Component):
         """The schema of `attributes:` (what Dagster, `dg check defs` and IDEs validate)."""
         return _attributes_model()
 
-    @classmethod
-    def load(cls, attributes: BaseModel | None, context: ComponentLoadContext) -> "DotComponent":
-        """Each attribute resolved by its resolver, at its own path of the file."""
-        scoped = context.with_rendering_scope({"context": LoadContextScope(context)})
-        at = scoped.resolution_context.at_path("attributes")
-        if attributes is None:
-            raise located_error(at, "`attributes:` with at least a `workspace` is required")
-        values = {
-            name: resolver.execute(context=at, model=attributes, field_name=name)
-            for name, resolver in ATTRIBUTES.items()
-            if name in attributes.model_fields_set
-        }
-        return cls(**values)
-
-    def build_defs(self, context: ComponentLoadContext) -> Definitions:
-        return _DefinitionsBuild(self, context).definitions()
+    def build_defs_from_state(
+        self, context: ComponentLoadContext, state_path: Path | None
+    ) -> Definitions:
+        """Every section's definitions; `state_path` holds Dot's exposures when Dagster
+        keeps them (an `exposures` section without `state_path`, see `ExposuresDefsState`)."""
+        return _DefinitionsBuild(self, context, self.exposures_state(state_path)).definitions()
 
 
 @cache
@@ -197,18 +205,24 @@ class _Upstream:
 class _DefinitionsBuild:
     """One `build_defs` call: each section handed to its factories, errors located."""
 
-    def __init__(self, component: DotComponent, context: ComponentLoadContext) -> None:
+    def __init__(
+        self,
+        component: DotComponent,
+        context: ComponentLoadContext,
+        exposures_state: ExposuresState | None = None,
+    ) -> None:
         self.component = component
         self.context = context
+        self.exposures_state = exposures_state
         self.at = _yaml_context(context).at_path("attributes")
         self.translate = Translation(component.translation)
         self.upstream = _Upstream(tuple(self._upstream_assets()))
 
     def definitions(self) -> Definitions:
-        syncs, exposures = self._syncs(), self._exposures()
-        built = [syncs, exposures, self._history(), self._confluence()]
+        syncs = self._syncs()
+        built = [syncs, self._history(), self._confluence()]
         made = [asset for defs in built if defs for asset in defs.assets or ()]
-        built.append(self._catalogue(made, _executable(exposures)))
+        built.append(self._catalogue(made))
         sections = [defs for defs in built if defs is not None]
         if not sections:
             raise located_error(
@@ -316,68 +330,42 @@ class _DefinitionsBuild:
 
     # ----------------------------------------------------------------- catalogue
 
-    def _catalogue(
-        self,
-        made: Sequence[AssetsDefinition | AssetSpec],
-        refreshed_with: Sequence[AssetsDefinition],
-    ) -> Definitions | None:
-        """The reconcile asset and, when asked, its schedule; `refreshed_with` (the
-        exposures snapshot) runs in the same scheduled run."""
-        settings = self.component.catalogue
-        if settings is None:
+    def _catalogue(self, made: Sequence[AssetsDefinition | AssetSpec]) -> Definitions | None:
+        """The `catalogue` and `exposures` sections through the Python API's one factory;
+        `made` (the other sections' assets) joins the upstream in the catalogue's graph."""
+        catalogue, exposures = self.component.catalogue, self.component.exposures
+        if catalogue is None and exposures is None:
             return None
-        at = self.at.at_path("catalogue")
-        sources: list[ExternalAssetSource] = [
-            self._catalogue_file(path, at.at_path("files").at_path(index))
-            for index, path in enumerate(settings.files)
-        ]
-        if settings.dagster_assets:
-            sources.append(DagsterAssetGraph([*self.upstream.assets, *made]))
-        options = set_fields(settings, "id_prefix", "on_removed", "group_name", "owners")
+        if catalogue is not None:
+            at_files = self.at.at_path("catalogue").at_path("files")
+            for index, path in enumerate(catalogue.files):
+                self._check_catalogue_file(path, at_files.at_path(index))
         try:
-            catalogue = self.translate.single_asset(
-                lambda key: build_dot_catalogue_asset(sources, **options, **_key(key)),
-                DotAssetProps("catalogue"),
+            return build_dot_catalogue_definitions(
+                catalogue,
+                exposures=exposures,
+                upstream=[*self.upstream.assets, *made],
+                base_dir=self._path("."),
+                exposures_state=self.exposures_state,
+                dashboard_translator=self.translate.exposure_translator(),
+                shape_asset=self._shape,
             )
         except ValueError as error:
-            raise located_error(at, str(error)) from None
-        schedules = (
-            [_catalogue_schedule(settings.schedule, [*refreshed_with, catalogue])]
-            if settings.schedule is not None
-            else []
-        )
-        return Definitions(assets=[catalogue], schedules=schedules)
+            section = "catalogue" if catalogue is not None else "exposures"
+            raise located_error(self.at.at_path(section), str(error)) from None
 
-    def _catalogue_file(self, path: str, at: ResolutionContext) -> CatalogueFile:
+    def _check_catalogue_file(self, path: str, at: ResolutionContext) -> None:
+        """A catalogue file read alone, so a bad entry points at its line of `files`."""
         try:
-            return CatalogueFile(self._path(path))
+            CatalogueFile(self._path(path))
         except (CatalogueError, OSError) as error:
             raise located_error(at, str(error)) from None
 
-    # ----------------------------------------------------------------- exposures
-
-    def _exposures(self) -> Definitions | None:
-        settings = self.component.exposures
-        if settings is None:
-            return None
-        state = self._path(settings.state_path)
-        assets: list[AssetsDefinition | AssetSpec] = list(
-            load_dot_dashboard_specs(
-                state,
-                dbt_assets=self.upstream.dbt,
-                translator=self.translate.exposure_translator(),
-                **set_fields(settings, "exposure_types"),
-            )
-        )
-        if settings.snapshot_asset:
-            options = set_fields(settings, "connection_id", "group_name", "owners")
-            assets.append(
-                self.translate.single_asset(
-                    lambda key: build_refresh_exposures_asset(state, **options, **_key(key)),
-                    DotAssetProps("exposures_snapshot"),
-                )
-            )
-        return Definitions(assets=assets)
+    def _shape(
+        self, build: Callable[[AssetKey | None], AssetsDefinition], operation: SingleAsset
+    ) -> AssetsDefinition:
+        """A one-asset factory's asset under the `translation:` of this component."""
+        return self.translate.single_asset(build, DotAssetProps(operation))
 
     # ----------------------------------------------------------------- history
 
@@ -421,32 +409,6 @@ def _yaml_context(context: ComponentLoadContext) -> ResolutionContext:
     source = getattr(context.component_decl, "source_tree", None)
     tree = getattr(source, "source_position_tree", None)
     return ResolutionContext.default(tree if isinstance(tree, SourcePositionTree) else None)
-
-
-def _catalogue_schedule(
-    settings: CatalogueSchedule, assets: Sequence[AssetsDefinition]
-) -> ScheduleDefinition:
-    """The catalogue's cron job: what the Python example's `dot_catalogue_daily` runs."""
-    return ScheduleDefinition(
-        name=settings.name,
-        target=AssetSelection.assets(*assets),
-        cron_schedule=settings.cron_schedule,
-        execution_timezone=settings.timezone,
-        default_status=settings.default_status,
-        description="Reconcile Dot's catalogue"
-        + (" after refreshing Dot's dashboards" if len(assets) > 1 else "")
-        + ".",
-    )
-
-
-def _executable(defs: Definitions | None) -> list[AssetsDefinition]:
-    """The assets of `defs` that a run can materialize (not the specs of Dot dashboards)."""
-    assets = defs.assets if defs is not None else None
-    return [a for a in assets or () if isinstance(a, AssetsDefinition) and a.is_executable]
-
-
-def _key(key: AssetKey | None) -> dict[str, AssetKey]:
-    return {"key": key} if key is not None else {}
 
 
 __all__ = ["DotComponent"]

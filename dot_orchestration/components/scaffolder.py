@@ -156,15 +156,14 @@ _CATALOGUE = """\
   {c}  dagster_assets: true
   #   files: [dot_catalogue.yaml]   # relative to this folder
   #   on_removed: deactivate        # or delete, keep
-  #   schedule:                     # reconcile on a cron (and refresh the exposures
-  #     cron_schedule: "0 5 * * *"  # snapshot in the same run); stopped when deployed
+  #   schedule:                     # reconcile on a cron; stopped when deployed
+  #     cron_schedule: "0 5 * * *"
 """
 
 _COMMENTED_SECTIONS = """\
-  # Dot's shared dashboards downstream of their dbt models, read from the file that
-  # `dot-orchestration refresh-exposures` writes (loading never calls Dot).
-  # exposures:
-  #   state_path: dot_exposures.json
+  # Dot's shared dashboards downstream of their dbt models. Dot's exposures are Dagster
+  # defs state: `dg utils refresh-defs-state` fetches them (loading never calls Dot).
+  # exposures: {}
 
   # Dot's conversation history in DuckDB, one partition per day. For the dbt models
   # reading it to run after the export, make the dbt component a

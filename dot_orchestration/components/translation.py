@@ -15,14 +15,14 @@ the single-asset factories (catalogue, exposures snapshot, history), which keeps
 jobs and schedules built from them pointing at the translated key.
 """
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from dagster import AssetKey, AssetsDefinition, AssetSpec
 from dagster.components.utils.translation import TranslationFn
 
-from dot_orchestration.dot_exposures import DotExposure, DotExposureTranslator
+from dot_orchestration.catalogue import DotDashboardProps, DotExposure, DotExposureTranslator
 from dot_orchestration.history import DotHistorySettings, DotHistoryTranslator
 from dot_orchestration.notes import ConfluenceNotesTranslator, ConfluenceNoteSync
 from dot_orchestration.syncing import DotConnection
@@ -110,9 +110,9 @@ class _ExposureTranslator(DotExposureTranslator):
     def __init__(self, translation: Translation) -> None:
         self._translation = translation
 
-    def get_asset_spec(self, exposure: DotExposure, deps: Sequence[AssetKey]) -> AssetSpec:
-        base = super().get_asset_spec(exposure, deps)
-        return self._translation(base, DotAssetProps("dashboard", exposure=exposure))
+    def get_asset_spec(self, props: DotDashboardProps) -> AssetSpec:
+        base = super().get_asset_spec(props)
+        return self._translation(base, DotAssetProps("dashboard", exposure=props.exposure))
 
 
 class _NotesTranslator(ConfluenceNotesTranslator):

@@ -24,23 +24,21 @@ from dagster import (
     AssetsDefinition,
     AssetSelection,
     Config,
-    DefaultScheduleStatus,
     Definitions,
     Failure,
-    ScheduleDefinition,
     definitions,
 )
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 from filelock import FileLock
 
+from dot_orchestration.catalogue import (
+    CatalogueSchedule,
+    CatalogueSettings,
+    ExposuresSettings,
+    build_dot_catalogue_definitions,
+)
 from dot_orchestration.confluence import PageSelection
 from dot_orchestration.dbt_run_results import push_dbt_run_results
-from dot_orchestration.dot_exposures import build_refresh_exposures_asset, load_dot_dashboard_specs
-from dot_orchestration.external_assets import (
-    CatalogueFile,
-    DagsterAssetGraph,
-    build_dot_catalogue_asset,
-)
 from dot_orchestration.history import (
     DotHistoryDbtTranslator,
     DotHistorySettings,
@@ -346,26 +344,20 @@ def history_definitions(settings: ExampleSettings, usage: AssetsDefinition) -> D
 def catalogue_definitions(
     settings: ExampleSettings, *, dbt_assets: list[AssetsDefinition], syncs: AssetsDefinition
 ) -> Definitions:
-    """Dot's dashboards in the lineage, and Dot's catalogue reconciled every morning."""
-    dashboards = load_dot_dashboard_specs(settings.exposures_state, dbt_assets=dbt_assets)
-    catalogue = build_dot_catalogue_asset(
-        [
-            CatalogueFile(settings.catalogue_file),
-            DagsterAssetGraph([*dbt_assets, syncs, *dashboards]),
-        ],
-        owners=("team:data",),
+    """Dot's dashboards in the lineage (from the exposures file the snapshot asset and
+    `dot-orchestration refresh-exposures` write), and Dot's catalogue reconciled with the
+    catalogue file and the graph every morning (`dot_catalogue_daily`, stopped)."""
+    return build_dot_catalogue_definitions(
+        CatalogueSettings(
+            files=(str(settings.catalogue_file),),
+            owners=("team:data",),
+            schedule=CatalogueSchedule(),
+        ),
+        exposures=ExposuresSettings(
+            state_path=str(settings.exposures_state), owners=("team:data",)
+        ),
+        upstream=[*dbt_assets, syncs],
     )
-    exposures_snapshot = build_refresh_exposures_asset(
-        settings.exposures_state, owners=("team:data",)
-    )
-    daily = ScheduleDefinition(
-        name="dot_catalogue_daily",
-        target=AssetSelection.assets(exposures_snapshot, catalogue),
-        cron_schedule="0 5 * * *",
-        default_status=DefaultScheduleStatus.STOPPED,
-        description="Refresh Dot's dashboards and reconcile Dot's catalogue every morning.",
-    )
-    return Definitions(assets=[*dashboards, catalogue, exposures_snapshot], schedules=[daily])
 
 
 def optional_definitions(settings: ExampleSettings) -> list[Definitions]:

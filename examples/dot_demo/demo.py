@@ -37,8 +37,8 @@ from dot_demo.definitions import (
     ExampleSettings,
     build_definitions,
 )
+from dot_orchestration.catalogue import refresh_dot_exposures
 from dot_orchestration.client import DotClient
-from dot_orchestration.dot_exposures import refresh_dot_exposures
 from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorConfig, EmulatorServer
 from dot_orchestration.emulator.confluence import DEFAULT_USERS as CONFLUENCE_USERS
 from dot_orchestration.emulator.confluence import ConfluenceEmulatorServer
@@ -155,7 +155,7 @@ def summarise(
     return lines
 
 
-CATALOGUE_COUNTS = ("created", "updated", "unchanged", "deactivated")
+CATALOGUE_COUNTS = ("dot/created", "dot/updated", "dot/unchanged", "dot/deactivated")
 NOTES_COUNTS = tuple(
     f"dot/{name}" for name in ("pages_synced", "pages_unchanged", "pages_removed", "note_writes")
 )

@@ -5,7 +5,9 @@ which needs real dbt assets, not a dbt parse: the emulator's exposures read `ord
 `customers` and `daily_revenue`, so these three models are all the lineage tests need.
 """
 
+import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from dagster import AssetExecutionContext, AssetsDefinition
@@ -83,3 +85,30 @@ def shop_dbt_assets() -> AssetsDefinition:
         yield from dbt.cli(["build"], context=context).stream()
 
     return shop
+
+
+#: The same models in a defs folder of their own (`write_shop`), for component tests.
+SHOP_ASSETS = """\
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from dagster import AssetExecutionContext, Definitions, ResourceDefinition
+from dagster_dbt import DbtCliResource, dbt_assets
+
+
+@dbt_assets(manifest=Path(__file__).with_name("manifest.json"), name="shop")
+def shop(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+    yield from dbt.cli(["build"], context=context).stream()
+
+
+# The tests load these models, never build them.
+defs = Definitions(assets=[shop], resources={"dbt": ResourceDefinition.none_resource()})
+"""
+
+
+def write_shop(folder: Path) -> None:
+    """A defs folder holding the three models: `manifest.json` and `assets.py`."""
+    folder.mkdir(parents=True)
+    (folder / "manifest.json").write_text(json.dumps(shop_manifest()))
+    (folder / "assets.py").write_text(SHOP_ASSETS)

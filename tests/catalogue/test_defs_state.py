@@ -21,31 +21,15 @@ from dagster import AssetKey, AssetSpec, Definitions
 from dagster.components.core.component_tree import ComponentTreeException
 from dagster.components.testing import DefsFolderSandbox, create_defs_folder_sandbox
 
+from dot_orchestration import DotComponent
 from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorServer
 
-from ._shop import shop_manifest
+from ._shop import write_shop
 
 DG = Path(sys.executable).with_name("dg")
 REVENUE = AssetKey(["dot", "dashboards", "dot_revenue_overview"])
 CUSTOMERS = AssetKey(["dot", "dashboards", "dot_customer_health"])
 EXPOSURES_ROUTE = "/api/dbt/exposures"
-SHOP_ASSETS = """\
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
-
-from dagster import AssetExecutionContext, Definitions, ResourceDefinition
-from dagster_dbt import DbtCliResource, dbt_assets
-
-
-@dbt_assets(manifest=Path(__file__).with_name("manifest.json"), name="shop")
-def shop(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
-    yield from dbt.cli(["build"], context=context).stream()
-
-
-# The tests load these models, never build them.
-defs = Definitions(assets=[shop], resources={"dbt": ResourceDefinition.none_resource()})
-"""
 
 
 def dot_yaml(exposures: str) -> str:
@@ -76,10 +60,7 @@ def project(monkeypatch: pytest.MonkeyPatch) -> Iterator[DefsFolderSandbox]:
             f'directory_type = "project"\n\n[tool.dg.project]\nroot_module = "{name}"\n\n'
             "[tool.dg.cli]\ntelemetry = { enabled = false }\n"
         )
-        shop = sandbox.defs_folder_path / "shop"
-        shop.mkdir(parents=True)
-        (shop / "manifest.json").write_text(json.dumps(shop_manifest()))
-        (shop / "assets.py").write_text(SHOP_ASSETS)
+        write_shop(sandbox.defs_folder_path / "shop")
         (sandbox.defs_folder_path / "dot").mkdir()
         yield sandbox
 
@@ -162,14 +143,19 @@ def test_dg_refreshes_the_exposures_and_loading_reads_them_without_dot(
 def test_a_state_file_keeps_working_beside_dagsters_state(
     project: DefsFolderSandbox, dot_emulator: EmulatorServer, tmp_path: Path
 ) -> None:
-    """`state_path` is the Python API's file: read at load, refreshed by the snapshot asset,
-    never touched by `dg utils refresh-defs-state`."""
+    """`state_path` is the Python API's file: read at load, refreshed by the snapshot asset.
+    What `dg utils refresh-defs-state` calls on such a component writes an empty state and
+    never calls Dot."""
     write_dot(project, "exposures:\n  state_path: dot_exposures.json\n")
+    with project.build_component_tree() as tree:
+        component = tree.load_component(project.defs_folder_path / "dot")
+        defs = tree.build_defs()
+    assert isinstance(component, DotComponent)
 
-    refresh_defs_state(project, dot_emulator, tmp_path / "home")
+    component.write_state_to_path(tmp_path / "state")
 
     assert exposure_calls(dot_emulator) == 0
-    defs = load(project)
+    assert json.loads((tmp_path / "state").read_text())["exposures"] == []
     assert dashboards(defs) == {}
     assert defs.resolve_assets_def(AssetKey(["dot", "exposures_snapshot"])) is not None
 

@@ -42,7 +42,12 @@ from dot_orchestration._compat import (
     get_smallest_cron_interval,
     replace_assets,
 )
-from dot_orchestration.dot_exposures import DotExposure, DotExposureTranslator, ExposureOwner
+from dot_orchestration.catalogue import (
+    DotDashboardProps,
+    DotExposure,
+    DotExposureTranslator,
+    ExposureOwner,
+)
 
 
 class _Example(NamespacedMetadataSet):
@@ -156,7 +161,8 @@ def test_a_dashboard_keeps_its_owner_only_when_dagster_takes_it(
     """Replaces Dagster's private `is_valid_owner`: Dagster itself decides, by refusing a
     spec whose owner it does not take, and a dashboard then has no owner instead."""
     exposure = DotExposure(name="revenue", type="dashboard", owner=ExposureOwner(email=email))
-    assert list(DotExposureTranslator().get_asset_spec(exposure, []).owners) == owners
+    spec = DotExposureTranslator().get_asset_spec(DotDashboardProps(exposure, deps=()))
+    assert list(spec.owners) == owners
 
 
 def test_asset_hooks_follow_success_and_failure_with_the_resources_they_require() -> None:

@@ -15,8 +15,8 @@ from dagster import Definitions
 from dagster.components.core.component_tree import ComponentTree
 
 from dot_demo.definitions import ExampleSettings, build_definitions
+from dot_orchestration.catalogue import refresh_dot_exposures
 from dot_orchestration.client import DotClient
-from dot_orchestration.dot_exposures import refresh_dot_exposures
 from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorServer
 
 from ._support import example_copy

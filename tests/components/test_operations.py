@@ -24,8 +24,8 @@ from dagster import (
 from dagster.components.testing import DefsFolderSandbox
 from dagster_dbt import DbtProjectComponent
 
+from dot_orchestration.catalogue import refresh_dot_exposures
 from dot_orchestration.client import DotClient
-from dot_orchestration.dot_exposures import refresh_dot_exposures
 from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorServer
 from dot_orchestration.emulator.confluence import ConfluenceEmulatorServer
 from dot_orchestration.monitoring import schedule_freshness_policy

@@ -11,14 +11,17 @@ import pytest
 import dot_orchestration
 
 ROOT_NAMES = {
+    "CatalogueSettings": "dot_orchestration.catalogue",
+    "ExposuresSettings": "dot_orchestration.catalogue",
+    "build_dot_catalogue_definitions": "dot_orchestration.catalogue",
     "ConfluenceResource": "dot_orchestration.resources",
     "DotComponent": "dot_orchestration.components",
     "DotConnection": "dot_orchestration.syncing",
     "DotDbtProjectComponent": "dot_orchestration.components",
     "DotNotesSettings": "dot_orchestration.notes",
     "DotResource": "dot_orchestration.resources",
-    "build_dot_notes_definitions": "dot_orchestration.notes",
     "SyncSettings": "dot_orchestration.syncs",
+    "build_dot_notes_definitions": "dot_orchestration.notes",
     "build_dot_sync_definitions": "dot_orchestration.syncs",
 }
 

@@ -29,10 +29,9 @@ from dagster import (
 
 from dot_demo.definitions import ExampleSettings, build_definitions
 from dot_demo.demo import HISTORY_SCHEDULE, NOTES_JOB
-from dot_orchestration.dot_exposures import EXPOSURES_SNAPSHOT_KEY
+from dot_orchestration.catalogue import CATALOGUE_ASSET_KEY, EXPOSURES_SNAPSHOT_KEY
 from dot_orchestration.emulator import DEFAULT_TOKENS, Role, TokenSpec
 from dot_orchestration.emulator.confluence import DEFAULT_USERS as CONFLUENCE_USERS
-from dot_orchestration.external_assets import CATALOGUE_ASSET_KEY
 
 from ._end_state import EndState, capture_end_state
 from ._killable_export import partition_range

@@ -24,10 +24,9 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 from dagster import AssetKey, DagsterInstance, Definitions
-from dot_orchestration.dot_exposures import refresh_dot_exposures
-from dot_orchestration.external_assets import CATALOGUE_ASSET_KEY
 
 from dot_demo.definitions import ExampleSettings, build_definitions
+from dot_orchestration.catalogue import CATALOGUE_ASSET_KEY, refresh_dot_exposures
 from dot_orchestration.client import DotClient
 from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorServer
 from dot_orchestration.emulator.confluence import DEFAULT_USERS as CONFLUENCE_USERS
