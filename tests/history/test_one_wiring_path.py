@@ -91,3 +91,10 @@ def test_the_component_and_python_build_the_same_export(
         write_dot_yaml(sandbox, WORKSPACE + textwrap.dedent(history))
         with sandbox.build_all_defs() as yaml:
             assert shape(yaml) == shape(python)
+    # where the tables are, under the one `dot/` namespace, for the IO manager to read back
+    assert set(shape(python)["metadata"]) == {
+        "dot/history_schema",
+        "dot/conversations_table",
+        "dot/messages_table",
+        "dot/include_all_workspaces",
+    }
