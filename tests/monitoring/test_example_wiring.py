@@ -21,10 +21,10 @@ from dot_orchestration.catalogue import (
     collect_source_assets,
 )
 from dot_orchestration.client import DotClient
-from dot_orchestration.connection_sync import SYNC_ACCEPTED_CHECK
 from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorServer
 from dot_orchestration.emulator.faults import FaultRule
 from dot_orchestration.monitoring import schedule_freshness_policy
+from dot_orchestration.syncs import SYNC_ACCEPTED_CHECK
 
 DUCKDB_SYNC = AssetKey(["dot", "sync", "duckdb", "dot_demo"])
 DBT_SYNC = AssetKey(["dot", "sync", "dbt", "dot_demo"])
@@ -57,8 +57,8 @@ def test_sync_check_records_attempts_or_dots_refusal(
 
     accepted = check_record(instance, AssetCheckKey(DBT_SYNC, SYNC_ACCEPTED_CHECK))
     assert accepted.passed
-    assert accepted.metadata["attempts"].value == 1
-    assert accepted.metadata["duration_s"].value >= 0
+    assert accepted.metadata["dot/sync_attempts"].value == 1
+    assert accepted.metadata["dot/sync_duration_s"].value >= 0
 
     refused = check_record(instance, AssetCheckKey(DUCKDB_SYNC, SYNC_ACCEPTED_CHECK))
     assert not refused.passed
