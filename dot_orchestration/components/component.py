@@ -76,7 +76,8 @@ from dot_orchestration.syncing import DotConnection
 from dot_orchestration.syncs import (
     build_dot_sync_definitions,
     dbt_assets_of,
-    resolve_upstream_keys,
+    dbt_selection_keys,
+    explicit_upstream_keys,
     tables_read_by_dot,
 )
 from dot_orchestration.transforms.catalogue import CatalogueError
@@ -288,22 +289,18 @@ class _DefinitionsBuild:
         """Resolve each upstream of a connection alone, to point at the field that fails."""
         if connection.dbt_select:
             self._dbt_or_fail(at.at_path("dbt_select"), "`dbt_select` selects dbt models")
-            only_dbt = DotConnection(
-                type=connection.type,
-                id=connection.id,
-                dbt_select=connection.dbt_select,
-                dbt_exclude=connection.dbt_exclude,
-            )
-            self._resolve_upstream(only_dbt, at.at_path("dbt_select"))
+            self._resolve_upstream(dbt_selection_keys, connection, at.at_path("dbt_select"))
         if connection.asset_keys:
-            only_keys = DotConnection(
-                type=connection.type, id=connection.id, asset_keys=connection.asset_keys
-            )
-            self._resolve_upstream(only_keys, at.at_path("asset_keys"))
+            self._resolve_upstream(explicit_upstream_keys, connection, at.at_path("asset_keys"))
 
-    def _resolve_upstream(self, connection: DotConnection, at: ResolutionContext) -> None:
+    def _resolve_upstream(
+        self,
+        resolve: Callable[[DotConnection, Sequence[AssetsDefinition]], list[AssetKey]],
+        connection: DotConnection,
+        at: ResolutionContext,
+    ) -> None:
         try:
-            resolve_upstream_keys(connection, self.upstream.assets)
+            resolve(connection, self.upstream.assets)
         except ValueError as error:
             raise located_error(at, str(error)) from None
 

@@ -30,7 +30,13 @@ from dot_orchestration.syncs.translator import (
     DotSyncProps,
     DotSyncTranslator,
 )
-from dot_orchestration.syncs.upstream import dbt_assets_of, is_dbt_assets, resolve_upstream_keys
+from dot_orchestration.syncs.upstream import (
+    dbt_assets_of,
+    dbt_selection_keys,
+    explicit_upstream_keys,
+    is_dbt_assets,
+    resolve_upstream_keys,
+)
 
 __all__ = [
     "NON_WAREHOUSE_TYPES",
@@ -48,6 +54,8 @@ __all__ = [
     "build_sync_automation_sensor",
     "connections_by_key",
     "dbt_assets_of",
+    "dbt_selection_keys",
+    "explicit_upstream_keys",
     "is_dbt_assets",
     "resolve_upstream_keys",
     "sync_accepted_check_spec",

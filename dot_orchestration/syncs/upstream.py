@@ -13,10 +13,18 @@ def resolve_upstream_keys(
     connection: DotConnection, upstream: Sequence[AssetsDefinition]
 ) -> list[AssetKey]:
     """The asset keys a connection depends on, checked against the upstream definitions."""
-    defined = {key for assets_def in upstream for key in assets_def.keys}
-    keys: list[AssetKey] = []
+    keys = set(explicit_upstream_keys(connection, upstream))
     if connection.dbt_select:
-        keys.extend(_resolve_dbt_selection(connection, upstream))
+        keys.update(dbt_selection_keys(connection, upstream))
+    return sorted(keys, key=AssetKey.to_user_string)
+
+
+def explicit_upstream_keys(
+    connection: DotConnection, upstream: Sequence[AssetsDefinition]
+) -> list[AssetKey]:
+    """The connection's `asset_keys`, each refused unless `upstream` defines it."""
+    defined = {key for assets_def in upstream for key in assets_def.keys}
+    keys = []
     for path in connection.asset_keys:
         key = AssetKey.from_user_string(path)
         if key not in defined:
@@ -25,13 +33,14 @@ def resolve_upstream_keys(
                 "pass the assets that define it, or fix the key"
             )
         keys.append(key)
-    return sorted(set(keys), key=AssetKey.to_user_string)
+    return keys
 
 
-def _resolve_dbt_selection(
+def dbt_selection_keys(
     connection: DotConnection, upstream: Sequence[AssetsDefinition]
 ) -> list[AssetKey]:
-    """Resolve each space-separated term alone, so one misspelt model is named, not hidden."""
+    """The dbt models of the connection's `dbt_select` (less `dbt_exclude`). Each
+    space-separated term is resolved alone, so one misspelt model is named, not hidden."""
     dbt_defs = dbt_assets_of(upstream)
     if not dbt_defs:
         raise ValueError(
@@ -69,4 +78,10 @@ def dbt_assets_of(upstream: Sequence[AssetsDefinition]) -> list[AssetsDefinition
     return [assets_def for assets_def in upstream if is_dbt_assets(assets_def)]
 
 
-__all__ = ["dbt_assets_of", "is_dbt_assets", "resolve_upstream_keys"]
+__all__ = [
+    "dbt_assets_of",
+    "dbt_selection_keys",
+    "explicit_upstream_keys",
+    "is_dbt_assets",
+    "resolve_upstream_keys",
+]
