@@ -103,7 +103,7 @@ def build_dot_catalogue_definitions(
                 group_name=settings.group_name,
                 owners=settings.owners,
                 pool=settings.pool,
-                **({"key": key} if key is not None else {}),
+                **_at(key),
             ),
             "catalogue",
         )
@@ -167,10 +167,15 @@ def _snapshot(
             group_name=exposures.group_name,
             owners=exposures.owners,
             pool=exposures.pool,
-            **({"key": key} if key is not None else {}),
+            **_at(key),
         ),
         "exposures_snapshot",
     )
+
+
+def _at(key: AssetKey | None) -> dict[str, AssetKey]:
+    """The `key=` argument of a one-asset factory: none for its default key."""
+    return {"key": key} if key is not None else {}
 
 
 def _path(base: Path, path: str) -> Path:

@@ -59,6 +59,12 @@ def refresh(server: EmulatorServer, path: Path) -> ExposuresRefresh:
         return refresh_dot_exposures(client, path)
 
 
+def write_state(path: Path, exposures: list[dict[str, object]]) -> None:
+    """A state file holding `exposures`, as a refresh would have written it."""
+    path.parent.mkdir()
+    path.write_text(json.dumps({"fetched_at": "2026-01-01T00:00:00+00:00", "exposures": exposures}))
+
+
 def load_definitions(dbt_assets: AssetsDefinition, specs: list[AssetSpec]) -> Definitions:
     """The dbt models and the dashboards, as a code location loads them: with a Dot resource
     pointing where nothing answers, because loading must not need Dot."""
@@ -121,7 +127,6 @@ def test_dot_dashboards_sit_downstream_of_the_dbt_models_they_read(
 def test_lineage_dot_could_not_resolve_is_kept_on_the_spec_and_logged(
     state_path: Path, dbt_assets: AssetsDefinition, caplog: pytest.LogCaptureFixture
 ) -> None:
-    state_path.parent.mkdir()
     exposure = {
         "name": "dot_ops",
         "type": "dashboard",
@@ -133,9 +138,7 @@ def test_lineage_dot_could_not_resolve_is_kept_on_the_spec_and_logged(
             "dot_ambiguous_tables": ["analytics.public.events"],
         },
     }
-    state_path.write_text(
-        json.dumps({"fetched_at": "2026-01-01T00:00:00+00:00", "exposures": [exposure]})
-    )
+    write_state(state_path, [exposure])
 
     with caplog.at_level(logging.WARNING):
         (spec,) = load_dot_dashboard_specs(state_path, dbt_assets=[dbt_assets])
@@ -219,15 +222,12 @@ def test_a_failed_refresh_keeps_the_last_state_and_an_unchanged_one_leaves_the_f
 def test_an_unknown_model_is_logged_and_the_dashboard_kept_with_its_other_models(
     state_path: Path, dbt_assets: AssetsDefinition, caplog: pytest.LogCaptureFixture
 ) -> None:
-    state_path.parent.mkdir()
     exposure = {
         "name": "dot_ops",
         "type": "dashboard",
         "depends_on": ["ref('my_project', 'orders')", "ref('renamed_model')"],
     }
-    state_path.write_text(
-        json.dumps({"fetched_at": "2026-01-01T00:00:00+00:00", "exposures": [exposure]})
-    )
+    write_state(state_path, [exposure])
 
     with caplog.at_level(logging.WARNING):
         (spec,) = load_dot_dashboard_specs(state_path, dbt_assets=[dbt_assets])
@@ -257,12 +257,11 @@ def test_a_translator_renames_dashboards_and_its_keys_decide_what_is_a_duplicate
 ) -> None:
     """One seam, `get_asset_spec(props)`: the key it returns is the key duplicates are
     detected by, so a translator mapping two dashboards to one key keeps the first."""
-    state_path.parent.mkdir()
     exposures = [
         {"name": name, "type": "dashboard", "depends_on": ["ref('orders')"]}
         for name in ("dot_a", "dot_b")
     ]
-    state_path.write_text(json.dumps({"fetched_at": "2026-01-01", "exposures": exposures}))
+    write_state(state_path, exposures)
 
     class OneFolder(DotExposureTranslator):
         def get_asset_spec(self, props: DotDashboardProps) -> AssetSpec:
