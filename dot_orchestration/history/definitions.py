@@ -37,6 +37,12 @@ def build_dot_history_definitions(
     # Names (of the step, checks, schedule, sensor) come from the settings' key: a
     # translator changes the asset's spec, not what the definitions are called.
     name = settings.name
+    if settings.schedule and settings.schedule.downstream_dbt_select and downstream is None:
+        raise ValueError(
+            f"schedule.downstream_dbt_select={settings.schedule.downstream_dbt_select!r} is "
+            "resolved by a DotComponent's dbt upstream; in Python pass the models instead: "
+            "downstream=build_dbt_asset_selection([your_dbt_assets], dbt_select=...)"
+        )
     spec = history_spec(settings, translator or DotHistoryTranslator())
     if spec.key != settings.asset_key:
         settings = settings.model_copy(update={"key": tuple(spec.key.path)})

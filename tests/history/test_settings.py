@@ -15,6 +15,7 @@ from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorServer
 from dot_orchestration.history import (
     DotHistorySettings,
     DuckDBWarehouse,
+    HistorySchedule,
     PartitionWarehouse,
     PostgresWarehouse,
     build_dot_history_definitions,
@@ -86,3 +87,14 @@ def test_a_warehouse_of_your_own_receives_the_export(
     assert stored["conversation_id"].tolist() == list(truth.chat_ids)
     # the IO manager wrote through it, and the checks read through it
     assert log.read_text(encoding="utf-8").split() == ["write", "read"]
+
+
+def test_a_downstream_without_its_daily_run_is_refused_naming_the_fix() -> None:
+    place = {"start_date": date(2025, 1, 1), "warehouse": DuckDBWarehouse(path="a.duckdb")}
+    with pytest.raises(ValueError, match=r"set the settings' `schedule`"):
+        build_dot_history_definitions(
+            DotHistorySettings(**place), downstream=AssetSelection.keys("usage")
+        )
+    yaml_only = HistorySchedule(downstream_dbt_select="tag:dot_usage")
+    with pytest.raises(ValueError, match=r"in Python pass the models instead: downstream="):
+        build_dot_history_definitions(DotHistorySettings(**place, schedule=yaml_only))
