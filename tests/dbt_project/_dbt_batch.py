@@ -2,12 +2,14 @@
 
     python _dbt_batch.py JOBS_JSON
 
-JOBS_JSON holds a list of jobs, ``{"name": str, "workdir": str, "args": [...], "env": {...}}``.
-For each job this sets ``env`` in ``os.environ``, runs ``dbtRunner().invoke(args)`` (dbt's
-programmatic entry point, the same code path as the CLI), puts the environment back and
-writes ``<workdir>/invocation.json``: ``{"success": bool, "exception": str | null,
-"result": [str] | null}``; ``result`` holds what ``dbt ls`` listed. Artifacts
-(``run_results.json``, ``manifest.json``) and logs land wherever ``args`` say.
+JOBS_JSON holds a list of jobs, ``{"name": str, "workdir": str, "args": [...], "env": {...}}``,
+optionally ``"parse_state"``: an earlier job's ``partial_parse.msgpack``, copied into
+``<workdir>/target`` first (dbt reuses it if it matches). For each job this sets ``env`` in
+``os.environ``, runs ``dbtRunner().invoke(args)`` (dbt's programmatic entry point, the same
+code path as the CLI), puts the environment back and writes ``<workdir>/invocation.json``:
+``{"success": bool, "exception": str | null, "result": [str] | null}``; ``result`` holds
+what ``dbt ls`` listed. Artifacts (``run_results.json``, ``manifest.json``) and logs land
+wherever ``args`` say.
 
 Used by test_dbt_project.py: dbt's start-up costs more than building this small project,
 and a separate process keeps dbt's global state out of the pytest process.
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import traceback
 from pathlib import Path
@@ -43,6 +46,10 @@ def _release_duckdb() -> None:
 def _run(job: dict[str, Any]) -> dict[str, Any]:
     from dbt.cli.main import dbtRunner
 
+    if "parse_state" in job:  # an earlier job's saved parse, for dbt to check and reuse
+        target = Path(job["workdir"], "target")
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(job["parse_state"], target / "partial_parse.msgpack")
     saved = {key: os.environ.get(key) for key in job["env"]}
     os.environ.update(job["env"])
     try:

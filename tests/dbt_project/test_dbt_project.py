@@ -110,12 +110,21 @@ class DbtJob:
     args: list[str]
     dbt_vars: dict[str, Any] | None = None
     prepare_db: Callable[[Path], None] | None = None
+    #: An earlier job of the batch whose DuckDB file and parse this one reuses (same
+    #: `--vars`): dbt then parses only what changed, as the example's builds do.
+    reuse_parse_of: str | None = None
 
     def spec(self, name: str, workdir: Path) -> dict[str, Any]:
         """The job as _dbt_batch.py takes it; prepares the workdir (and the DuckDB file)."""
         workdir.mkdir(parents=True)
+        spec: dict[str, Any] = {"name": name, "workdir": str(workdir)}
+        db_path = workdir / "dot_demo.duckdb"
+        if self.reuse_parse_of is not None:
+            earlier = workdir.with_name(self.reuse_parse_of)
+            db_path = earlier / "dot_demo.duckdb"  # the profile is part of what dbt checks
+            spec["parse_state"] = str(earlier / "target" / "partial_parse.msgpack")
         if self.prepare_db is not None:
-            self.prepare_db(workdir / "dot_demo.duckdb")
+            self.prepare_db(db_path)
         args = [
             *self.args,
             "--project-dir", str(PROJECT_DIR),
@@ -125,8 +134,9 @@ class DbtJob:
         ]  # fmt: skip
         if self.dbt_vars is not None:
             args += ["--vars", json.dumps(self.dbt_vars)]
-        env = {"DOT_DEMO_DUCKDB_PATH": str(workdir / "dot_demo.duckdb")}
-        return {"name": name, "workdir": str(workdir), "args": args, "env": env}
+        if self.reuse_parse_of is not None:
+            args.append("--partial-parse")
+        return {**spec, "args": args, "env": {"DOT_DEMO_DUCKDB_PATH": str(db_path)}}
 
 
 class DbtBatch:
@@ -277,7 +287,7 @@ def dbt_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DbtRuns]:
             "passing",
             {
                 "default": DbtJob(["build"]),
-                "ls_dot": DbtJob(LS_TAG_DOT),
+                "ls_dot": DbtJob(LS_TAG_DOT, reuse_parse_of="default"),
                 "dot_usage": DbtJob(
                     ["build", "--select", "tag:dot_usage"],
                     dbt_vars={"dot_usage_enabled": True},
