@@ -22,11 +22,12 @@ def site(confluence_server: ConfluenceEmulatorServer) -> ConfluenceEmulatorServe
 
 @pytest.fixture
 def notes_instance(session_instance: DagsterInstance) -> DagsterInstance:
-    """The worker's shared instance with no asset history: the note sync keeps its ownership
-    record in the asset's last materialization (or observation), and the emulator hands out
-    the same note ids after each reset, so a record left by another test could claim a note
-    of this one. Each test reads only its own runs' events."""
-    session_instance.wipe_assets(list(session_instance.get_asset_keys()))
+    """The worker's shared instance without the history of any note sync asset: the sync
+    keeps its ownership record in the asset's last materialization (or observation), and
+    the emulator hands out the same note ids after each reset, so a record left by another
+    test could claim a note of this one. Other suites' assets are left alone."""
+    notes = [key for key in session_instance.get_asset_keys() if key.path[:2] == ["dot", "notes"]]
+    session_instance.wipe_assets(notes)
     return session_instance
 
 
