@@ -12,20 +12,24 @@ to install.
 Speed: each venv is cached in the user's cache folder (`$XDG_CACHE_HOME` or `~/.cache`,
 then `dot-orchestration/compat-venvs`; `DOT_COMPAT_VENVS` overrides), outside the checkout so
 that every clone on a machine (CI's fresh clone included) reuses it, keyed by a hash of its
-requirement set and of the wheel's declared dependencies; a cached run only reinstalls
-the wheel (`--no-deps`) and runs `pip check`. A changed dependency makes a new venv (and
-removes the set's old one). Measured on a busy two-core machine: a first run ~10 min
-(each set ~5 min: downloads and ~100 installs), a cached run ~2 min (the wheel build, then
-per set a reinstall, `pip check`, the probe and `dagster definitions validate`).
+requirement set and of the wheel's declared dependencies. A changed dependency makes a new
+venv (and removes the set's old one): ~5 min a set (downloads and ~100 installs), once per
+machine. The wheel is cached there too, keyed by a hash of the sources it is built from,
+so an unchanged checkout (CI's next fresh clone) builds none; a venv records the hash of
+the wheel it holds, and reinstalls it (`--no-deps`, then `pip check`) only when that
+differs. A cached run then costs what the tests themselves run: per set the probe and
+`dagster definitions validate`.
 """
 
 import email.parser
 import hashlib
+import importlib.metadata
 import json
 import os
 import shutil
 import subprocess
 import sys
+import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -69,6 +73,11 @@ FORBIDDEN = frozenset(
 )
 #: The sources a wheel is built from (copied, so no stale `build/` folder leaks into it).
 WHEEL_SOURCES = ("pyproject.toml", "README.md", "dot_orchestration")
+#: Built wheels, one folder per hash of their sources.
+WHEELS = CACHE / "wheels"
+#: In a venv: the hash of the wheel it holds, written once that wheel passed `pip check`.
+INSTALLED_WHEEL = "installed-wheel.sha256"
+STALE_WHEEL_S = 3600
 
 
 @dataclass(frozen=True)
@@ -119,20 +128,62 @@ def run(
     return result
 
 
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The wheel built from a copy of the checkout's package sources."""
-    source = tmp_path_factory.mktemp("source")
+def source_files() -> list[Path]:
+    """The files a wheel is built from, relative to the checkout, in a stable order
+    (bytecode left out: Python writes it beside the sources as they are imported)."""
+    files = []
     for name in WHEEL_SOURCES:
-        if (ROOT / name).is_dir():
-            ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-            shutil.copytree(ROOT / name, source / name, ignore=ignore)
-        else:
-            shutil.copy2(ROOT / name, source / name)
-    out = tmp_path_factory.mktemp("wheel")
-    run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", out, source)
+        top = ROOT / name
+        found = [top] if top.is_file() else [p for p in top.rglob("*") if p.is_file()]
+        files += [
+            p.relative_to(ROOT)
+            for p in found
+            if "__pycache__" not in p.parts and p.suffix != ".pyc"
+        ]
+    return sorted(files)
+
+
+def sources_digest(files: list[Path]) -> str:
+    """A hash of the sources' names and contents: the same sources build the same wheel."""
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(f"{path}\0".encode() + (ROOT / path).read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def build_wheel(files: list[Path], out: Path, scratch: Path) -> Path:
+    """Build the wheel from a copy of `files` (no stale `build/` folder can leak in)."""
+    for path in files:
+        (scratch / path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / path, scratch / path)
+    out.mkdir(parents=True, exist_ok=True)
+    run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", out, scratch)
     (built,) = out.glob("dot_orchestration-*.whl")
     return built
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel of the checkout's package sources, built once per change of them.
+
+    Cached beside the venvs under the sources' hash. Building a new one removes the
+    wheels no run used for an hour (another clone may be installing a recent one)."""
+    files = source_files()
+    cached = WHEELS / sources_digest(files)
+    WHEELS.mkdir(parents=True, exist_ok=True)
+    with FileLock(WHEELS / ".lock"):
+        wheels = list(cached.glob("dot_orchestration-*.whl"))
+        if len(wheels) == 1:
+            cached.touch()  # in use: not stale
+            return wheels[0]
+        for stale in WHEELS.iterdir():
+            if stale.is_dir() and time.time() - stale.stat().st_mtime > STALE_WHEEL_S:
+                shutil.rmtree(stale, ignore_errors=True)
+        building = WHEELS / f".building-{cached.name}"
+        shutil.rmtree(building, ignore_errors=True)  # an interrupted build
+        built = build_wheel(files, building, tmp_path_factory.mktemp("source"))
+        building.rename(cached)  # whole or absent: never a half-written wheel
+        return cached / built.name
 
 
 def wheel_metadata(wheel: Path) -> email.message.Message:
@@ -230,18 +281,36 @@ def compat_venv(request: pytest.FixtureRequest, wheel: Path) -> Iterator[CompatV
     python = target / "bin" / "python"
     # One process at a time builds or refreshes a venv: clones on one machine share the cache.
     with FileLock(target.with_name(target.name + ".lock")):
-        # The cached venv has every dependency; only our code changes between runs, so the
-        # wheel is reinstalled alone. A venv that cannot take it (an earlier run killed
-        # mid-install) is built again, wheel included.
-        if not (target / "compat.json").exists() or reinstall(python, wheel).returncode != 0:
-            create_venv(release, wheel, target)
-        run(python, "-m", "pip", "check")  # every requirement of the wheel is met
+        marker, wheel_hash = target / INSTALLED_WHEEL, file_digest(wheel)
+        if not marker.exists() or marker.read_text() != wheel_hash:
+            # The cached venv has every dependency; only our code changes between runs, so
+            # the wheel is reinstalled alone. A venv that cannot take it (an earlier run
+            # killed mid-install) is built again, wheel included.
+            marker.unlink(missing_ok=True)
+            if not (target / "compat.json").exists() or reinstall(python, wheel).returncode:
+                create_venv(release, wheel, target)
+            run(python, "-m", "pip", "check")  # every requirement of the wheel is met
+            marker.write_text(wheel_hash)
     record = json.loads((target / "compat.json").read_text())
     venv = CompatVenv(
         target, frozenset(record["added"]), {k: tuple(v) for k, v in record["changed"].items()}
     )
-    assert freeze(venv.python)["dagster"] == release.dagster
+    assert installed_version(venv.path, "dagster") == release.dagster
     yield venv
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def installed_version(venv: Path, name: str) -> str | None:
+    """`name`'s version in the venv, read from its metadata (no interpreter started)."""
+    found = importlib.metadata.distributions(name=name, path=[str(p) for p in site_dirs(venv)])
+    return next((dist.version for dist in found), None)
+
+
+def site_dirs(venv: Path) -> list[Path]:
+    return list(venv.glob("lib/python*/site-packages"))
 
 
 def test_installing_beside_a_release_set_pulls_no_optional_part(compat_venv: CompatVenv) -> None:
