@@ -139,8 +139,8 @@ def summarise(
         if key.path[:2] == ["dot", "sync"]:
             meta = latest_metadata(instance, key)
             lines.append(
-                f"  synced {key.to_user_string():<32} in {meta.get('duration_s', '?')} s "
-                f"({meta.get('attempts', '?')} attempt(s))"
+                f"  synced {key.to_user_string():<32} in {meta.get('dot/sync_duration_s', '?')} s "
+                f"({meta.get('dot/sync_attempts', '?')} attempt(s))"
                 if meta
                 else f"  NOT synced {key.to_user_string()}"
             )

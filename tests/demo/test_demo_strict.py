@@ -6,8 +6,12 @@ process of its own with its own `.demo/` home, so nothing the default profile gu
 (reply bodies, note fields, numeric verdicts, the 404 for unknown environments) can carry
 it. The default profile's run of the same job is the reliability suite's baseline
 (`tests/reliability/conftest.py`) and `make demo` itself.
+
+Its two dbt builds in one home also show the example's parse reuse (`run_target`): the
+second parses only what changed since the first, as a deployment's scheduled builds do.
 """
 
+import json
 import os
 import re
 import subprocess
@@ -45,3 +49,21 @@ def test_the_demo_passes_against_the_strict_profile(tmp_path: Path) -> None:
     assert re.search(r"Confluence notes: pages_synced [1-9]", done.stdout), done.stdout
     assert re.search(r"\d{4}-\d\d-\d\d: [1-9]\d* conversations", done.stdout), done.stdout
     assert "dot_usage_daily" in done.stdout
+    # The usage build (the history schedule's run) came after the main build in the same
+    # home: it reused that build's parse, as a deployment's scheduled builds do.
+    (usage_build,) = (tmp_path / "demo" / "dbt_runs").glob("dot_usage_dbt-*")
+    assert parse_events(usage_build) & PARSE_REUSED, usage_build
+    assert FULL_PARSE not in parse_events(usage_build), usage_build
+
+
+#: dbt's events (its JSON log) for: the saved parse matched (nothing or some files changed),
+#: it did not (a full parse).
+PARSE_REUSED = {"PartialParsingSkipParsing", "PartialParsingEnabled"}
+FULL_PARSE = "UnableToPartialParse"
+
+
+def parse_events(run_dir: Path) -> set[str]:
+    """The names of dbt's parsing events in one build's `dbt.log` (JSON lines)."""
+    lines = (run_dir / "dbt.log").read_text(errors="replace").splitlines()
+    names = {json.loads(line)["info"]["name"] for line in lines if line.startswith("{")}
+    return names & (PARSE_REUSED | {FULL_PARSE})
