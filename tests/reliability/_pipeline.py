@@ -298,25 +298,12 @@ class Outcome:
     unmaterialized: dict[str, list[str]]
 
 
-def run_pipeline(
-    home: Path,
-    control: Control,
-    world: World,
-    *,
-    run_config: Mapping[str, Any] | None = None,
-    **env_options: str,
-) -> Outcome:
-    """Run `PIPELINE` in process on a fresh deployment and capture its outcome.
-
-    `control` must have been reset (and given its fault rules) by the caller.
-    """
-    env = deployment_env(home, world, **env_options)
-    with deployed(home, env) as deployment:
-        deployment.run(run_config=run_config)
-        return Outcome(
-            end_state=capture_end_state(deployment.settings, control.state()),
-            traffic=control.traffic(),
-            seconds=deployment.seconds,
-            failed_steps=deployment.failed_steps(),
-            unmaterialized=deployment.unmaterialized(),
-        )
+def outcome_of(deployment: Deployment, control: Control) -> Outcome:
+    """What the deployment's runs so far left in Dot and cost."""
+    return Outcome(
+        end_state=capture_end_state(deployment.settings, control.state()),
+        traffic=control.traffic(),
+        seconds=deployment.seconds,
+        failed_steps=deployment.failed_steps(),
+        unmaterialized=deployment.unmaterialized(),
+    )

@@ -2,8 +2,10 @@
 
 The suite's emulator knows a canary token (`_pipeline.CANARY_TOKEN`) besides the default
 ones, so the token-leak scan searches for a string that cannot appear by accident. The
-baseline is the example pipeline run once without faults; the fault-injection and
-scale-out tests compare their end state with it.
+calm run is the example pipeline run once without faults, with header auth: the
+fault-injection and scale-out tests compare their end state with it (`baseline`), and the
+token-leak test searches everything it left (the run costs a whole pipeline; one serves
+both).
 """
 
 from __future__ import annotations
@@ -18,7 +20,16 @@ from dot_demo.definitions import ExampleSettings
 from dot_orchestration.emulator import EmulatorConfig, EmulatorServer
 from dot_orchestration.emulator.confluence import ConfluenceEmulatorServer
 
-from ._pipeline import RELIABILITY_TOKENS, Outcome, World, run_pipeline
+from ._pipeline import (
+    RELIABILITY_TOKENS,
+    Outcome,
+    World,
+    deployed,
+    deployment_env,
+    dot_run_config,
+    outcome_of,
+)
+from ._token_scan import DEBUG_PYTHON_LOGS, CalmRun, captured_output, searchable_sources
 from ._traffic import Control
 
 #: Seed of the emulator's organisation (history, note ids); faults have their own seeds.
@@ -80,16 +91,35 @@ def control(_control_plane: Control, wiki_emulator: ConfluenceEmulatorServer) ->
 
 
 @pytest.fixture(scope="session")
-def baseline(
+def calm_run(
     world: World,
     _control_plane: Control,
     wiki_emulator: ConfluenceEmulatorServer,
     tmp_path_factory: pytest.TempPathFactory,
-) -> Outcome:
-    """The example pipeline once, fault-free, header auth, default settings."""
+) -> CalmRun:
+    """The example pipeline once, fault-free, header auth, default settings, on an instance
+    logging httpx, httpcore and the package at DEBUG into the event log (the token scan's
+    setting; it changes what is logged, not what is run or written). Searched while the
+    instance is open; stdout and stderr captured as `capfd` would."""
     _control_plane.reset()
     wiki_emulator.state.reset()
-    outcome = run_pipeline(tmp_path_factory.mktemp("baseline"), _control_plane, world)
+    home = tmp_path_factory.mktemp("baseline")
+    env = deployment_env(home, world)
+    with (
+        captured_output() as output,
+        deployed(home, env, instance_overrides=DEBUG_PYTHON_LOGS) as deployment,
+    ):
+        deployment.run()
+        outcome = outcome_of(deployment, _control_plane)
+        sources = searchable_sources(deployment, dot_run_config())
+    sources["stdout/stderr"] = [("stdout", output.out), ("stderr", output.err)]
+    return CalmRun(outcome, sources)
+
+
+@pytest.fixture(scope="session")
+def baseline(calm_run: CalmRun) -> Outcome:
+    """The calm run's outcome, checked: nothing failed, nothing skipped."""
+    outcome = calm_run.outcome
     assert not outcome.failed_steps, f"the fault-free pipeline failed: {outcome.failed_steps}"
     assert not outcome.unmaterialized, f"the pipeline skipped work: {outcome.unmaterialized}"
     return outcome
