@@ -18,15 +18,39 @@ from dagster import DagsterInstance, instance_for_test
 from dot_orchestration.emulator import EmulatorConfig, EmulatorServer
 from dot_orchestration.emulator.confluence import ConfluenceEmulatorServer
 
+#: The groups that take longest, longest first (CPU seconds of each, measured alone on the
+#: two-core CI machine). xdist hands groups to the workers in collection order
+#: (`--no-loadscope-reorder`, pyproject.toml), so these start first and the two workers
+#: finish together instead of one starting the longest group last.
+LONGEST_FIRST = (
+    "tests/reliability: the calm run and what compares with it",
+    "tests/reliability/test_token_leak.py",
+    "tests/demo/test_demo_strict.py",
+    "tests/install/test_release_sets.py",
+    "tests/reliability/test_bad_input.py",
+)
+#: Reliability tests reading the calm run of the pipeline (a session fixture): one group,
+#: so it runs once. Each other reliability file runs pipelines of its own: a group each.
+CALM_RUN_GROUP = LONGEST_FIRST[0]
+
+
+def xdist_group(item: pytest.Item) -> str:
+    """One group per test file (its module fixtures, e.g. a dbt build or a Postgres
+    cluster, are built once on one worker), but for the readers of the calm run."""
+    if "reliability" in item.path.parts and "calm_run" in getattr(item, "fixturenames", ()):
+        return CALM_RUN_GROUP
+    return item.path.relative_to(item.config.rootpath).as_posix()
+
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """One xdist group per test file (its module fixtures, e.g. a dbt build or a Postgres
-    cluster, are built once), and one for the whole reliability suite (its session
-    fixtures, e.g. the fault-free baseline run of the pipeline, are built once)."""
-    for item in items:
-        group = "reliability" if "reliability" in item.path.parts else str(item.path)
+    """Mark each test with its xdist group, and put the longest groups first (a stable
+    sort: every other test keeps its place)."""
+    rank = {group: place for place, group in enumerate(LONGEST_FIRST)}
+    groups = {item: xdist_group(item) for item in items}
+    for item, group in groups.items():
         item.add_marker(pytest.mark.xdist_group(group))
+    items.sort(key=lambda item: rank.get(groups[item], len(rank)))
 
 
 @pytest.fixture(scope="session")
