@@ -20,18 +20,17 @@ def orders() -> None:
     """Stands for the user's own table (a dbt model, an extract...)."""
 
 
-syncs = build_dot_sync_definitions(
-    SyncSettings(
-        connections=[DotConnection(type="snowflake", id="prod", asset_keys=("warehouse/orders",))]
-    ),
-    upstream=[orders],
+#: Settings, not definitions: `dagster definitions validate` refuses a module holding two
+#: `Definitions` objects at module scope.
+SYNCS = SyncSettings(
+    connections=[DotConnection(type="snowflake", id="prod", asset_keys=("warehouse/orders",))]
 )
 # The warehouse driver (psycopg2, the [postgres] extra) is needed only when a run writes.
 warehouse = PostgresWarehouse(
     host="db.internal", dbname="analytics", user="dot", password=EnvVar("DOT_HISTORY_PGPASSWORD")
 )
 defs = Definitions.merge(
-    syncs,
+    build_dot_sync_definitions(SYNCS, upstream=[orders]),
     Definitions(
         assets=[orders],
         resources={
