@@ -45,8 +45,8 @@ _LAZY = {
     "DotDbtProjectComponent": "dot_orchestration.components",
     "DotNotesSettings": "dot_orchestration.notes",
     "DotResource": "dot_orchestration.resources",
-    "build_dot_notes_definitions": "dot_orchestration.notes",
     "SyncSettings": "dot_orchestration.syncs",
+    "build_dot_notes_definitions": "dot_orchestration.notes",
     "build_dot_sync_definitions": "dot_orchestration.syncs",
 }
 

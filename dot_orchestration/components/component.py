@@ -78,6 +78,7 @@ from dot_orchestration.syncs import (
     dbt_assets_of,
     dbt_selection_keys,
     explicit_upstream_keys,
+    sync_assets_of,
     tables_read_by_dot,
 )
 from dot_orchestration.transforms.catalogue import CatalogueError
@@ -186,7 +187,9 @@ def _attributes_model() -> type[BaseModel]:
     """`ATTRIBUTES` as one model: only `workspace` is required."""
     fields: dict[str, Any] = {}
     for name, resolver in ATTRIBUTES.items():
-        optional = {} if name == "workspace" else {"default": [] if name == "upstream" else None}
+        optional: dict[str, Any] = (
+            {} if name == "workspace" else {"default": [] if name == "upstream" else None}
+        )
         info = Field(description=resolver.description, examples=resolver.examples, **optional)
         fields[name] = (resolver.model_field_type, info)
     return create_model("DotComponentModel", __base__=Model, **fields)
@@ -222,7 +225,13 @@ class _DefinitionsBuild:
     def definitions(self) -> Definitions:
         syncs = self._syncs()
         built = [syncs, self._history(), self._confluence()]
-        made = [asset for defs in built if defs for asset in defs.assets or ()]
+        made = [
+            asset
+            for defs in built
+            if defs
+            for asset in defs.assets or ()
+            if isinstance(asset, (AssetsDefinition, AssetSpec))
+        ]
         built.append(self._catalogue(made))
         sections = [defs for defs in built if defs is not None]
         if not sections:
@@ -237,8 +246,7 @@ class _DefinitionsBuild:
             return own
         dot_tables: list[AssetKey] = []
         if syncs is not None:
-            (sync_assets,) = syncs.assets or ()
-            dot_tables = tables_read_by_dot(sync_assets)
+            dot_tables = tables_read_by_dot(sync_assets_of(syncs))
         return build_dot_monitoring_definitions(
             own, settings, dot_tables=dot_tables, upstream=self.upstream.assets
         )

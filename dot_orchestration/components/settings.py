@@ -67,6 +67,8 @@ ConfluenceSettings = DotNotesSettings
 
 # The `monitoring` section is `MonitoringSettings` of `dot_orchestration.monitoring` itself
 # (imported above): one class, so whatever YAML can switch, Python can too.
+
+
 __all__ = [
     "CatalogueSchedule",
     "CatalogueSettings",
