@@ -12,7 +12,7 @@ import pytest
 
 from dot_orchestration.emulator import EmulatorServer
 
-DOCS_2024 = Path(__file__).parents[1] / "fixtures" / "dot_reference" / "dot-api-docs-page-brief.txt"
+DOCS_2024 = Path(__file__).parents[1] / "fixtures" / "dot_reference" / "dot-api-docs-page-2024.txt"
 LABEL_HEADING = "Example of Python script to add labels to a conversation\n"
 ASK_HEADING = "Example of Python script to ask a question to Dot and follow up\n"
 CONFLUENCE_HEADING = "Example of Python script to sync a confluence page to the note\n"

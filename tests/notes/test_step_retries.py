@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from dagster import DagsterEvent, DagsterEventType, ExecuteInProcessResult
-from dagster._utils.error import SerializableErrorInfo
+from dagster_shared.error import SerializableErrorInfo
 
 from dot_orchestration.emulator.faults import FaultRule
 from dot_orchestration.notes.settings import step_retry_policy

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 from dagster import DagsterInvalidConfigError, ExecuteInProcessResult
-from dagster._utils.error import SerializableErrorInfo
+from dagster_shared.error import SerializableErrorInfo
 from pydantic import ValidationError
 
 from dot_demo.definitions import EXAMPLE_CONNECTIONS
