@@ -23,9 +23,8 @@ from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorServer
 from dot_orchestration.resources import DotResource
 from dot_orchestration.transforms.catalogue import CatalogueError
 
-EXAMPLE_CATALOGUE = Path(__file__).resolve().parents[2] / "examples" / "dot_catalogue.yaml"
-IMPORT = "/api/import_and_overwrite_external_asset"
-DELETE = "/api/delete_external_asset"
+from ._catalogue_api import DELETE, EXAMPLE_CATALOGUE, IMPORT
+
 LOOKER_DASHBOARD = AssetSpec(
     ["looker", "Churn_40"],
     kinds={"looker", "dashboard"},
