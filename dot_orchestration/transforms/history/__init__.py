@@ -1,0 +1,96 @@
+"""Turn one window of Dot's conversation-history export into two typed tables.
+
+`GET /api/export_history` has no documented response shape, so input is read leniently and
+output is strict. Every shape a FastAPI service plausibly returns is accepted:
+
+* a JSON list of conversations, each with a nested ``messages`` list;
+* an object wrapping that list under ``conversations``, ``data``, ``items``, ``results``,
+  ``chats`` or ``history`` (pagination and meta keys may sit beside it);
+* flat rows, one per message, each carrying its conversation's id and fields;
+* conversations without messages, carrying only a message count.
+
+Output is the source contract of the example dbt project: `CONVERSATION_DTYPES` and
+`MESSAGE_DTYPES`, timestamps in UTC, unknown fields kept as JSON text in ``raw``. Anything
+that does not fit raises `HistoryShapeError` naming the item, where it sits in the payload and
+why, because a row dropped from a daily export is a hole in the history that nobody notices
+until a report is wrong.
+
+A wrapper whose pagination keys say more pages follow is refused: their rows would be lost.
+A conversation listed twice is merged when both copies say the same, refused otherwise.
+``message_count`` is counted from the messages when they are listed (a reported count that
+disagrees is kept in ``raw``), else taken as reported.
+
+Dot's auto-review verdict is documented as a label (Issue, Abandoned, Success, OK) with a
+one-line reason; "the admin usage export carries each conversation's score and reason", so
+the label may arrive under a score's name. A text verdict lands in ``auto_review_label`` and
+a number in ``auto_review_score``, wherever either was sent; a label not among the four
+documented ones is kept as sent, since Dot may add labels and a failed partition would
+lose a day of history for want of a word.
+
+`normalise_history` is the one entry point; each step is a module of its own, in the order
+the payload passes through them:
+
+* `_wrapper`: the list of conversations or rows inside the reply (wrapper keys, and the
+  refusal of one page of several);
+* `_items`: that list into conversations: nested or flat rows (never a mix), repeats merged;
+* `_records`: one conversation, one message, into typed values;
+* `_fields`: the many spellings of each field, read through plans cached per key set, and
+  how a flat row splits into its conversation's and its message's fields;
+* `_values`: one value into its column's type (ids, text, counts, labels, verdicts);
+* `_raw`: JSON text: the fields nothing read (``raw``) and structured values;
+* `_timestamps`: a column of timestamps, however each was sent, into UTC;
+* `_frames`: the window check and the two frames in the contract's dtypes;
+* `_errors`: `HistoryShapeError` and the JSON path and excerpt it shows.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+from zoneinfo import ZoneInfo
+
+from dot_orchestration.transforms.history._errors import HistoryShapeError
+from dot_orchestration.transforms.history._frames import (
+    CONVERSATION_DTYPES,
+    MESSAGE_DTYPES,
+    NormalisedHistory,
+    build_frames,
+    window_bounds,
+)
+from dot_orchestration.transforms.history._items import read_items
+from dot_orchestration.transforms.history._values import AUTO_REVIEW_LABELS
+from dot_orchestration.transforms.history._wrapper import unwrap
+
+__all__ = [
+    "AUTO_REVIEW_LABELS",
+    "CONVERSATION_DTYPES",
+    "MESSAGE_DTYPES",
+    "HistoryShapeError",
+    "NormalisedHistory",
+    "normalise_history",
+]
+
+
+def normalise_history(
+    payload: object,
+    *,
+    window_start: datetime,
+    window_end: datetime,
+    tz: str | tzinfo = "UTC",
+) -> NormalisedHistory:
+    """Normalise a decoded export body covering ``[window_start, window_end)``.
+
+    ``tz`` is the timezone of the partitions: ``partition_date`` is a conversation's
+    ``created_at`` date there, and naive window bounds are read there. Naive timestamps in
+    the payload are UTC. Messages share their conversation's ``partition_date`` so that a
+    conversation and its messages are always replaced together. Rows are sorted by
+    conversation ``created_at`` and id, messages by index, so the same export always gives
+    the same frames.
+
+    Raises `HistoryShapeError` for anything that cannot be normalised whole, including a
+    conversation created outside the window, and `ValueError` for an empty window.
+    """
+    zone = ZoneInfo(tz) if isinstance(tz, str) else tz
+    start, end = window_bounds(window_start, window_end, zone)
+    items, where = unwrap(payload, "$", 0)
+    conversations = read_items(items, where)
+    return build_frames(conversations, start, end, zone)

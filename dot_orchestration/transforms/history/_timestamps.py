@@ -1,0 +1,69 @@
+"""A column of timestamps, however each was sent, into UTC.
+
+ISO strings, the common case, are parsed in one vectorised pass; epoch numbers (in seconds
+to nanoseconds), digit strings and datetimes one by one. A value that is no point in time
+is refused, naming the record it came from.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from dot_orchestration.transforms.history._errors import render, shape_error
+from dot_orchestration.transforms.history._records import Conversation, Message
+
+_EPOCH_TEXT = re.compile(r"[+-]?\d+(\.\d*)?")
+
+
+def utc_column(
+    values: list[object],
+    field: str,
+    source: Callable[[int], Conversation | Message],
+) -> pd.DatetimeIndex:
+    """ISO strings in one vectorised pass; epochs, digit strings and datetimes one by one."""
+    text = [value if isinstance(value, str) else None for value in values]
+    parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
+    nanos = parsed.asi8.copy()
+    missed = np.flatnonzero(parsed.isna())
+    for pos in map(int, missed):
+        value = values[pos]
+        if value is None:
+            continue
+        instant = _instant(value)
+        if instant is None:
+            origin = source(pos)
+            raise shape_error(
+                f"unparseable {field} {value!r}", where=render(origin.where), item=origin.item
+            )
+        nanos[pos] = instant
+    return pd.DatetimeIndex(nanos.view("M8[ns]")).tz_localize("UTC")
+
+
+def _instant(value: object) -> int | None:
+    """Nanoseconds since the epoch, or None when the value is no point in time.
+
+    Epoch numbers are read as seconds below 1e11 (year 5138), milliseconds below 1e14,
+    microseconds below 1e17, nanoseconds above. Naive datetimes are UTC.
+    """
+    if isinstance(value, str) and _EPOCH_TEXT.fullmatch(value.strip()):
+        value = float(value)
+    try:
+        if isinstance(value, datetime):
+            stamp = pd.Timestamp(value)
+            return int((stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp).value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not math.isfinite(value):
+                return None
+            magnitude = abs(value)
+            unit = "s" if magnitude < 1e11 else "ms" if magnitude < 1e14 else "us"
+            unit = unit if magnitude < 1e17 else "ns"
+            return int(pd.Timestamp(value, unit=unit).value)
+    except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime):
+        return None
+    return None
