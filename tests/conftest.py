@@ -10,6 +10,7 @@ emulator, and the grouping below keeps what shares expensive fixtures on one wor
 """
 
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
@@ -97,6 +98,22 @@ def confluence_server() -> Iterator[ConfluenceEmulatorServer]:
         yield server
 
 
+def sqlite_instance(home: Path) -> AbstractContextManager[DagsterInstance]:
+    """A real SQLite instance under `home` keeping every run's events in one database
+    (Dagster's `ConsolidatedSqliteEventLogStorage`, set in `dagster.yaml` the same way).
+
+    The default SQLite event log makes a database per run and stamps its schema with
+    alembic, which loads every migration script: about a tenth of a small test's CPU.
+    Runs, events and asset history behave the same; only their file layout differs.
+    """
+    events = {
+        "module": "dagster.core.storage.event_log",
+        "class": "ConsolidatedSqliteEventLogStorage",
+        "config": {"base_dir": str(home / "events")},
+    }
+    return instance_for_test(temp_dir=str(home), overrides={"event_log_storage": events})
+
+
 @pytest.fixture
 def instance(tmp_path: Path) -> Iterator[DagsterInstance]:
     """A real (SQLite) Dagster instance of this test's own: no other test's runs, events or
@@ -104,7 +121,7 @@ def instance(tmp_path: Path) -> Iterator[DagsterInstance]:
     `session_instance` and keep apart by asset keys."""
     home = tmp_path / "dagster_home"
     home.mkdir()
-    with instance_for_test(temp_dir=str(home)) as created:
+    with sqlite_instance(home) as created:
         yield created
 
 
@@ -112,5 +129,5 @@ def instance(tmp_path: Path) -> Iterator[DagsterInstance]:
 def session_instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagsterInstance]:
     """One real (SQLite) Dagster instance per worker; its history is shared by every test
     that uses it, so such a test reads only its own runs' events."""
-    with instance_for_test(temp_dir=str(tmp_path_factory.mktemp("dagster_home"))) as created:
+    with sqlite_instance(tmp_path_factory.mktemp("dagster_home")) as created:
         yield created
