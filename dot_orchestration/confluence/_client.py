@@ -17,6 +17,7 @@ from dot_orchestration._http import (
     TransportFailure,
     install_log_redaction,
     send,
+    ssl_context,
     transport_error,
 )
 from dot_orchestration.confluence._config import Flavour, load_config
@@ -98,6 +99,7 @@ class ConfluenceClient:
             },
             timeout=self._config.timeouts.for_request(),
             transport=transport,
+            verify=ssl_context(),
         )
 
     @property
