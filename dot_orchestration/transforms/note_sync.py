@@ -55,6 +55,7 @@ from dot_orchestration.confluence import (
     SelectedPages,
     select_pages,
 )
+from dot_orchestration.transforms.note_blocks import MalformedNoteError
 from dot_orchestration.transforms.note_writers import (
     NoteReport,
     NoteWriter,
@@ -63,7 +64,6 @@ from dot_orchestration.transforms.note_writers import (
     RenderedPage,
     SingleNoteWriter,
 )
-from dot_orchestration.transforms.notes import MalformedNoteError
 from dot_orchestration.transforms.org_notes import OwnershipRecord, RemovalPolicy
 from dot_orchestration.transforms.storage_markdown import StorageFormatError, storage_to_markdown
 

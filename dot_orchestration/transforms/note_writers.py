@@ -21,13 +21,8 @@ from typing import Literal, Protocol
 
 from dot_orchestration.client import DotClient, DotEffectNotObservedError, DotError, OrgNote
 from dot_orchestration.confluence import ConfluencePage
-from dot_orchestration.transforms.notes import (
-    OwnedNoteKey,
-    merge_managed_blocks,
-    owned_note_key,
-    parse_managed_blocks,
-    render_owned_note,
-)
+from dot_orchestration.transforms.note_blocks import merge_managed_blocks, parse_managed_blocks
+from dot_orchestration.transforms.note_parts import OwnedNoteKey, owned_note_key, render_owned_note
 from dot_orchestration.transforms.org_notes import (
     NoteWrite,
     OwnedNote,

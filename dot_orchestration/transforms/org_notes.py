@@ -36,7 +36,7 @@ from dataclasses import asdict, dataclass
 from typing import Literal
 
 from dot_orchestration.client import OrgNote
-from dot_orchestration.transforms.notes import (
+from dot_orchestration.transforms.note_parts import (
     OwnedNoteKey,
     content_hash,
     note_title,

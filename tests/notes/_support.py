@@ -35,7 +35,8 @@ from dot_orchestration.notes import (
     note_sync_run_config,
 )
 from dot_orchestration.resources import DotResource
-from dot_orchestration.transforms.notes import owned_note_key, parse_managed_blocks
+from dot_orchestration.transforms.note_blocks import parse_managed_blocks
+from dot_orchestration.transforms.note_parts import owned_note_key
 
 ANALYST = DEFAULT_USERS[0]
 HOME, METRICS, REVENUE, ACTIVE_CUSTOMERS, NRR = "100000", "100100", "100101", "100102", "100103"

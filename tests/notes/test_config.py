@@ -27,7 +27,7 @@ from dot_orchestration.notes import (
     build_dot_notes_definitions,
 )
 from dot_orchestration.resources import DotResource
-from dot_orchestration.transforms.notes import OwnedNoteKey, owned_note_key, render_owned_notes
+from dot_orchestration.transforms.note_parts import OwnedNoteKey, owned_note_key, render_owned_notes
 
 from ._support import ACTIVE_CUSTOMERS, FAQ, METRICS, NRR, REVENUE, confluence_resource
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from dot_orchestration.emulator.confluence import ConfluenceEmulatorServer
-from dot_orchestration.transforms.notes import NOTE_CHAR_LIMIT, owned_note_key
+from dot_orchestration.transforms.note_parts import NOTE_CHAR_LIMIT, owned_note_key
 
 from ._support import (
     ACTIVE_CUSTOMERS,

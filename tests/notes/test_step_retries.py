@@ -18,7 +18,7 @@ from dagster_shared.error import SerializableErrorInfo
 
 from dot_orchestration.emulator.faults import FaultRule
 from dot_orchestration.notes.settings import step_retry_policy
-from dot_orchestration.transforms.notes import owned_note_key
+from dot_orchestration.transforms.note_parts import owned_note_key
 
 from ._support import (
     ACTIVE_CUSTOMERS,

@@ -13,7 +13,7 @@ import pytest
 from reliability._proxy import AnsweringProxy, CannedAnswer
 
 from dot_orchestration.emulator.faults import FaultRule
-from dot_orchestration.transforms.notes import owned_note_key
+from dot_orchestration.transforms.note_parts import owned_note_key
 
 from ._support import (
     ACTIVE_CUSTOMERS,

@@ -13,14 +13,16 @@ import re
 
 import pytest
 
-from dot_orchestration.transforms.notes import (
+from dot_orchestration.transforms.note_blocks import (
     MalformedNoteError,
+    merge_managed_blocks,
+    parse_managed_blocks,
+)
+from dot_orchestration.transforms.note_parts import (
     OwnedNoteKey,
     content_hash,
-    merge_managed_blocks,
     note_title,
     owned_note_key,
-    parse_managed_blocks,
     render_owned_note,
     render_owned_notes,
     split_at_headings,

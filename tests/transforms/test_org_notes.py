@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dot_orchestration.client import OrgNote
-from dot_orchestration.transforms.notes import content_hash, render_owned_note
+from dot_orchestration.transforms.note_parts import content_hash, render_owned_note
 from dot_orchestration.transforms.org_notes import (
     NoteWrite,
     OwnedNote,

@@ -1,4 +1,4 @@
-"""Confluence pages as Dot notes, in both of Dot's note dialects: pure text transforms.
+"""Confluence pages in Dot's `single_note` dialect: managed blocks in one org note (pure text).
 
 **`single_note` dialect (Dot's 2024 API): one org note with managed blocks** (``GET
 /api/org``, ``POST /api/save_note``). Each synced page lives in the note as a block
@@ -46,61 +46,20 @@ gets a deterministic result, and a different order then changes only whitespace.
 
 Tags are recognised anywhere in the note, code fences included, as Dot's own script does.
 
-**Current dialect: many atomic notes** (``/api/org_notes``). Dot advises keeping a note
-under about 50,000 characters. `split_at_headings` cuts a page's Markdown at the highest
-heading level that works, and the parts joined with ``""`` give back the input exactly.
-`render_owned_note` ends each note with a marker line::
-
-    <!-- dot-orchestration:confluence page=123456 part=2/3 version=23 -->
-
-`owned_note_key` reads that marker back. ``version`` (optional) is the Confluence version the
-text was rendered from: with it, Dot itself records which notes are current, so a sync can
-skip pages whose notes already hold their version and a check can find stale notes, without
-any state kept beside Dot. A title is no proof of ownership, because a human
-may well create "[Confluence] Revenue" by hand. So only the marker counts, in exactly the
-form written, on the last non-blank line of the note. An HTML comment is invisible when
-Markdown is rendered, and a human does not type it by accident. `render_owned_notes` does
-the split and the marking in one call and leaves room for the marker, so every note it
-returns fits the limit.
+The `org_notes` dialect (many atomic notes, split and marked) is `note_parts`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import html
-import json
 import re
-from bisect import bisect_left, bisect_right
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
-from itertools import pairwise
 from typing import Literal
 
-__all__ = [
-    "NOTE_CHAR_LIMIT",
-    "MalformedNoteError",
-    "MergeResult",
-    "OwnedNoteKey",
-    "content_hash",
-    "merge_managed_blocks",
-    "note_title",
-    "owned_note_key",
-    "parse_managed_blocks",
-    "render_owned_note",
-    "render_owned_notes",
-    "split_at_headings",
-]
+from dot_orchestration.transforms.note_parts import BLANK_LINE, WHITESPACE
 
-NOTE_CHAR_LIMIT = 50_000
-"""Dot's guidance for the size of one atomic note, in characters."""
-
-_WHITESPACE = " \t\r\n\f\v"
-_BLANK_LINE = "\n\n"
-
-# --------------------------------------------------------------------------------------
-# single_note dialect (Dot's 2024 API): managed <faq> blocks in one org note
-# --------------------------------------------------------------------------------------
-
+__all__ = ["MalformedNoteError", "MergeResult", "merge_managed_blocks", "parse_managed_blocks"]
 _URL_ATTRIBUTE = "confluence_page_url"
 _FAQ_TAG = re.compile(
     r"""<faq(?P<attrs>(?:\s+[^\s"'=<>/]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]+))?)*)\s*>"""
@@ -193,7 +152,7 @@ def _wanted_blocks(
     wanted: dict[str, str | None] = dict.fromkeys(managed_urls or ())
     wanted.update(blocks)
     for url in wanted:
-        if not url or url != url.strip(_WHITESPACE):
+        if not url or url != url.strip(WHITESPACE):
             raise ValueError(f"page URL {url!r} must be non-empty, without surrounding space")
     return {
         url: None if markdown is None else _normalise(markdown) for url, markdown in wanted.items()
@@ -285,11 +244,11 @@ class _Layout:
         """Put a new block after the content before its place, a blank line between them."""
         index = self._insertion_index(block.url)
         before = self.texts[index]
-        body = before.rstrip(_WHITESPACE)
+        body = before.rstrip(WHITESPACE)
         if body or index > 0:
-            self.texts[index : index + 1] = [body + _BLANK_LINE, before[len(body) :]]
+            self.texts[index : index + 1] = [body + BLANK_LINE, before[len(body) :]]
         elif index < len(self.blocks):  # first thing in the note, blocks after it
-            self.texts[index : index + 1] = [before, _BLANK_LINE]
+            self.texts[index : index + 1] = [before, BLANK_LINE]
         else:  # the note is whitespace only
             self.texts[index : index + 1] = ["", before]
         self.blocks.insert(index, block)
@@ -297,10 +256,10 @@ class _Layout:
     def remove(self, index: int) -> None:
         """Delete a block with its separator: the exact inverse of `insert`."""
         before, after = self.texts[index], self.texts[index + 1]
-        if before.strip(_WHITESPACE) or index > 0:
-            joined = before.rstrip(_WHITESPACE) + after
-        elif after.strip(_WHITESPACE) or index < len(self.blocks) - 1:
-            joined = before + after.lstrip(_WHITESPACE)
+        if before.strip(WHITESPACE) or index > 0:
+            joined = before.rstrip(WHITESPACE) + after
+        elif after.strip(WHITESPACE) or index < len(self.blocks) - 1:
+            joined = before + after.lstrip(WHITESPACE)
         else:  # the only thing in the note
             joined = before + after
         self.texts[index : index + 2] = [joined]
@@ -309,7 +268,7 @@ class _Layout:
     def _insertion_index(self, url: str) -> int:
         """Keep the managed tail in URL order, so the order pages arrive in does not matter."""
         tail_start = len(self.blocks)
-        while tail_start > 0 and not self.texts[tail_start].strip(_WHITESPACE):
+        while tail_start > 0 and not self.texts[tail_start].strip(WHITESPACE):
             tail_start -= 1
         later = (i for i in range(tail_start, len(self.blocks)) if self.blocks[i].url > url)
         return next(later, len(self.blocks))
@@ -320,7 +279,7 @@ def _page_url(attrs: str) -> str | None:
     for attribute in _ATTRIBUTE.finditer(attrs):
         if attribute["name"].lower() == _URL_ATTRIBUTE:
             value = attribute["dq"] or attribute["sq"] or attribute["bare"] or ""
-            return _CHARACTER_REFERENCE.sub(_unescape, value).strip(_WHITESPACE) or None
+            return _CHARACTER_REFERENCE.sub(_unescape, value).strip(WHITESPACE) or None
     return None
 
 
@@ -343,7 +302,7 @@ def _normalise(markdown: str) -> str:
 
 
 def _frame(markdown: str) -> str:
-    return f"{_BLANK_LINE}{_escape_content(markdown)}{_BLANK_LINE}"
+    return f"{BLANK_LINE}{_escape_content(markdown)}{BLANK_LINE}"
 
 
 def _escape_content(markdown: str) -> str:
@@ -356,202 +315,3 @@ def _unescape_content(content: str) -> str:
     return _ESCAPED_TAG_START.sub(
         lambda found: f"&{found['amps'][4:]}lt;" if found["amps"] else "<", content
     )
-
-
-# --------------------------------------------------------------------------------------
-# Current dialect: atomic notes, split and marked
-# --------------------------------------------------------------------------------------
-
-_ATX_HEADING = re.compile(r" {0,3}(#{1,6})(?=[ \t\r]|$)")
-_FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
-_PARAGRAPH_LEVEL = 7  # cut before a non-blank line that follows a blank line
-_LINE_LEVEL = 8  # cut before any non-blank line; the last resort before a hard cut
-_PAGE_ID = r"[A-Za-z0-9._-]{1,64}"
-_MARKER = re.compile(
-    rf"<!-- dot-orchestration:confluence page=(?P<page_id>{_PAGE_ID})"
-    r" part=(?P<part>[1-9][0-9]*)/(?P<parts>[1-9][0-9]*)(?: version=(?P<version>[1-9][0-9]*))? -->"
-)
-
-
-def split_at_headings(markdown: str, *, limit: int = NOTE_CHAR_LIMIT) -> list[str]:
-    """Cut Markdown into parts of at most ``limit`` characters; ``"".join(parts) == markdown``.
-
-    The Markdown is first cut into pieces that fit: whole H1 sections where they fit; a
-    section that does not fit is cut before its H2 headings, then H3 and so on down to H6,
-    then after blank lines (paragraphs), then before any non-blank line, and as a last
-    resort every ``limit`` characters. Pieces are then packed in order, as many to a part as
-    fit. So a part starts before a heading wherever sections fit, and deeper cuts happen
-    only inside a section that is too big for one part.
-
-    Headings are ATX (``#`` … ``######``), which is what markdownify writes with
-    ``heading_style="ATX"``. Inside fenced code blocks no heading or blank line is a cut
-    point. Only the line and hard cuts can fall inside a fence, and only when the fence
-    alone is over the limit. Blank lines stay with the text above them, and a heading with
-    the line below it (short of a hard cut). Markdown within the limit comes back as one
-    part, even when it is empty.
-    """
-    if limit < 1:
-        raise ValueError(f"limit must be at least 1, got {limit}")
-    pieces = _pieces(_cut_points(markdown), 0, len(markdown), 1, limit)
-    return [markdown[start:end] for start, end in _pack(pieces, limit)]
-
-
-def _cut_points(markdown: str) -> dict[int, list[int]]:
-    """Line-start offsets where a cut may go, by level: 1-6 headings, paragraph, line.
-
-    No cut goes right after a heading line, so a heading stays with what it heads.
-    """
-    cuts: dict[int, list[int]] = {level: [] for level in range(1, _LINE_LEVEL + 1)}
-    fence = ""  # the opening fence while inside a fenced code block
-    blank_before = after_heading = False
-    for start, line in _lines(markdown):
-        blank = not line.strip(_WHITESPACE)
-        heading = None if fence else _ATX_HEADING.match(line)
-        if not blank and not after_heading:
-            cuts[_LINE_LEVEL].append(start)
-            if heading:
-                cuts[len(heading[1])].append(start)
-            elif blank_before and not fence:
-                cuts[_PARAGRAPH_LEVEL].append(start)
-        if fence:
-            fence = "" if _closes_fence(line, fence) else fence
-        elif opening := _FENCE.match(line):
-            fence = opening[1]
-        after_heading = heading is not None or (blank and after_heading)
-        blank_before = blank
-    return cuts
-
-
-def _lines(text: str) -> Iterator[tuple[int, str]]:
-    start = 0
-    for line in text.split("\n"):
-        yield start, line
-        start += len(line) + 1
-
-
-def _closes_fence(line: str, fence: str) -> bool:
-    closing = _FENCE.fullmatch(line.rstrip(_WHITESPACE))
-    return closing is not None and closing[1][0] == fence[0] and len(closing[1]) >= len(fence)
-
-
-def _pieces(
-    cuts: dict[int, list[int]], start: int, end: int, level: int, limit: int
-) -> list[tuple[int, int]]:
-    """``start:end`` as spans that fit, each cut at the highest level that makes it fit."""
-    if end - start <= limit:
-        return [(start, end)]
-    if level > _LINE_LEVEL:
-        return [(at, min(at + limit, end)) for at in range(start, end, limit)]
-    points = cuts[level]
-    bounds = [start, *points[bisect_right(points, start) : bisect_left(points, end)], end]
-    return [
-        piece
-        for section_start, section_end in pairwise(bounds)
-        for piece in _pieces(cuts, section_start, section_end, level + 1, limit)
-    ]
-
-
-def _pack(pieces: list[tuple[int, int]], limit: int) -> list[tuple[int, int]]:
-    """Join consecutive pieces while they fit, so a heading is not left alone in a part."""
-    parts: list[tuple[int, int]] = []
-    for start, end in pieces:
-        if parts and end - parts[-1][0] <= limit:
-            parts[-1] = (parts[-1][0], end)
-        else:
-            parts.append((start, end))
-    return parts
-
-
-def note_title(page_title: str, prefix: str, part: int, parts: int) -> str:
-    """The note's title, e.g. ``"[Confluence] Revenue (2/3)"``; one part gets no counter."""
-    _check_part(part, parts)
-    title = f"{prefix} {page_title}".strip(_WHITESPACE)
-    return title if parts == 1 else f"{title} ({part}/{parts})"
-
-
-def content_hash(title: str, note: str) -> str:
-    """A sha256 hex digest of a note's title and text, to skip writes that change nothing.
-
-    Both fields go through JSON, so no title/text pair can collide with another by moving
-    characters across the boundary between them.
-    """
-    return hashlib.sha256(json.dumps([title, note]).encode("ascii")).hexdigest()
-
-
-@dataclass(frozen=True)
-class OwnedNoteKey:
-    """Which page, which part of it, and (when recorded) which version of it a note written
-    by this package holds."""
-
-    page_id: str
-    part: int
-    parts: int
-    version: int | None = None
-
-    def __post_init__(self) -> None:
-        if not re.fullmatch(_PAGE_ID, self.page_id):
-            raise ValueError(f"page id {self.page_id!r} must match {_PAGE_ID}")
-        _check_part(self.part, self.parts)
-        if self.version is not None and self.version < 1:
-            raise ValueError(f"version {self.version} must be at least 1")
-
-    @property
-    def marker(self) -> str:
-        version = "" if self.version is None else f" version={self.version}"
-        return (
-            f"<!-- dot-orchestration:confluence page={self.page_id} "
-            f"part={self.part}/{self.parts}{version} -->"
-        )
-
-
-def render_owned_note(
-    markdown: str, page_id: str, part: int, parts: int, *, version: int | None = None
-) -> str:
-    """The note text: the Markdown without trailing whitespace, a blank line, the marker."""
-    marker = OwnedNoteKey(page_id, part, parts, version).marker
-    body = markdown.rstrip(_WHITESPACE)
-    return f"{body}{_BLANK_LINE}{marker}" if body else marker
-
-
-def owned_note_key(note_text: str) -> OwnedNoteKey | None:
-    """The key in the note's marker, or None for a note this package did not write.
-
-    Only an exact marker on the last non-blank line counts. A lookalike title, or a marker
-    quoted somewhere in the middle of a note, claims nothing.
-    """
-    last_line = note_text.rstrip(_WHITESPACE).rpartition("\n")[2].strip(_WHITESPACE)
-    found = _MARKER.fullmatch(last_line)
-    if found is None or int(found["part"]) > int(found["parts"]):
-        return None
-    version = int(found["version"]) if found["version"] else None
-    return OwnedNoteKey(found["page_id"], int(found["part"]), int(found["parts"]), version)
-
-
-def render_owned_notes(
-    markdown: str, page_id: str, *, limit: int = NOTE_CHAR_LIMIT, version: int | None = None
-) -> list[str]:
-    """A page as marked notes of at most ``limit`` characters each, marker included.
-
-    The marker's length depends on how many parts there are, and that depends on the room
-    left after the marker, so the split is redone when the part count gains a digit.
-    """
-    digits = 1
-    while True:
-        widest = 10**digits - 1
-        widest_marker = OwnedNoteKey(page_id, widest, widest, version).marker
-        room = limit - len(widest_marker) - len(_BLANK_LINE)
-        if room < 1:
-            raise ValueError(f"limit {limit} leaves no room beside the marker")
-        parts = split_at_headings(markdown, limit=room)
-        if len(str(len(parts))) <= digits:
-            break
-        digits += 1
-    return [
-        render_owned_note(text, page_id, i, len(parts), version=version)
-        for i, text in enumerate(parts, 1)
-    ]
-
-
-def _check_part(part: int, parts: int) -> None:
-    if not 1 <= part <= parts:
-        raise ValueError(f"part {part} of {parts} is out of range")
