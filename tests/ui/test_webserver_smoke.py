@@ -248,13 +248,22 @@ def running_dagster(
 
 @pytest.fixture
 def dagster_home(tmp_path: Path) -> Path:
-    """A fresh instance whose run queue is drained every second."""
+    """A fresh instance whose run queue is drained every second, but for the runs that
+    sensors and schedules request: they stay queued. The example's sensors run by default
+    (the test checks they do), and some request a run at once (history freshness, notes
+    once Confluence is set); each such run would load the code location in a worker and
+    step processes of its own, beside the test's run, and is tested in its own folder."""
     home = tmp_path / "dagster_home"
     home.mkdir()
+    held = "".join(
+        f"      - key: dagster/{origin}_name\n        limit: 0\n"
+        for origin in ("sensor", "schedule")
+    )
     (home / "dagster.yaml").write_text(
         "telemetry:\n  enabled: false\n"
         "run_coordinator:\n  module: dagster.core.run_coordinator\n"
-        "  class: QueuedRunCoordinator\n  config:\n    dequeue_interval_seconds: 1\n",
+        "  class: QueuedRunCoordinator\n  config:\n    dequeue_interval_seconds: 1\n"
+        f"    tag_concurrency_limits:\n{held}",
         encoding="utf-8",
     )
     with DagsterInstance.from_config(str(home)):  # create the storage once: racing creates fail
