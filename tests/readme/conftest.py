@@ -6,11 +6,9 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from dagster import DagsterInstance, instance_for_test
 
 from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorServer
 from dot_orchestration.emulator.confluence import DEFAULT_USERS, ConfluenceEmulatorServer
@@ -55,9 +53,3 @@ def reader_env(
     monkeypatch.setenv("PATH", f"{DBT.parent}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.chdir(checkout)
     return checkout
-
-
-@pytest.fixture
-def instance(tmp_path: Path) -> Iterator[DagsterInstance]:
-    with instance_for_test(temp_dir=str(tmp_path)) as inst:
-        yield inst
