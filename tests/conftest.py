@@ -14,6 +14,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
+from _dbt_builds import DbtHome
 from dagster import DagsterInstance, instance_for_test
 
 from dot_orchestration.emulator import EmulatorConfig, EmulatorServer
@@ -131,3 +132,12 @@ def session_instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dagst
     that uses it, so such a test reads only its own runs' events."""
     with sqlite_instance(tmp_path_factory.mktemp("dagster_home")) as created:
         yield created
+
+
+@pytest.fixture(scope="session")
+def dbt_home(tmp_path_factory: pytest.TempPathFactory) -> DbtHome:
+    """This worker's DuckDB path and dbt runs folder, shared by its builds of the example
+    dbt project so that dbt reuses its parse between them (see `_dbt_builds.py`)."""
+    home = DbtHome(tmp_path_factory.mktemp("dbt_home"))
+    home.runs_dir.mkdir()
+    return home

@@ -2,9 +2,9 @@
 
 One dg project for the module: the example dbt project (parsed with its `dot_usage`
 models on) under `DotDbtProjectComponent`, and a Dot component exporting the history and
-building the usage models after it. The builds are real dbt into a DuckDB file of the
-module, where no export ever runs: building `dot_usage_daily` fails (its source tables do
-not exist), which is how one test sees a failed build reach Dot too.
+building the usage models after it. The builds are real dbt into the worker's DuckDB file,
+emptied for the module, where no export ever runs: building `dot_usage_daily` fails (its
+source tables do not exist), which is how one test sees a failed build reach Dot too.
 """
 
 import json
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from _dbt_builds import DbtHome
 from dagster import AssetKey, DagsterInstance, DagsterInvalidDefinitionError, Definitions
 from dagster.components.core.component_tree import ComponentTreeException
 from dagster.components.testing import DefsFolderSandbox, create_defs_folder_sandbox
@@ -55,22 +56,32 @@ class Loaded:
 
 
 @pytest.fixture(scope="module")
-def env(
-    dot_emulator_server: EmulatorServer, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Path]:
-    """The Dot token and URL (the emulator), the venv's dbt on PATH, and a DuckDB file of
-    the module for dbt."""
-    warehouse = tmp_path_factory.mktemp("dbt_component") / "warehouse.duckdb"
+def env(dot_emulator_server: EmulatorServer, dbt_home: DbtHome) -> Iterator[None]:
+    """The Dot token and URL (the emulator), the venv's dbt on PATH, and for dbt the
+    worker's DuckDB path, emptied, and its runs folder, where dagster-dbt finds the parse
+    of an earlier build (`DBT_TARGET_PATH`)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DOT_API_KEY", ADMIN_TOKEN)
         patch.setenv("DOT_BASE_URL", dot_emulator_server.url)
-        patch.setenv("DOT_DEMO_DUCKDB_PATH", str(warehouse))
+        patch.setenv("DOT_DEMO_DUCKDB_PATH", str(dbt_home.fresh_warehouse()))
+        patch.setenv("DBT_TARGET_PATH", str(dbt_home.runs_dir))
         patch.setenv("PATH", str(Path(sys.executable).parent), prepend=os.pathsep)
-        yield warehouse
+        yield
+
+
+def build(
+    loaded: Loaded, keys: list[AssetKey], instance: DagsterInstance, dbt_home: DbtHome
+) -> bool:
+    """Materialize `keys`; the build's parse is kept for the worker's next build."""
+    result = run_assets(loaded.defs, keys, instance)
+    dbt_home.keep_parse_of(result.run_id)
+    return result.success
 
 
 @pytest.fixture(scope="module")
-def loaded(env: Path, dbt_project_dir: Path) -> Iterator[Loaded]:
+def loaded(
+    env: None, dbt_project_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Loaded]:
     manifest = json.loads((dbt_project_dir / "target" / "manifest.json").read_text())
     assert "model.dot_demo.dot_usage_daily" in manifest["nodes"], (
         "the dbt project must be parsed with the dot_usage models on (dot_usage_enabled)"
@@ -85,7 +96,9 @@ def loaded(env: Path, dbt_project_dir: Path) -> Iterator[Loaded]:
             """,
         )
         write_dot_yaml(
-            sandbox, WORKSPACE + HISTORY.format(warehouse=env.with_name("history.duckdb"))
+            sandbox,
+            WORKSPACE
+            + HISTORY.format(warehouse=tmp_path_factory.mktemp("history") / "history.duckdb"),
         )
         with sandbox.build_component_tree() as tree:
             yield Loaded(
@@ -104,13 +117,13 @@ def test_the_usage_models_are_downstream_of_the_history_export(loaded: Loaded) -
 
 
 def test_each_dbt_build_reaches_dot_also_when_it_fails(
-    loaded: Loaded, dot_emulator: EmulatorServer, instance: DagsterInstance
+    loaded: Loaded, dot_emulator: EmulatorServer, instance: DagsterInstance, dbt_home: DbtHome
 ) -> None:
     seed, usage = (loaded.dbt.asset_key_for_model(m) for m in ("raw_customers", "dot_usage_daily"))
 
-    result = run_assets(loaded.defs, [seed, usage], instance)
-
-    assert not result.success, "no export has run: the history tables do not exist"
+    assert not build(loaded, [seed, usage], instance, dbt_home), (
+        "no export has run: the history tables do not exist"
+    )
     (push,) = journal(dot_emulator, RUN_RESULTS)
     statuses = {r["unique_id"]: r["status"] for r in push["body"]["run_results"]["results"]}
     assert push["status"] == 200
@@ -121,11 +134,11 @@ def test_each_dbt_build_reaches_dot_also_when_it_fails(
 
 
 def test_a_clean_dbt_build_reaches_dot_once(
-    loaded: Loaded, dot_emulator: EmulatorServer, instance: DagsterInstance
+    loaded: Loaded, dot_emulator: EmulatorServer, instance: DagsterInstance, dbt_home: DbtHome
 ) -> None:
     seed = loaded.dbt.asset_key_for_model("raw_customers")
 
-    assert run_assets(loaded.defs, [seed], instance).success
+    assert build(loaded, [seed], instance, dbt_home)
     (push,) = journal(dot_emulator, RUN_RESULTS)
     statuses = {r["unique_id"]: r["status"] for r in push["body"]["run_results"]["results"]}
     assert (push["status"], statuses) == (200, {"seed.dot_demo.raw_customers": "success"})

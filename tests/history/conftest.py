@@ -4,14 +4,9 @@ The session's emulator holds twelve days of generated history (2025-03-01 to 202
 about six conversations a day, so every test can compare what landed with the emulator's
 own truth. `StubDot` is a second, hand-driven Dot over HTTP for the answers the emulator
 never gives (other response shapes, data outside the window, slow answers).
-
-`dbt parse` of the example project takes seconds, so when the dbt loop test is selected it
-starts with the session, in its own process, while the other tests run.
 """
 
-import json
 import re
-import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from datetime import date
@@ -22,18 +17,14 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 from dagster import DagsterInstance
-from dagster_dbt import DbtProject
 
-from dot_demo.definitions import dbt_executable
 from dot_orchestration.emulator import EmulatorConfig, EmulatorServer
 from dot_orchestration.history import DotHistorySettings, DuckDBWarehouse
 
 from ._support import (
-    DBT_VARS,
     EXPORT_ROUTE,
     FIRST_DAY,
     HISTORY_END,
-    PROJECT_DIR,
     Export,
     StubDot,
     build_export,
@@ -120,26 +111,3 @@ def stub_dot() -> Iterator[StubDot]:
     finally:
         server.shutdown()
         server.server_close()
-
-
-@pytest.fixture(scope="session", autouse=True)
-def usage_manifest(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Callable[[], DbtProject]:
-    """`usage_manifest()`: the example dbt project, parsed with `dot_usage_enabled` on into
-    a target directory of its own (waits for the parse started at session start)."""
-    if not any(item.path.name == "test_dbt_loop.py" for item in request.session.items):
-        return lambda: pytest.fail("the dbt project is parsed only for test_dbt_loop.py")
-    target = tmp_path_factory.mktemp("dbt_target")
-    parse = [dbt_executable(), "parse", "--quiet", "--target-path", str(target)]
-    parse += ["--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
-    parse += ["--vars", json.dumps(DBT_VARS)]
-    process = subprocess.Popen(parse, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    request.addfinalizer(process.kill)
-
-    def parsed() -> DbtProject:
-        output, _ = process.communicate(timeout=300)
-        assert process.returncode == 0, f"dbt parse failed:\n{output}"
-        return DbtProject(PROJECT_DIR, target_path=target)
-
-    return parsed

@@ -3,13 +3,12 @@ builds `dot_usage_daily` of the example dbt project from them, with real dbt on 
 
 import json
 from collections import defaultdict
-from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
+from _dbt_builds import DbtHome
 from dagster import (
     AssetExecutionContext,
     AssetKey,
@@ -20,7 +19,7 @@ from dagster import (
 )
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
-from dot_demo.definitions import dbt_executable
+from dot_demo.definitions import ExampleSettings, dbt_executable, prepared_dbt_project
 from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorServer
 from dot_orchestration.history import (
     DotHistoryDbtTranslator,
@@ -63,24 +62,23 @@ def expected_usage(server: EmulatorServer) -> list[tuple[Any, ...]]:
 
 
 @pytest.fixture
-def project(
-    usage_manifest: Callable[[], DbtProject], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> DbtProject:
-    """The example project parsed with dot_usage on (started at session start, see conftest)."""
-    project = usage_manifest()
-    monkeypatch.setenv("DOT_DEMO_DUCKDB_PATH", str(tmp_path / "warehouse.duckdb"))
-    # where dagster-dbt copies partial_parse.msgpack from: the build then skips parsing
-    monkeypatch.setenv("DBT_TARGET_PATH", str(project.target_path))
+def project(dbt_home: DbtHome, monkeypatch: pytest.MonkeyPatch) -> DbtProject:
+    """The example project as the example prepares it (parsed with dot_usage on), building
+    into the worker's emptied DuckDB path, in its dbt runs folder: dagster-dbt copies the
+    saved parse from `DBT_TARGET_PATH`, so dbt reuses an earlier build's parse."""
+    monkeypatch.setenv("DOT_DEMO_DUCKDB_PATH", str(dbt_home.fresh_warehouse()))
+    project = prepared_dbt_project(ExampleSettings())
+    monkeypatch.setenv("DBT_TARGET_PATH", str(dbt_home.runs_dir))
     return project
 
 
 def test_the_daily_run_exports_history_then_builds_the_usage_model(
-    dot: EmulatorServer, project: DbtProject, tmp_path: Path, instance: DagsterInstance
+    dot: EmulatorServer, project: DbtProject, dbt_home: DbtHome, instance: DagsterInstance
 ) -> None:
     settings = DotHistorySettings(
         start_date=date(2025, 3, 1),
         key=("loop_test", "history"),
-        warehouse=DuckDBWarehouse(path=str(tmp_path / "warehouse.duckdb")),
+        warehouse=DuckDBWarehouse(path=str(dbt_home.warehouse)),
         schedule=HistorySchedule(refresh_days=3),
     )
 
@@ -115,9 +113,10 @@ def test_the_daily_run_exports_history_then_builds_the_usage_model(
     )
 
     assert result.success
+    dbt_home.keep_parse_of(result.run_id)  # for the worker's next build
     materialized = {(e.asset_key, e.partition) for e in result.get_asset_materialization_events()}
     assert materialized == {(settings.asset_key, str(day)) for day in DAYS} | {(USAGE_KEY, None)}
-    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as conn:
+    with duckdb.connect(str(dbt_home.warehouse), read_only=True) as conn:
         usage = conn.execute(
             "SELECT activity_date, daily_active_users, conversations, user_messages, "
             "messages_per_user, reviewed_conversations, good_conversations, good_review_share "

@@ -14,10 +14,10 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
+from _dbt_builds import DbtHome
 from dagster import (
     AssetCheckResult,
     AssetKey,
@@ -190,17 +190,21 @@ def recorder() -> Iterator[Recorder]:
 
 @pytest.fixture(scope="module")
 def example(
-    tmp_path_factory: pytest.TempPathFactory, dot_emulator_server: EmulatorServer
+    tmp_path_factory: pytest.TempPathFactory,
+    dot_emulator_server: EmulatorServer,
+    dbt_home: DbtHome,
 ) -> Iterator[Definitions]:
-    """The example code location, pointed at the emulator and a DuckDB file of its own,
-    built once per module (tests reset the emulator through `dot_emulator`)."""
+    """The example code location, pointed at the emulator, built once per module (tests
+    reset the emulator through `dot_emulator`). Its demo home is the worker's dbt home
+    (an emptied DuckDB file, dbt's runs and their parse: see `_dbt_builds.py`); the
+    exposures it fetches stay the module's."""
     from dot_demo.definitions import ExampleSettings, build_definitions
 
-    home = tmp_path_factory.mktemp("demo_home")
     with pytest.MonkeyPatch.context() as env:
         env.setenv("DOT_BASE_URL", dot_emulator_server.url)
         env.setenv("DOT_API_KEY", ADMIN_TOKEN)
-        env.setenv("DOT_DEMO_DUCKDB_PATH", str(home / "warehouse.duckdb"))
+        env.setenv("DOT_DEMO_DUCKDB_PATH", str(dbt_home.fresh_warehouse()))
+        env.setenv("DOT_EXPOSURES_STATE", str(tmp_path_factory.mktemp("demo") / "exposures.json"))
         env.setenv("DOT_DAGSTER_UI_URL", UI_URL)
         for name in (
             "DOT_REGION",
@@ -210,4 +214,4 @@ def example(
             "DOT_ALERTS_TEAMS_WEBHOOK_URL",
         ):
             env.delenv(name, raising=False)
-        yield build_definitions(ExampleSettings(demo_home=Path(home), env=dict(os.environ)))
+        yield build_definitions(ExampleSettings(demo_home=dbt_home.root, env=dict(os.environ)))
