@@ -72,12 +72,10 @@ from dot_orchestration.history import build_dot_history_definitions
 from dot_orchestration.monitoring import build_dot_monitoring_definitions
 from dot_orchestration.notes import build_dot_notes_definitions
 from dot_orchestration.resources import DotResource
-from dot_orchestration.syncing import DotConnection
 from dot_orchestration.syncs import (
+    UpstreamError,
     build_dot_sync_definitions,
     dbt_assets_of,
-    dbt_selection_keys,
-    explicit_upstream_keys,
     sync_assets_of,
     tables_read_by_dot,
 )
@@ -282,35 +280,23 @@ class _DefinitionsBuild:
         if settings is None:
             return None
         at = self.at.at_path("sync")
+        connections = at.at_path("connections")
         for index, connection in enumerate(settings.connections):
-            self._check_upstream(connection, at.at_path("connections").at_path(index))
+            if connection.dbt_select:
+                where = connections.at_path(index).at_path("dbt_select")
+                self._dbt_or_fail(where, "`dbt_select` selects dbt models")
         if settings.schedule is not None:
             self._dbt_or_fail(at.at_path("schedule"), "the sync schedule builds dbt")
         try:
             return build_dot_sync_definitions(
                 settings, upstream=self.upstream.assets, translator=self.translate.sync_translator()
             )
+        except UpstreamError as error:  # the connection's field that does not resolve
+            index = settings.connections.index(error.connection)
+            where = connections.at_path(index).at_path(error.field)
+            raise located_error(where, str(error)) from None
         except ValueError as error:  # what is left once each upstream resolved: duplicates
-            raise located_error(at.at_path("connections"), str(error)) from None
-
-    def _check_upstream(self, connection: DotConnection, at: ResolutionContext) -> None:
-        """Resolve each upstream of a connection alone, to point at the field that fails."""
-        if connection.dbt_select:
-            self._dbt_or_fail(at.at_path("dbt_select"), "`dbt_select` selects dbt models")
-            self._resolve_upstream(dbt_selection_keys, connection, at.at_path("dbt_select"))
-        if connection.asset_keys:
-            self._resolve_upstream(explicit_upstream_keys, connection, at.at_path("asset_keys"))
-
-    def _resolve_upstream(
-        self,
-        resolve: Callable[[DotConnection, Sequence[AssetsDefinition]], list[AssetKey]],
-        connection: DotConnection,
-        at: ResolutionContext,
-    ) -> None:
-        try:
-            resolve(connection, self.upstream.assets)
-        except ValueError as error:
-            raise located_error(at, str(error)) from None
+            raise located_error(connections, str(error)) from None
 
     def _dbt_or_fail(self, at: ResolutionContext, why: str) -> list[AssetsDefinition]:
         if not self.upstream.dbt:

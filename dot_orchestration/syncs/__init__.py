@@ -31,11 +31,10 @@ from dot_orchestration.syncs.translator import (
     DotSyncTranslator,
 )
 from dot_orchestration.syncs.upstream import (
+    UpstreamError,
+    UpstreamResolver,
     dbt_assets_of,
-    dbt_selection_keys,
-    explicit_upstream_keys,
     is_dbt_assets,
-    resolve_upstream_keys,
 )
 
 __all__ = [
@@ -48,16 +47,15 @@ __all__ = [
     "DotSyncTranslator",
     "SyncSchedule",
     "SyncSettings",
+    "UpstreamError",
+    "UpstreamResolver",
     "build_dbt_then_sync_schedule",
     "build_dot_sync_assets",
     "build_dot_sync_definitions",
     "build_sync_automation_sensor",
     "connections_by_key",
     "dbt_assets_of",
-    "dbt_selection_keys",
-    "explicit_upstream_keys",
     "is_dbt_assets",
-    "resolve_upstream_keys",
     "sync_accepted_check_spec",
     "sync_after_upstream_condition",
     "sync_assets_of",

@@ -34,7 +34,7 @@ from dot_orchestration.syncs.translator import (
     DotSyncProps,
     DotSyncTranslator,
 )
-from dot_orchestration.syncs.upstream import resolve_upstream_keys
+from dot_orchestration.syncs.upstream import UpstreamResolver
 
 
 def build_dot_sync_assets(
@@ -48,11 +48,12 @@ def build_dot_sync_assets(
 
     Every configuration mistake (unknown model, empty selection, a key not among
     `upstream`, two connections at one asset key) raises here, at definition load, naming
-    the connection and the fix.
+    the connection and the fix (an upstream one as `UpstreamError`, naming its field).
     """
     translator = translator or DotSyncTranslator()
+    resolver = UpstreamResolver(upstream)
     specs = [
-        translator.get_asset_spec(DotSyncProps(conn, tuple(resolve_upstream_keys(conn, upstream))))
+        translator.get_asset_spec(DotSyncProps(conn, tuple(resolver.keys(conn))))
         for conn in settings.connections
     ]
     _refuse_duplicates(specs)

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from dagster import (
     AssetExecutionContext,
+    AssetKey,
+    AssetSelection,
     DagsterInstance,
     DagsterInvalidDefinitionError,
     DailyPartitionsDefinition,
@@ -39,6 +41,7 @@ from dot_orchestration._compat import (
     PARTITION_RANGE_START_TAG,
     NamespacedMetadataSet,
     UnresolvedAssetJobDefinition,
+    asset_graph_of,
     get_smallest_cron_interval,
     replace_assets,
 )
@@ -111,6 +114,26 @@ def test_the_range_tags_make_one_run_materialize_a_range_of_partitions() -> None
         materialized = instance.get_materialized_partitions(daily.key)
     assert seen == [PartitionKeyRange("2026-01-02", "2026-01-04")]
     assert materialized == {"2026-01-02", "2026-01-03", "2026-01-04"}
+
+
+def test_a_prebuilt_asset_graph_resolves_selections_as_the_assets_do() -> None:
+    """The sync assets resolve many selections against one `asset_graph_of` graph: the
+    answers must be those of resolving against the assets themselves."""
+
+    @asset(key=["raw", "orders"])
+    def orders() -> None: ...
+
+    @asset(key=["marts", "revenue"], deps=[orders])
+    def revenue() -> None: ...
+
+    graph = asset_graph_of([orders, revenue])
+    for selection in (
+        AssetSelection.keys("marts/revenue").upstream(),
+        AssetSelection.key_prefixes("raw"),
+        AssetSelection.assets(orders).downstream(),
+    ):
+        assert selection.resolve(graph) == selection.resolve([orders, revenue])
+    assert AssetSelection.key_prefixes("raw").resolve(graph) == {AssetKey(["raw", "orders"])}
 
 
 def test_replace_assets_keeps_every_field_of_the_definitions() -> None:
