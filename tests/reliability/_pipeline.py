@@ -151,11 +151,19 @@ def dot_run_config(*, auth_mode: str = "header", **settings: Any) -> dict[str, A
 
 @dataclass(frozen=True)
 class World:
-    """What a deployment talks to: Dot and Confluence (emulated) and its dbt project."""
+    """What a deployment talks to: Dot and Confluence (emulated), its dbt project, and the
+    DuckDB file dbt builds into.
+
+    The warehouse is one path for every deployment of a worker (`deployed` empties it
+    first): dbt reuses its saved parse only while the rendered profile, which holds that
+    path, is unchanged, and a new path per deployment made each one's first build parse
+    the whole project again.
+    """
 
     dot: str
     wiki: str
     dbt_project: Path
+    warehouse: Path
 
 
 def deployment_env(
@@ -166,7 +174,7 @@ def deployment_env(
         "DOT_BASE_URL": world.dot,
         "DOT_API_KEY": token,
         "DOT_DEMO_HOME": str(home),
-        "DOT_DEMO_DUCKDB_PATH": str(home / "warehouse.duckdb"),
+        "DOT_DEMO_DUCKDB_PATH": str(world.warehouse),
         "DOT_DBT_PROJECT_DIR": str(world.dbt_project),
         "CONFLUENCE_BASE_URL": world.wiki,
         "CONFLUENCE_EMAIL": WIKI_USER.email,
@@ -298,9 +306,13 @@ def deployed(
     instance_overrides: Mapping[str, Any] | None = None,
 ) -> Iterator[Deployment]:
     """Load the definitions from `env` (as `dot_demo.definitions:defs` does) on a
-    fresh instance under `home`; the environment stays set until the block ends."""
+    fresh instance under `home`, with an empty warehouse (whatever an earlier deployment
+    built there is deleted); the environment stays set until the block ends."""
     instance_dir = home / "dagster_home"
     instance_dir.mkdir(parents=True, exist_ok=True)
+    warehouse = Path(env["DOT_DEMO_DUCKDB_PATH"])
+    for built in (warehouse, warehouse.with_name(f"{warehouse.name}.wal")):
+        built.unlink(missing_ok=True)
     overrides = {
         **one_event_database(instance_dir, instance_overrides),
         **(instance_overrides or {}),

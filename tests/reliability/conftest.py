@@ -71,8 +71,10 @@ def world(
     reliability_emulator: EmulatorServer,
     wiki_emulator: ConfluenceEmulatorServer,
     dbt_project: Path,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> World:
-    return World(dot=reliability_emulator.url, wiki=wiki_emulator.url, dbt_project=dbt_project)
+    warehouse = tmp_path_factory.mktemp("warehouse") / "warehouse.duckdb"
+    return World(reliability_emulator.url, wiki_emulator.url, dbt_project, warehouse)
 
 
 @pytest.fixture(scope="session")
