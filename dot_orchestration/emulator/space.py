@@ -2,9 +2,15 @@
 
 Production and every configured environment (`X-Dot-Environment`) get their own space, so
 a sync against staging can be checked without touching production. Every space starts from
-the same seeded content, like a fresh branch of the model.
+the same seeded content, like a fresh branch of the model; an environment created through
+the API starts as a fork of its source's space.
+
+Dot keeps the model as files in git (one branch per environment) and diffs environments
+file by file. `files()` is that view: the org note, each note and each external asset is
+one "file", so diffs, conflicts and merges (`environments.py`) compare and write files.
 """
 
+import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,6 +23,9 @@ from dot_orchestration.emulator.incidents import IncidentBook
 from dot_orchestration.emulator.models import ExternalAsset
 
 API_SOURCE = "api"
+ORG_NOTE_FILE = "org_note.md"
+NOTE_DIR = "notes/"
+ASSET_DIR = "external_assets/"
 
 
 @dataclass
@@ -132,6 +141,56 @@ class ModelSpace:
         if note is None:
             raise NotFound(f"Note {note_id} not found")
         return note
+
+    def fork(self, environment: str) -> "ModelSpace":
+        """A copy of this model for a new environment (note ids stay unique: shared source)."""
+        forked = copy.copy(self)
+        forked.environment = environment
+        forked.incidents = copy.deepcopy(self.incidents)
+        forked._notes = copy.deepcopy(self._notes)
+        forked._assets = copy.deepcopy(self._assets)
+        return forked
+
+    def files(self) -> dict[str, Any]:
+        """The model as Dot's git branch would hold it: path → content (comparable JSON)."""
+        files: dict[str, Any] = {ORG_NOTE_FILE: self.org_note} if self.org_note else {}
+        for note in self._notes.values():
+            files[f"{NOTE_DIR}{note.id}.md"] = {
+                "title": note.title,
+                "note": note.note,
+                "active": note.active,
+            }
+        for stored in self._assets.values():
+            files[f"{ASSET_DIR}{stored.asset.id}.json"] = {
+                **stored.asset.model_dump(),
+                "source": stored.source,
+            }
+        return files
+
+    def write_file(self, path: str, content: Any) -> None:
+        """Make one file of `files()` hold `content` (None deletes it): a merge's write."""
+        if path == ORG_NOTE_FILE:
+            self.org_note = content or ""
+        elif path.startswith(NOTE_DIR):
+            note_id = path.removeprefix(NOTE_DIR).removesuffix(".md")
+            if content is None:
+                self._notes.pop(note_id, None)
+            elif note_id in self._notes:
+                self.update_note(note_id, content["title"], content["note"], content["active"])
+            else:
+                self._notes[note_id] = Note(
+                    note_id, content["title"], content["note"], content["active"]
+                )
+        elif path.startswith(ASSET_DIR):
+            asset_id = path.removeprefix(ASSET_DIR).removesuffix(".json")
+            if content is None:
+                self._assets.pop(asset_id, None)
+            else:
+                fields = {name: value for name, value in content.items() if name != "source"}
+                asset = ExternalAsset.model_validate(fields)
+                self._assets[asset_id] = StoredAsset(asset, content["source"])
+        else:
+            raise ValueError(f"not a model file: {path}")
 
     def snapshot(self) -> dict[str, Any]:
         """This environment's state as JSON (for `GET /_emulator/state`)."""

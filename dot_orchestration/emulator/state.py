@@ -19,6 +19,7 @@ from dot_orchestration.emulator.clock import isoformat_z
 from dot_orchestration.emulator.config import EmulatorConfig
 from dot_orchestration.emulator.conversation import Chat
 from dot_orchestration.emulator.directory import UserDirectory
+from dot_orchestration.emulator.environments import EnvironmentBook
 from dot_orchestration.emulator.errors import NotFound
 from dot_orchestration.emulator.faults import FaultInjector, FaultRule
 from dot_orchestration.emulator.history import HistoryGenerator, make_authors
@@ -89,7 +90,7 @@ class EmulatorState:
             new_user_role=config.new_user_role,
         )
         note_ids = random.Random(f"dot-emulator-notes:{config.seed}")
-        self.spaces = {
+        self.spaces: dict[str | None, ModelSpace] = {
             environment: ModelSpace(
                 environment,
                 seeded_assets=config.external_assets,
@@ -98,6 +99,7 @@ class EmulatorState:
             )
             for environment in (None, *config.environments)
         }
+        self.environments = EnvironmentBook(self.spaces, config.seed)
         self.chats = ChatStore(
             seed=config.seed,
             answer_delay_s=config.answer_delay_s,
@@ -127,7 +129,7 @@ class EmulatorState:
         """The model of an environment (None = production); 404 for unknown ids."""
         space = self.spaces.get(environment)
         if space is None:
-            known = ", ".join(self.config.environments) or "none"
+            known = ", ".join(env.id for env in self.environments.all()) or "none"
             raise NotFound(
                 f"Unknown environment {environment!r} (X-Dot-Environment); known: {known}"
             )
