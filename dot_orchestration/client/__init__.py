@@ -9,6 +9,7 @@ from dot_orchestration._http import HttpRetries, Timeouts
 from dot_orchestration.client._answers import answer_text
 from dot_orchestration.client._client import DotClient
 from dot_orchestration.client._config import REGION_URLS
+from dot_orchestration.client._environments import ChangedFile, changed_files
 from dot_orchestration.client._models import (
     AGENTIC_MODES,
     CONNECTION_TYPES,
@@ -53,6 +54,7 @@ __all__ = [
     "Answer",
     "AnswerPart",
     "AskAccepted",
+    "ChangedFile",
     "Chat",
     "ChatMessage",
     "DotAPIError",
@@ -81,5 +83,6 @@ __all__ = [
     "SyncAccepted",
     "Timeouts",
     "answer_text",
+    "changed_files",
     "connection_type_problem",
 ]

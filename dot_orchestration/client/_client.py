@@ -48,6 +48,7 @@ from dot_orchestration.client._responses import Reply, no_response_error
 from dot_orchestration.client.errors import (
     DotAnswerTimeoutError,
     DotConfigError,
+    DotEffectNotObservedError,
     DotError,
     DotPermissionError,
     DotResponseError,
@@ -65,9 +66,10 @@ class DotClient:
 
     One `httpx.Client` per object, reused across calls (connection pooling) and safe to
     share between threads; close it with `close()` or a `with` block. Transient failures
-    are retried per `retry`; creates (questions, users, invitations, notes) and syncs only
-    when the request provably never reached Dot, so that a retry cannot duplicate them (a
-    sync that may have reached Dot raises `DotOutcomeUnknownError`).
+    are retried per `retry`; creates (questions, users, invitations, notes, environments),
+    syncs and merges only when the request provably never reached Dot, so that a retry
+    cannot duplicate them (a sync or merge that may have reached Dot raises
+    `DotOutcomeUnknownError`).
     """
 
     def __init__(
@@ -373,6 +375,99 @@ class DotClient:
                 environment=environment,
                 known=known,
             )
+
+    def create_environment(
+        self, name: str, color: str | None = None, source_env_id: str | None = None
+    ) -> str:
+        """Create an environment (a fork of production, or of `source_env_id`); its id.
+
+        Dot documents the body, not the reply, so the id is taken from Dot's list, read
+        once after the create: `DotEffectNotObservedError` when the list does not show
+        `name`, or cannot be read. Never re-sent once it may have reached Dot (a repeat
+        would at best be refused as a taken name); after an unknown outcome, list the
+        environments before creating again.
+        """
+        body = {"name": name, "color": color, "source_env_id": source_env_id}
+        self._call(
+            api.CREATE_ENVIRONMENT,
+            body={key: value for key, value in body.items() if value is not None},
+        )
+        names = self._listed_environments("create_environment")
+        if name not in names:
+            raise DotEffectNotObservedError(
+                f"create_environment: Dot accepted environment {name!r} but does not list it "
+                f"(it lists {', '.join(sorted(set(names.values()))) or 'none'}); look in "
+                "Dot's Manage environments before creating it again",
+                expected={name: "listed"},
+                observed={name: None},
+            )
+        return names[name]
+
+    def environment_diff(self, environment_id: str) -> Any:
+        """Every file the environment changed compared to production (raw JSON: the shape
+        is undocumented; `changed_files` reads the plausible ones)."""
+        return self._json(api.ENVIRONMENT_DIFF, path={"environment_id": environment_id})
+
+    def environment_conflicts(self, environment_id: str) -> Any:
+        """The predicted merge conflicts with production (raw JSON, shape undocumented;
+        `changed_files` reads the plausible ones)."""
+        return self._json(api.ENVIRONMENT_CONFLICTS, path={"environment_id": environment_id})
+
+    def set_environment_targets(self, environment_id: str, targets: Mapping[str, Any]) -> Any:
+        """Replace the environment's warehouse target overrides (dev schema/database).
+
+        Dot documents the route ("Set warehouse target overrides"), not the body: its CLI
+        takes a connection id and `--schema` (`dot env target set <env> <connection-id>
+        --schema dbt_dev`), its UI database/schema (Snowflake) or project/dataset
+        (BigQuery). So `targets` is sent exactly as given; the caller owns its shape. Any
+        2xx reply is returned as received.
+        """
+        path = {"environment_id": environment_id}
+        return _any_body(self._call(api.SET_ENVIRONMENT_TARGETS, path=path, body=dict(targets)))
+
+    def sync_environment_target(self, environment_id: str) -> Any:
+        """Refresh the environment's documentation from its dev target (`dot env
+        sync-target`). Like a connection sync it is sent at most once once it may have
+        reached Dot (`DotOutcomeUnknownError` otherwise); any 2xx reply is returned."""
+        path = {"environment_id": environment_id}
+        return _any_body(self._call(api.SYNC_ENVIRONMENT_TARGET, path=path))
+
+    def merge_environment(self, environment_id: str) -> Any:
+        """Merge the environment into production, confirmed (`{"confirm": true}`).
+
+        Sent at most once once it may have reached Dot (`DotOutcomeUnknownError`: look at
+        production before merging again). Dot refuses a merge with conflicts (a
+        `DotAPIError`, 409 in the emulator); any 2xx reply is returned as received.
+        """
+        path = {"environment_id": environment_id}
+        return _any_body(self._call(api.MERGE_ENVIRONMENT, path=path, body={"confirm": True}))
+
+    def delete_environment(self, environment_id: str) -> None:
+        """Delete the environment (`?confirm=true`), then check Dot no longer lists it:
+        `DotEffectNotObservedError` when it still does or the list cannot be read."""
+        self._call(
+            api.DELETE_ENVIRONMENT,
+            path={"environment_id": environment_id},
+            params={"confirm": "true"},
+        )
+        if environment_id in self._listed_environments("delete_environment").values():
+            raise DotEffectNotObservedError(
+                f"delete_environment: Dot accepted the deletion of {environment_id!r} but "
+                "still lists it; delete it in Dot's Manage environments",
+                expected={environment_id: None},
+                observed={environment_id: "listed"},
+            )
+
+    def _listed_environments(self, operation: str) -> dict[str, str]:
+        """Dot's environments (id, name, slug → id) to verify a write against."""
+        listed = self.list_environments()
+        names = environment_names(listed)
+        if names is None:
+            raise DotEffectNotObservedError(
+                f"{operation}: Dot accepted the call, but its list of environments is "
+                f"unreadable, so the effect cannot be checked (received {str(listed)[:200]!r})"
+            )
+        return names
 
     # Users and auth -------------------------------------------------------------------
 

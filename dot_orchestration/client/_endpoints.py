@@ -80,8 +80,36 @@ UPDATE_ORG_NOTE = Endpoint("update_org_note", "PUT", "/api/org_notes/{note_id}")
 # Undocumented: assumed to follow the REST shape of the other org_notes routes.
 DELETE_ORG_NOTE = Endpoint("delete_org_note", "DELETE", "/api/org_notes/{note_id}")
 
-# Environments (docs: Environments; only the listing is used).
+# Environments (docs: Environments, "For coding agents: CLI & API"). The listing is
+# org-wide: it checks and verifies ids, so it must answer even when the configured id is
+# unknown or was just deleted. The others carry `X-Dot-Environment` like Dot's CLI does.
 LIST_ENVIRONMENTS = Endpoint("list_environments", "GET", "/api/environments", org_wide=True)
+CREATE_ENVIRONMENT = _create("create_environment", "/api/environments")
+ENVIRONMENT_DIFF = Endpoint("environment_diff", "GET", "/api/environments/{environment_id}/diff")
+ENVIRONMENT_CONFLICTS = Endpoint(
+    "environment_conflicts", "GET", "/api/environments/{environment_id}/conflicts"
+)
+SET_ENVIRONMENT_TARGETS = Endpoint(
+    "set_environment_targets", "PUT", "/api/environments/{environment_id}/targets"
+)
+# A metadata sync from the dev target, like a connection sync: never repeated once it may
+# have reached Dot.
+SYNC_ENVIRONMENT_TARGET = Endpoint(
+    "sync_environment_target",
+    "POST",
+    "/api/environments/{environment_id}/sync_target",
+    idempotent=False,
+    at_most_once=True,
+)
+# Promotes to production: an unknown outcome is for a person to check, never a retry.
+MERGE_ENVIRONMENT = Endpoint(
+    "merge_environment",
+    "POST",
+    "/api/environments/{environment_id}/merge",
+    idempotent=False,
+    at_most_once=True,
+)
+DELETE_ENVIRONMENT = Endpoint("delete_environment", "DELETE", "/api/environments/{environment_id}")
 
 # Users and auth.
 ME = Endpoint("me", "GET", "/api/auth/me")
