@@ -1,7 +1,8 @@
 """The `dot-orchestration` console script as a user runs it: a real process, real HTTP.
 
 Each emulator command is started as a subprocess on a free port; the test reads what it
-printed (URL, logins or tokens, page ids) and uses exactly that to call it.
+printed (URL, logins or tokens, page ids) and uses exactly that to call it. The Dot
+emulator is started once for the tests that only read from it.
 """
 
 import json
@@ -61,16 +62,23 @@ def test_confluence_emulator_prints_url_logins_and_pages_that_work() -> None:
     assert {"100000", "100101", "200100"} <= set(printed_pages)
 
 
-def test_dot_emulator_prints_tokens_that_work() -> None:
+@pytest.fixture(scope="module")
+def dot_emulator_lines() -> Iterator[list[str]]:
+    """What `dot-orchestration emulator` printed, while it runs."""
     with running("emulator", "--port", "0", "--history-days", "2", until=r"token .*@") as lines:
-        (url,) = re.findall(r"^Dot API emulator on (\S+)", lines[0])
-        role, token = next(
-            (m.group(2), m.group(1))
-            for line in lines
-            if (m := re.search(r"token (\S+)\s+(admin)\s", line))
-        )
-        with DotClient(api_token=token, base_url=url) as client:
-            listed = client.list_external_assets()
+        yield lines
+
+
+def test_dot_emulator_prints_tokens_that_work(dot_emulator_lines: list[str]) -> None:
+    lines = dot_emulator_lines
+    (url,) = re.findall(r"^Dot API emulator on (\S+)", lines[0])
+    role, token = next(
+        (m.group(2), m.group(1))
+        for line in lines
+        if (m := re.search(r"token (\S+)\s+(admin)\s", line))
+    )
+    with DotClient(api_token=token, base_url=url) as client:
+        listed = client.list_external_assets()
     assert role == "admin"
     assert isinstance(listed, list | dict)
 
@@ -85,19 +93,21 @@ def test_refresh_exposures_without_a_state_file_fails_naming_both_ways(tmp_path:
     assert list(tmp_path.iterdir()) == []  # nothing written where it happened to run
 
 
-def test_refresh_exposures_writes_the_state_file_it_was_given(tmp_path: Path) -> None:
+def test_refresh_exposures_writes_the_state_file_it_was_given(
+    dot_emulator_lines: list[str], tmp_path: Path
+) -> None:
     state = tmp_path / "deploy" / "dot_exposures.json"
-    with running("emulator", "--port", "0", "--history-days", "2", until=r"token .*@") as lines:
-        (url,) = re.findall(r"^Dot API emulator on (\S+)", lines[0])
-        token = re.findall(r"token (\S+)\s+admin\s", "\n".join(lines))[0]
-        env = {"PATH": "", "DOT_API_KEY": token, "DOT_BASE_URL": url}
-        result = subprocess.run(
-            [CLI, "refresh-exposures"],
-            env={**env, "DOT_EXPOSURES_STATE": str(state)},
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-        )
+    lines = dot_emulator_lines
+    (url,) = re.findall(r"^Dot API emulator on (\S+)", lines[0])
+    token = re.findall(r"token (\S+)\s+admin\s", "\n".join(lines))[0]
+    env = {"PATH": "", "DOT_API_KEY": token, "DOT_BASE_URL": url}
+    result = subprocess.run(
+        [CLI, "refresh-exposures"],
+        env={**env, "DOT_EXPOSURES_STATE": str(state)},
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     assert token not in result.stdout + result.stderr
     assert "exposures" in json.loads(state.read_text())
