@@ -1,11 +1,11 @@
 """The example dbt project (examples/dbt_project), built for real on DuckDB.
 
 Each dbt invocation gets its own DuckDB file, target and log directory under pytest's tmp
-dir, so concurrent runs never collide. dbt's start-up costs more than building this small
-project, so the invocations run through dbt's programmatic entry point (``dbtRunner``)
-in two helper processes (``_dbt_batch.py``, one import of dbt each), started together by
-one module-scoped fixture. The default build is shared by every test that reads it, and
-each test waits only for the batch that holds its run.
+dir. dbt's start-up costs more than building this small project, so the invocations run
+through dbt's programmatic entry point (``dbtRunner``) one after the other in one helper
+process (``_dbt_batch.py``, one import of dbt), started by a module-scoped fixture. The
+default build comes first and is shared by every test that reads it; each test waits only
+for the run it reads.
 """
 
 from __future__ import annotations
@@ -163,7 +163,7 @@ class DbtBatch:
                 stderr=subprocess.STDOUT,
             )
 
-    def run(self, name: str) -> DbtRun:
+    def __getitem__(self, name: str) -> DbtRun:
         """The run `name`, once it finished (the rest of the batch may still be running)."""
         spec = self.specs[name]
         workdir = Path(spec["workdir"])
@@ -267,52 +267,33 @@ def _write_dot_history(db_path: Path) -> None:
 # ------------------------------------------------------------------------- fixtures
 
 
-class DbtRuns:
-    """Every dbt invocation of this module, by name."""
-
-    def __init__(self, batches: list[DbtBatch]) -> None:
-        self._batch_of = {name: batch for batch in batches for name in batch.specs}
-
-    def __getitem__(self, name: str) -> DbtRun:
-        return self._batch_of[name].run(name)
-
-
 @pytest.fixture(scope="module")
-def dbt_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DbtRuns]:
-    """Start every dbt invocation the module needs: two batches, side by side."""
-    root = tmp_path_factory.mktemp("dbt_project")
-    batches = [
-        DbtBatch(
-            root,
-            "passing",
-            {
-                "default": DbtJob(["build"]),
-                "ls_dot": DbtJob(LS_TAG_DOT, reuse_parse_of="default"),
-                "dot_usage": DbtJob(
-                    ["build", "--select", "tag:dot_usage"],
-                    dbt_vars={"dot_usage_enabled": True},
-                    prepare_db=_write_dot_history,
-                ),
-            },
-        ),
-        DbtBatch(
-            root,
-            "failing",
-            {
-                "fail_test": DbtJob(["build"], dbt_vars={"dot_demo_fail_test": True}),
-                "fail_model": DbtJob(["build"], dbt_vars={"dot_demo_fail_model": True}),
-            },
-        ),
-    ]
+def dbt_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DbtBatch]:
+    """Start every dbt invocation the module needs, in one process (two would each pay
+    dbt's import, and the two workers already keep both cores busy)."""
+    batch = DbtBatch(
+        tmp_path_factory.mktemp("dbt_project"),
+        "runs",
+        {
+            "default": DbtJob(["build"]),
+            "ls_dot": DbtJob(LS_TAG_DOT, reuse_parse_of="default"),
+            "fail_test": DbtJob(["build"], dbt_vars={"dot_demo_fail_test": True}),
+            "fail_model": DbtJob(["build"], dbt_vars={"dot_demo_fail_model": True}),
+            "dot_usage": DbtJob(
+                ["build", "--select", "tag:dot_usage"],
+                dbt_vars={"dot_usage_enabled": True},
+                prepare_db=_write_dot_history,
+            ),
+        },
+    )
     try:
-        yield DbtRuns(batches)
+        yield batch
     finally:
-        for batch in batches:
-            batch.stop()
+        batch.stop()
 
 
 @pytest.fixture(scope="module")
-def default_build(dbt_runs: DbtRuns) -> DbtRun:
+def default_build(dbt_runs: DbtBatch) -> DbtRun:
     """The plain `dbt build`, shared by every test that reads the built marts."""
     return dbt_runs["default"]
 
@@ -419,7 +400,7 @@ def test_marts_are_tagged_dot_and_their_tests_block(default_build: DbtRun) -> No
         assert nodes[_model_id(mart)]["description"], f"{mart} has no description"
 
 
-def test_dbt_ls_tag_dot_lists_exactly_the_marts(dbt_runs: DbtRuns, default_build: DbtRun) -> None:
+def test_dbt_ls_tag_dot_lists_exactly_the_marts(dbt_runs: DbtBatch, default_build: DbtRun) -> None:
     ls = dbt_runs["ls_dot"]
     assert ls.returncode == 0, ls.output
     assert ls.listed is not None, ls.output
@@ -433,7 +414,7 @@ def test_dbt_ls_tag_dot_lists_exactly_the_marts(dbt_runs: DbtRuns, default_build
 
 
 def test_fail_test_var_fails_exactly_the_blocking_orders_test(
-    dbt_runs: DbtRuns, default_build: DbtRun
+    dbt_runs: DbtBatch, default_build: DbtRun
 ) -> None:
     run = dbt_runs["fail_test"]
     assert run.returncode == 1, run.output
@@ -461,7 +442,7 @@ def test_fail_test_var_fails_exactly_the_blocking_orders_test(
 
 
 def test_fail_model_var_breaks_the_daily_revenue_model(
-    dbt_runs: DbtRuns, default_build: DbtRun
+    dbt_runs: DbtBatch, default_build: DbtRun
 ) -> None:
     run = dbt_runs["fail_model"]
     assert run.returncode == 1, run.output
@@ -492,7 +473,7 @@ def test_dot_usage_is_disabled_by_default(default_build: DbtRun) -> None:
 
 
 def test_dot_usage_daily_builds_from_the_history_tables(
-    dbt_runs: DbtRuns,
+    dbt_runs: DbtBatch,
 ) -> None:
     run = dbt_runs["dot_usage"]
     assert run.returncode == 0, run.output
