@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from dagster import DagsterInstance, instance_for_test
+from dagster import DagsterInstance
 from dagster.components.testing import DefsFolderSandbox, create_defs_folder_sandbox
 from dagster_dbt import DbtProjectComponent
 
@@ -78,11 +78,11 @@ def confluence_env(
     return confluence_server
 
 
-@pytest.fixture(scope="session")
-def instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagsterInstance]:
-    """One SQLite instance for the session; the tests read their own runs' results."""
-    with instance_for_test(temp_dir=str(tmp_path_factory.mktemp("dagster_home"))) as inst:
-        yield inst
+@pytest.fixture
+def instance(session_instance: DagsterInstance) -> DagsterInstance:
+    """The worker's shared SQLite instance (one events database for every run); the tests
+    read their own runs' results."""
+    return session_instance
 
 
 @pytest.fixture(scope="session")
