@@ -24,16 +24,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dagster import AssetKey, DagsterEventType, DagsterInstance, execute_job
-from dagster._core.definitions.reconstruct import ReconstructableRepository
+from dagster import (
+    AssetKey,
+    DagsterEventType,
+    DagsterInstance,
+    build_reconstructable_job,
+    execute_job,
+)
 
+from ._code_location import IMPORT_ROOT, asset_job
 from ._end_state import capture_end_state
 from ._pipeline import PIPELINE, Deployment, Outcome, World, deployed, deployment_env
 from ._postgres import PostgresCluster, PostgresUnavailable, start_cluster
 from ._traffic import Control
 
 CODE_LOCATION = ("dot_demo.definitions", "defs")
-ASSET_JOB = "__ASSET_JOB"
+#: Every asset of the code location as one job (what the implicit `__ASSET_JOB` holds).
+EVERY_ASSET_JOB = "every_asset"
 #: Steps start from a forkserver that imported the code location once (the setting a
 #: deployment uses so each step does not pay Dagster's import again); still one process
 #: per step, sharing nothing in memory with the others.
@@ -147,7 +154,12 @@ def distributed_runs(deployment: Deployment) -> list[tuple[list[AssetKey], dict[
 
 def launch(deployment: Deployment) -> list[DistributedRun]:
     """Run the pipeline from the code location, one process per step."""
-    job = ReconstructableRepository.for_module(*CODE_LOCATION).get_reconstructable_job(ASSET_JOB)
+    job = build_reconstructable_job(
+        asset_job.__module__,
+        asset_job.__name__,
+        reconstructable_args=(*CODE_LOCATION, EVERY_ASSET_JOB),
+        reconstructor_working_directory=IMPORT_ROOT,
+    )
     runs = []
     for selection, tags in distributed_runs(deployment):
         with execute_job(
