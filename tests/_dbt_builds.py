@@ -34,9 +34,7 @@ class DbtHome:
 
     def fresh_warehouse(self) -> Path:
         """The worker's DuckDB path with nothing at it: no tables of an earlier test."""
-        for path in (self.warehouse, self.warehouse.with_name(f"{self.warehouse.name}.wal")):
-            path.unlink(missing_ok=True)
-        return self.warehouse
+        return empty_duckdb(self.warehouse)
 
     def keep_parse_of(self, run_id: str) -> None:
         """Keep the parse of a run's dbt build for the next build, as the example does after
@@ -45,3 +43,10 @@ class DbtHome:
 
         for target in self.runs_dir.glob(f"*-{run_id[:7]}*"):
             keep_parse_state(target, self.runs_dir)
+
+
+def empty_duckdb(path: Path) -> Path:
+    """`path` with no DuckDB database at it (nor its write-ahead log), for a fresh start."""
+    for built in (path, path.with_name(f"{path.name}.wal")):
+        built.unlink(missing_ok=True)
+    return path

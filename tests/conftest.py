@@ -10,12 +10,12 @@ emulator, and the grouping below keeps what shares expensive fixtures on one wor
 """
 
 from collections.abc import Iterator
-from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
 from _dbt_builds import DbtHome
-from dagster import DagsterInstance, instance_for_test
+from _instances import sqlite_instance
+from dagster import DagsterInstance
 
 from dot_orchestration.emulator import EmulatorConfig, EmulatorServer
 from dot_orchestration.emulator.confluence import ConfluenceEmulatorServer
@@ -97,22 +97,6 @@ def confluence_server() -> Iterator[ConfluenceEmulatorServer]:
     """The session's Confluence emulator (seeded spaces DATA and ENG)."""
     with ConfluenceEmulatorServer() as server:
         yield server
-
-
-def sqlite_instance(home: Path) -> AbstractContextManager[DagsterInstance]:
-    """A real SQLite instance under `home` keeping every run's events in one database
-    (Dagster's `ConsolidatedSqliteEventLogStorage`, set in `dagster.yaml` the same way).
-
-    The default SQLite event log makes a database per run and stamps its schema with
-    alembic, which loads every migration script: about a tenth of a small test's CPU.
-    Runs, events and asset history behave the same; only their file layout differs.
-    """
-    events = {
-        "module": "dagster.core.storage.event_log",
-        "class": "ConsolidatedSqliteEventLogStorage",
-        "config": {"base_dir": str(home / "events")},
-    }
-    return instance_for_test(temp_dir=str(home), overrides={"event_log_storage": events})
 
 
 @pytest.fixture

@@ -32,7 +32,6 @@ from dot_orchestration.resources import DotResource
 FIRST_DAY = date(2025, 3, 1)
 HISTORY_END = date(2025, 3, 13)  # exclusive: history on 2025-03-01 .. 2025-03-12
 EXPORT_ROUTE = "/api/export_history"
-PROJECT_DIR = Path(__file__).resolve().parents[2] / "examples" / "dbt_project"
 DBT_VARS = {"dot_usage_enabled": True}  # models/dot_usage/ is parsed and built
 
 

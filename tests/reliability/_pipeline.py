@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _dbt_builds import empty_duckdb
+from _instances import consolidated_events
 from dagster import (
     AssetKey,
     DagsterInstance,
@@ -276,28 +278,6 @@ class Deployment:
         }
 
 
-def one_event_database(
-    instance_dir: Path, instance_overrides: Mapping[str, Any] | None
-) -> dict[str, Any]:
-    """`event_log_storage:` keeping every run's events in one SQLite database under
-    `instance_dir` (`ConsolidatedSqliteEventLogStorage`, as a deployment sets it in
-    dagster.yaml), unless the overrides choose the storage (`storage:`, e.g. Postgres).
-
-    Dagster's default SQLite event log creates a database per run and stamps its schema
-    with alembic, about a tenth of a run's CPU here; runs, events and asset history read
-    the same either way, and the file stays under the instance directory the token scan
-    searches.
-    """
-    if instance_overrides and "storage" in instance_overrides:
-        return {}
-    events = {
-        "module": "dagster.core.storage.event_log",
-        "class": "ConsolidatedSqliteEventLogStorage",
-        "config": {"base_dir": str(instance_dir / "events")},
-    }
-    return {"event_log_storage": events}
-
-
 @contextmanager
 def deployed(
     home: Path,
@@ -310,13 +290,11 @@ def deployed(
     built there is deleted); the environment stays set until the block ends."""
     instance_dir = home / "dagster_home"
     instance_dir.mkdir(parents=True, exist_ok=True)
-    warehouse = Path(env["DOT_DEMO_DUCKDB_PATH"])
-    for built in (warehouse, warehouse.with_name(f"{warehouse.name}.wal")):
-        built.unlink(missing_ok=True)
-    overrides = {
-        **one_event_database(instance_dir, instance_overrides),
-        **(instance_overrides or {}),
-    }
+    empty_duckdb(Path(env["DOT_DEMO_DUCKDB_PATH"]))
+    # One events database under the folder the token scan searches, unless the overrides
+    # choose the storage (`storage:`, e.g. the scale-out test's Postgres).
+    chosen = instance_overrides or {}
+    overrides = {**({} if "storage" in chosen else consolidated_events(instance_dir)), **chosen}
     with (
         environment(env),
         instance_for_test(overrides=overrides, temp_dir=str(instance_dir)) as instance,
