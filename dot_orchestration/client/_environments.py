@@ -51,7 +51,7 @@ def environment_names(data: Any) -> dict[str, str] | None:
             continue
         if not isinstance(item, dict):
             return None
-        env_id = next((str(item[key]) for key in _ID_KEYS if item.get(key)), None)
+        env_id = _first(item, _ID_KEYS)
         if env_id is None:
             return None
         names[env_id] = env_id
@@ -71,10 +71,10 @@ def changed_files(data: Any) -> tuple[ChangedFile, ...] | None:
             continue
         if not isinstance(item, dict):
             return None
-        path = next((str(item[key]) for key in _PATH_KEYS if item.get(key)), None)
+        path = _first(item, _PATH_KEYS)
         if path is None:
             return None
-        status = next((str(item[key]) for key in _STATUS_KEYS if item.get(key)), "")
+        status = _first(item, _STATUS_KEYS) or ""
         files.append(ChangedFile(path, status))
     return tuple(files)
 
@@ -84,3 +84,8 @@ def _unwrap(data: Any, wrappers: tuple[str, ...]) -> list[Any] | None:
     if isinstance(data, dict):
         data = next((data[key] for key in wrappers if isinstance(data.get(key), list)), None)
     return data if isinstance(data, list) else None
+
+
+def _first(item: dict[str, Any], keys: tuple[str, ...]) -> str | None:
+    """The value of the first of `keys` that `item` sets (any spelling Dot may use)."""
+    return next((str(item[key]) for key in keys if item.get(key)), None)
