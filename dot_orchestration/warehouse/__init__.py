@@ -45,6 +45,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 from dot_orchestration.warehouse._contract import DuplicateKeys, PartitionSession, WriteResult
+from dot_orchestration.warehouse._staged import Dialect, SqlConnection, StagedSession, Transaction
 from dot_orchestration.warehouse.errors import (
     EmptyPartitionError,
     PartitionMismatchError,
@@ -63,6 +64,8 @@ if TYPE_CHECKING:  # what type checkers see; at run time `__getattr__` imports o
         replace_partitions,
     )
     from dot_orchestration.warehouse._postgres import PostgresLocation, PostgresSession
+    from dot_orchestration.warehouse._redshift import RedshiftLocation
+    from dot_orchestration.warehouse._snowflake import SnowflakeLocation
 
 #: Each writer needs its driver (an extra: `[duckdb]`, `[postgres]`), so its names are
 #: imported on first use: the package, and the other writer, work without it.
@@ -82,6 +85,8 @@ _LAZY = {
     **dict.fromkeys(
         ("PostgresLocation", "PostgresSession"), "dot_orchestration.warehouse._postgres"
     ),
+    "RedshiftLocation": "dot_orchestration.warehouse._redshift",
+    "SnowflakeLocation": "dot_orchestration.warehouse._snowflake",
 }
 
 
@@ -93,6 +98,7 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "AfterDelete",
+    "Dialect",
     "DuckDBLocation",
     "DuckDBSession",
     "DuckDBTarget",
@@ -103,7 +109,12 @@ __all__ = [
     "PartitionWriteError",
     "PostgresLocation",
     "PostgresSession",
+    "RedshiftLocation",
     "SchemaMismatchError",
+    "SnowflakeLocation",
+    "SqlConnection",
+    "StagedSession",
+    "Transaction",
     "WriteResult",
     "read_partition",
     "replace_partition",

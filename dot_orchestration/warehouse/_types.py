@@ -4,7 +4,7 @@ described. Each backend maps these kinds onto its own type names (see `_postgres
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -103,7 +103,13 @@ def differences(
 
 
 def check_matches(
-    schema: str, table: str, existing: Mapping[str, str], types: Mapping[str, str | None]
+    schema: str,
+    table: str,
+    existing: Mapping[str, str],
+    types: Mapping[str, str | None],
+    *,
+    quote: Callable[[str], str] = quote,
+    text: str = TEXT,
 ) -> None:
     """The table's columns never change under a write: a different frame is refused.
 
@@ -115,7 +121,7 @@ def check_matches(
     if missing or extra or changed:
         fix = ""
         if extra and not (missing or changed):
-            added = ", ".join(f"ADD COLUMN {quote(c)} {types[c] or TEXT}" for c in extra)
+            added = ", ".join(f"ADD COLUMN {quote(c)} {types[c] or text}" for c in extra)
             fix = (
                 f". The table predates these columns: add them with ALTER TABLE "
                 f"{quote(schema)}.{quote(table)} {added}; then re-run"
@@ -137,9 +143,16 @@ def schema_problems(existing: Mapping[str, str], types: Mapping[str, str | None]
     return [f"{what} {found}" for what, found in named if found]
 
 
-def duplicate_keys_query(name: str, columns: Sequence[str], placeholder: str) -> str:
+def duplicate_keys_query(
+    name: str,
+    columns: Sequence[str],
+    placeholder: str,
+    *,
+    quote: Callable[[str], str] = quote,
+) -> str:
     """Keys seen twice, grouped in the database (the table never travels to Python); the
-    limit on examples is the one parameter, written as the driver's `placeholder`."""
+    limit on examples is the one parameter, written as the driver's `placeholder` (or as
+    the number itself)."""
     keys = ", ".join(quote(column) for column in columns)
     return (
         f"SELECT {keys}, count(*) AS n, count(*) OVER () AS total "
