@@ -18,6 +18,8 @@ from dot_orchestration.history import (
     HistoryFreshness,
     HistorySchedule,
     PostgresWarehouse,
+    RedshiftWarehouse,
+    SnowflakeWarehouse,
 )
 from dot_orchestration.monitoring import AlertChannels, MonitoringSettings
 from dot_orchestration.notes import (
@@ -34,6 +36,8 @@ YamlFront.declare_secrets(DotResource, "api_token")
 YamlFront.declare_secrets(ConfluenceResource, "api_token", "personal_access_token")
 YamlFront.declare_secrets(AlertChannels, "slack_token", "teams_webhook_url")
 YamlFront.declare_secrets(PostgresWarehouse, "password")
+YamlFront.declare_secrets(RedshiftWarehouse, "password")
+YamlFront.declare_secrets(SnowflakeWarehouse, "password", "private_key_file_pwd")
 
 
 # --------------------------------------------------------------------------- catalogue

@@ -34,6 +34,8 @@ from dot_orchestration.history.warehouses import (
     DuckDBWarehouse,
     PartitionWarehouse,
     PostgresWarehouse,
+    RedshiftWarehouse,
+    SnowflakeWarehouse,
 )
 
 __all__ = [
@@ -50,5 +52,7 @@ __all__ = [
     "HistorySchedule",
     "PartitionWarehouse",
     "PostgresWarehouse",
+    "RedshiftWarehouse",
+    "SnowflakeWarehouse",
     "build_dot_history_definitions",
 ]

@@ -17,6 +17,8 @@ from dot_orchestration.history.warehouses import (
     DuckDBWarehouse,
     PartitionWarehouse,
     PostgresWarehouse,
+    RedshiftWarehouse,
+    SnowflakeWarehouse,
 )
 
 
@@ -83,10 +85,20 @@ class HistoryFreshness(_Frozen):
     )
 
 
+#: How the load error for a missing or doubled warehouse names each built-in field.
+_WAREHOUSE_HINTS = {
+    "warehouse": "`warehouse` (a DuckDB file: `path`)",
+    "postgres": "`postgres` (host, dbname, user, password)",
+    "snowflake": "`snowflake` (account, user, database, password or private_key_file)",
+    "redshift": "`redshift` (host, dbname, user, password)",
+}
+
+
 class DotHistorySettings(DotHistoryTables):
     """One history export: `build_dot_history_definitions(settings)` builds all of it.
 
-    Set exactly one of `warehouse` (a DuckDB file) and `postgres`. `schedule` and
+    Set exactly one warehouse: `warehouse` (a DuckDB file), `postgres`, `snowflake` or
+    `redshift`. `schedule` and
     `freshness` are off until set (`HistorySchedule()`, `HistoryFreshness()` for the
     defaults).
     """
@@ -121,6 +133,16 @@ class DotHistorySettings(DotHistoryTables):
         description="A PostgreSQL database holding the tables, instead of `warehouse`; its "
         "password as an EnvVar (in YAML only as `{{ env.NAME }}`).",
     )
+    snowflake: SnowflakeWarehouse | None = Field(
+        default=None,
+        description="A Snowflake database holding the tables, instead of `warehouse`; its "
+        "account and password (or key) as EnvVars (in YAML as `{{ env.NAME }}`).",
+    )
+    redshift: RedshiftWarehouse | None = Field(
+        default=None,
+        description="An Amazon Redshift database holding the tables, instead of `warehouse`; "
+        "its password as an EnvVar (in YAML only as `{{ env.NAME }}`).",
+    )
     schedule: HistorySchedule | None = Field(default=None, description="Set it to enable.")
     freshness: HistoryFreshness | None = Field(default=None, description="Set it to enable.")
 
@@ -145,20 +167,16 @@ class DotHistorySettings(DotHistoryTables):
             raise ValueError(f"unknown time zone {name!r}; use an IANA name like 'UTC'") from None
         return name
 
-    #: The fields that can hold the warehouse; exactly one must be set. Another warehouse
-    #: (Snowflake, say: a `PartitionWarehouse` of your own) is a subclass of these settings
-    #: with a field holding it, its name added here.
-    warehouse_fields: ClassVar[tuple[str, ...]] = ("warehouse", "postgres")
+    #: The fields that can hold the warehouse; exactly one must be set. A warehouse of your
+    #: own (a `PartitionWarehouse` subclass) is a subclass of these settings with a field
+    #: holding it, its name added here.
+    warehouse_fields: ClassVar[tuple[str, ...]] = ("warehouse", "postgres", "snowflake", "redshift")
 
     @model_validator(mode="after")
     def _one_warehouse(self) -> "DotHistorySettings":
         chosen = [name for name in self.warehouse_fields if getattr(self, name) is not None]
         if len(chosen) != 1:
-            fields = [
-                "`warehouse` (a DuckDB file: `path`)",
-                "`postgres` (host, dbname, user, password)",
-                *(f"`{name}`" for name in self.warehouse_fields[2:]),
-            ]
+            fields = [_WAREHOUSE_HINTS.get(name, f"`{name}`") for name in self.warehouse_fields]
             raise ValueError(
                 f"set exactly one of {', '.join(fields[:-1])} and {fields[-1]}"
                 + (f"; {len(chosen)} are set: {', '.join(chosen)}" if chosen else "")

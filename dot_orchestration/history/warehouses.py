@@ -1,9 +1,11 @@
 """Where the history tables live: a Dagster resource handing out `PartitionSession`s.
 
 The export's IO manager and its checks use the same resource, so moving the tables from
-DuckDB to Postgres is a change of this resource (`DotHistorySettings.warehouse` or
-`.postgres`) and nothing else. The SQL is the core's (`dot_orchestration.warehouse`); this
-module only holds the configuration a step needs to open a connection.
+DuckDB to Postgres, Snowflake, Redshift, BigQuery or Databricks is a change of this
+resource (one field of `DotHistorySettings`) and nothing else. The SQL is the core's
+(`dot_orchestration.warehouse`); this module only holds the configuration a step needs to
+open a connection. Secrets are plain `str` fields meant for `EnvVar` (Dagster resolves them
+at run time and shows only the reference); each is handed to the core as a `SecretStr`.
 """
 
 from abc import ABC, abstractmethod
@@ -11,7 +13,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 
 from dagster import ConfigurableResource
-from pydantic import ConfigDict, Field, SecretStr
+from pydantic import ConfigDict, Field, SecretStr, model_validator
 
 from dot_orchestration.warehouse import PartitionSession
 
@@ -94,10 +96,104 @@ class PostgresWarehouse(PartitionWarehouse):
         return location.session(read_only=read_only)
 
 
+class SnowflakeWarehouse(PartitionWarehouse):
+    """The history tables in Snowflake: `account` and one secret (`password`, or a key
+    pair's `private_key_file`) as `EnvVar`s, and no code.
+
+    Lower-case names (the default `dot_history.conversations`) are stored in upper case,
+    as Snowflake stores unquoted names, so `select * from dot_history.conversations` and
+    dbt sources find them.
+    """
+
+    model_config = ConfigDict(hide_input_in_errors=True)
+
+    account: str = Field(description="Account identifier, e.g. `myorg-myaccount`. Use EnvVar.")
+    user: str = Field(description="A user whose role may create the schema, or write its tables.")
+    database: str = Field(description="The database holding the history schema.")
+    warehouse: str | None = Field(default=None, description="Virtual warehouse to run on.")
+    role: str | None = Field(default=None, description="Role; default: the user's default.")
+    password: str | None = Field(default=None, repr=False, description="Password. Use EnvVar.")
+    private_key_file: str | None = Field(
+        default=None, description="Key-pair authentication: the private key's PEM file."
+    )
+    private_key_file_pwd: str | None = Field(
+        default=None, repr=False, description="The private key's passphrase. Use EnvVar."
+    )
+    authenticator: str | None = Field(
+        default=None, description="Another authenticator, e.g. `oauth` or `externalbrowser`."
+    )
+    lock_timeout_s: int = Field(
+        default=120, ge=0, description="How long a writer waits for another writer's lock."
+    )
+
+    @model_validator(mode="after")
+    def _one_way_to_log_in(self) -> "SnowflakeWarehouse":
+        """At load, where the secrets are still `EnvVar` references: which are set is known."""
+        from dot_orchestration.warehouse._snowflake import check_login  # the [snowflake] extra
+
+        check_login(
+            password=self.password is not None,
+            private_key_file=self.private_key_file is not None,
+            authenticator=self.authenticator,
+        )
+        return self
+
+    def session(self, *, read_only: bool = False) -> AbstractContextManager[PartitionSession]:
+        from dot_orchestration.warehouse import SnowflakeLocation  # the [snowflake] extra
+
+        location = SnowflakeLocation(
+            account=self.account,
+            user=self.user,
+            database=self.database,
+            warehouse=self.warehouse,
+            role=self.role,
+            password=_secret(self.password),
+            private_key_file=Path(self.private_key_file) if self.private_key_file else None,
+            private_key_file_pwd=_secret(self.private_key_file_pwd),
+            authenticator=self.authenticator,
+            lock_timeout_s=self.lock_timeout_s,
+        )
+        return location.session(read_only=read_only)
+
+
+class RedshiftWarehouse(PartitionWarehouse):
+    """The history tables in Amazon Redshift (provisioned or Serverless), over psycopg2."""
+
+    model_config = ConfigDict(hide_input_in_errors=True)
+
+    host: str = Field(description="The cluster's or workgroup's endpoint host.")
+    port: int = Field(default=5439, description="Port.")
+    dbname: str = Field(description="The database holding the history schema.")
+    user: str = Field(description="A user that may create the schema, or write its tables.")
+    password: str = Field(repr=False, description="The user's password. Use EnvVar.")
+    sslmode: str | None = Field(default="require", description="libpq sslmode.")
+    connect_timeout_s: int = Field(default=10, gt=0, description="Connection timeout.")
+
+    def session(self, *, read_only: bool = False) -> AbstractContextManager[PartitionSession]:
+        from dot_orchestration.warehouse import RedshiftLocation  # the [redshift] extra
+
+        location = RedshiftLocation(
+            host=self.host,
+            port=self.port,
+            dbname=self.dbname,
+            user=self.user,
+            password=SecretStr(self.password),
+            sslmode=self.sslmode,
+            connect_timeout_s=self.connect_timeout_s,
+        )
+        return location.session(read_only=read_only)
+
+
+def _secret(value: str | None) -> SecretStr | None:
+    return None if value is None else SecretStr(value)
+
+
 __all__ = [
     "IO_MANAGER_KEY",
     "WAREHOUSE_KEY",
     "DuckDBWarehouse",
     "PartitionWarehouse",
     "PostgresWarehouse",
+    "RedshiftWarehouse",
+    "SnowflakeWarehouse",
 ]

@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from dot_orchestration._extras import extra_required
 from dot_orchestration.warehouse._staged import (
@@ -43,7 +43,19 @@ from dot_orchestration.warehouse._staged import (
 with extra_required("snowflake", feature="The Snowflake warehouse writer"):
     import snowflake.connector
 
-__all__ = ["SnowflakeDialect", "SnowflakeLocation"]
+__all__ = ["SnowflakeDialect", "SnowflakeLocation", "check_login"]
+
+
+def check_login(*, password: bool, private_key_file: bool, authenticator: str | None) -> None:
+    """Exactly one way to log in, checked when the configuration loads, not at the first
+    connection: a password, a key pair, or another authenticator (which may take none)."""
+    if password and private_key_file:
+        raise ValueError("set `password` or `private_key_file`, not both")
+    if not (password or private_key_file or authenticator):
+        raise ValueError(
+            "set how to log in to Snowflake: `password`, `private_key_file` (key-pair "
+            "authentication) or `authenticator` (e.g. 'oauth', 'externalbrowser')"
+        )
 
 
 class SnowflakeDialect(Dialect):
@@ -94,6 +106,15 @@ class SnowflakeLocation(BaseModel):
     authenticator: str | None = None
     login_timeout_s: int = Field(default=60, gt=0)
     lock_timeout_s: int = Field(default=120, ge=0)
+
+    @model_validator(mode="after")
+    def _one_way_to_log_in(self) -> SnowflakeLocation:
+        check_login(
+            password=self.password is not None,
+            private_key_file=self.private_key_file is not None,
+            authenticator=self.authenticator,
+        )
+        return self
 
     def connect(self) -> Any:
         """A connection in autocommit mode with UTC as its time zone."""

@@ -65,6 +65,7 @@ from dot_orchestration.history import (
     DotHistorySettings,
     HistorySchedule,
     PostgresWarehouse,
+    SnowflakeWarehouse,
     build_dot_history_definitions,
 )
 from dot_orchestration.resources import DotResource
@@ -726,6 +727,51 @@ def test_a_dagster_run_exports_days_into_postgres_by_swapping_the_resource(
     assert "password authentication failed" in log
     assert cluster.password not in log
     assert canary not in log
+
+
+def test_a_dagster_run_exports_days_into_snowflake_with_a_resource_and_two_env_vars(
+    dot: EmulatorServer,
+    schema: str,
+    instance: DagsterInstance,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 20's Snowflake user: `SnowflakeWarehouse`, the account and password as
+    `EnvVar`s, no subclass. fakesnow answers the connector in this process."""
+    warehouse = SnowflakeWarehouse(
+        account=EnvVar("DOT_TEST_SNOWFLAKE_ACCOUNT"),
+        user="dot_export",
+        database="analytics",
+        password=EnvVar("DOT_TEST_SNOWFLAKE_PASSWORD"),
+    )
+    settings = DotHistorySettings(
+        start_date=RUN_DAYS[0], schema_name=schema, snowflake=warehouse, schedule=HistorySchedule()
+    )
+    defs = Definitions.merge(
+        build_dot_history_definitions(settings),
+        Definitions(resources={"dot": DotResource(api_token=ADMIN_TOKEN, base_url=dot.url)}),
+    )
+    canary = f"canary-{secrets.token_hex(8)}"
+    monkeypatch.setenv("DOT_TEST_SNOWFLAKE_ACCOUNT", "myorg-myaccount")
+    monkeypatch.setenv("DOT_TEST_SNOWFLAKE_PASSWORD", canary)
+    (tmp_path / "fakesnow").mkdir()
+    with fakesnow.patch(db_path=tmp_path / "fakesnow"):
+        assert run_days(defs, instance).success
+        rerun = run_days(defs, instance)  # a re-run replaces: no duplicates
+        assert rerun.success
+        location = SNOWFLAKE.model_copy(update={"database": "analytics"})
+        with location.session(read_only=True) as session:
+            stored = {table: read(session, schema, table=table) for table in settings.tables}
+    truth = {day: dot.state.history_truth(day, day + timedelta(days=1)) for day in RUN_DAYS}
+    counts = {table: frame.groupby(PARTITION).size().to_dict() for table, frame in stored.items()}
+    assert counts["conversations"] == {day: t.conversations for day, t in truth.items()}
+    assert counts["messages"] == {day: t.messages for day, t in truth.items()}
+    assert sorted(stored["conversations"]["conversation_id"]) == sorted(
+        chat for t in truth.values() for chat in t.chat_ids
+    )
+    checks = {e.check_name: e.passed for e in rerun.get_asset_check_evaluations()}
+    assert checks["tables_match_contract"] and checks["unique_conversation_ids"]
+    assert canary not in event_log(instance)
 
 
 def test_the_yaml_component_exports_into_postgres(
