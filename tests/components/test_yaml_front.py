@@ -13,7 +13,7 @@ from dagster.components.testing.utils import component_defs
 from dot_orchestration.components import DotComponent
 from dot_orchestration.components._yaml import YamlFront
 from dot_orchestration.components.settings import CatalogueSettings, SyncSettings
-from dot_orchestration.history import PostgresWarehouse
+from dot_orchestration.history import PostgresWarehouse, RedshiftWarehouse, SnowflakeWarehouse
 from dot_orchestration.monitoring import AlertChannels
 from dot_orchestration.resources import ConfluenceResource, DotResource
 
@@ -73,6 +73,13 @@ SECRETS = [
     (AlertChannels, "slack_token", {"slack_channel": "#data"}),
     (AlertChannels, "teams_webhook_url", {}),
     (PostgresWarehouse, "password", {"host": "db", "dbname": "analytics", "user": "dot"}),
+    (RedshiftWarehouse, "password", {"host": "rs", "dbname": "analytics", "user": "dot"}),
+    (SnowflakeWarehouse, "password", {"account": "a", "user": "dot", "database": "analytics"}),
+    (
+        SnowflakeWarehouse,
+        "private_key_file_pwd",
+        {"account": "a", "user": "dot", "database": "analytics", "private_key_file": "k.p8"},
+    ),
 ]
 
 
