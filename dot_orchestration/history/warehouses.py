@@ -11,6 +11,7 @@ at run time and shows only the reference); each is handed to the core as a `Secr
 from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Any
 
 from dagster import ConfigurableResource
 from pydantic import ConfigDict, Field, SecretStr, model_validator
@@ -53,16 +54,11 @@ class DuckDBWarehouse(PartitionWarehouse):
         return location.session(read_only=read_only)
 
 
-class PostgresWarehouse(PartitionWarehouse):
-    """The history tables in a PostgreSQL database: the swap from DuckDB is this resource.
+class _ServerLogin(PartitionWarehouse, ABC):
+    """A server reached with host, port, database, user and password: PostgreSQL and
+    Redshift (which speaks its protocol). The password is for `EnvVar`; a literal one must
+    not reach a validation error's input excerpt either."""
 
-    Give `password` (and whatever else varies by deployment) as `EnvVar`, so the secret
-    stays a reference in the definitions and the UI; it is also kept out of reprs and
-    validation errors. Unlike DuckDB, PostgreSQL takes concurrent writers: no pool is
-    needed, writers of one schema wait for each other (up to `lock_timeout_s`).
-    """
-
-    # A password given literally must not reach a validation error's input excerpt.
     model_config = ConfigDict(hide_input_in_errors=True)
 
     host: str = Field(description="Server host name or address.")
@@ -74,6 +70,29 @@ class PostgresWarehouse(PartitionWarehouse):
         default=None, description="libpq sslmode, e.g. `require`; None: libpq's default."
     )
     connect_timeout_s: int = Field(default=10, gt=0, description="Connection timeout.")
+
+    def _login(self) -> dict[str, Any]:
+        """The fields every such location takes, the password as a `SecretStr`."""
+        return {
+            "host": self.host,
+            "port": self.port,
+            "dbname": self.dbname,
+            "user": self.user,
+            "password": SecretStr(self.password),
+            "sslmode": self.sslmode,
+            "connect_timeout_s": self.connect_timeout_s,
+        }
+
+
+class PostgresWarehouse(_ServerLogin):
+    """The history tables in a PostgreSQL database: the swap from DuckDB is this resource.
+
+    Give `password` (and whatever else varies by deployment) as `EnvVar`, so the secret
+    stays a reference in the definitions and the UI; it is also kept out of reprs and
+    validation errors. Unlike DuckDB, PostgreSQL takes concurrent writers: no pool is
+    needed, writers of one schema wait for each other (up to `lock_timeout_s`).
+    """
+
     lock_timeout_s: float = Field(
         default=120.0,
         ge=0,
@@ -83,16 +102,7 @@ class PostgresWarehouse(PartitionWarehouse):
     def session(self, *, read_only: bool = False) -> AbstractContextManager[PartitionSession]:
         from dot_orchestration.warehouse import PostgresLocation  # needs the [postgres] extra
 
-        location = PostgresLocation(
-            host=self.host,
-            port=self.port,
-            dbname=self.dbname,
-            user=self.user,
-            password=SecretStr(self.password),
-            sslmode=self.sslmode,
-            connect_timeout_s=self.connect_timeout_s,
-            lock_timeout_s=self.lock_timeout_s,
-        )
+        location = PostgresLocation(**self._login(), lock_timeout_s=self.lock_timeout_s)
         return location.session(read_only=read_only)
 
 
@@ -156,32 +166,20 @@ class SnowflakeWarehouse(PartitionWarehouse):
         return location.session(read_only=read_only)
 
 
-class RedshiftWarehouse(PartitionWarehouse):
-    """The history tables in Amazon Redshift (provisioned or Serverless), over psycopg2."""
+class RedshiftWarehouse(_ServerLogin):
+    """The history tables in Amazon Redshift (provisioned or Serverless), over psycopg2.
 
-    model_config = ConfigDict(hide_input_in_errors=True)
+    A second writer of the same tables waits for the first (a `LOCK` on them), as long as
+    Redshift lets a lock wait.
+    """
 
-    host: str = Field(description="The cluster's or workgroup's endpoint host.")
-    port: int = Field(default=5439, description="Port.")
-    dbname: str = Field(description="The database holding the history schema.")
-    user: str = Field(description="A user that may create the schema, or write its tables.")
-    password: str = Field(repr=False, description="The user's password. Use EnvVar.")
+    port: int = Field(default=5439, description="The endpoint's port.")
     sslmode: str | None = Field(default="require", description="libpq sslmode.")
-    connect_timeout_s: int = Field(default=10, gt=0, description="Connection timeout.")
 
     def session(self, *, read_only: bool = False) -> AbstractContextManager[PartitionSession]:
         from dot_orchestration.warehouse import RedshiftLocation  # the [redshift] extra
 
-        location = RedshiftLocation(
-            host=self.host,
-            port=self.port,
-            dbname=self.dbname,
-            user=self.user,
-            password=SecretStr(self.password),
-            sslmode=self.sslmode,
-            connect_timeout_s=self.connect_timeout_s,
-        )
-        return location.session(read_only=read_only)
+        return RedshiftLocation(**self._login()).session(read_only=read_only)
 
 
 def _secret(value: str | None) -> SecretStr | None:

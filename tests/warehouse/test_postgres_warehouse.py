@@ -59,6 +59,7 @@ from reliability._postgres import (
 from test_history_tables import EXPORT, START
 from test_replace_partition import DAY_1, DAY_2, DAY_3, day_frame, frames_equal, refused
 from test_replace_partitions import day as history_day
+from test_replace_partitions import killed
 
 from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorConfig, EmulatorServer
 from dot_orchestration.history import (
@@ -906,21 +907,3 @@ def test_a_staged_writer_killed_between_delete_and_insert_changes_nothing(
             "messages": WriteResult(4, 2),
         }
         assert ids(session, schema, "messages") == ["new", "new"]
-
-
-def killed(writer: subprocess.Popen[str], signal_file: Path) -> None:
-    """SIGKILL ``writer`` once it wrote ``signal_file`` (failing if it ends or never does)."""
-    try:
-        deadline = time.monotonic() + 60
-        while not signal_file.exists():
-            assert writer.stderr is not None
-            assert writer.poll() is None, f"writer exited early: {writer.stderr.read()}"
-            assert time.monotonic() < deadline, "writer never reached the messages insert"
-            time.sleep(0.05)
-        os.kill(writer.pid, signal.SIGKILL)
-        assert writer.wait(timeout=30) == -signal.SIGKILL
-    finally:
-        if writer.poll() is None:
-            writer.kill()
-        if writer.stderr is not None:
-            writer.stderr.close()

@@ -165,19 +165,12 @@ KILLED_WRITER = textwrap.dedent(
 )
 
 
-@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
-def test_a_writer_killed_between_the_tables_leaves_both_as_they_were(
-    db: Path, tmp_path: Path
-) -> None:
-    signal_file = tmp_path / "paused"
-    writer = subprocess.Popen(
-        [sys.executable, "-c", KILLED_WRITER, str(db), str(signal_file)],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+def killed(writer: subprocess.Popen[str], signal_file: Path) -> None:
+    """SIGKILL ``writer`` once it wrote ``signal_file`` (failing if it ends or never does)."""
     try:
         deadline = time.monotonic() + 60
         while not signal_file.exists():
+            assert writer.stderr is not None
             assert writer.poll() is None, f"writer exited early: {writer.stderr.read()}"
             assert time.monotonic() < deadline, "writer never reached the messages insert"
             time.sleep(0.05)
@@ -186,7 +179,23 @@ def test_a_writer_killed_between_the_tables_leaves_both_as_they_were(
     finally:
         if writer.poll() is None:
             writer.kill()
-        writer.stderr.close()
+        if writer.stderr is not None:
+            writer.stderr.close()
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
+def test_a_writer_killed_between_the_tables_leaves_both_as_they_were(
+    db: Path, tmp_path: Path
+) -> None:
+    signal_file = tmp_path / "paused"
+    killed(
+        subprocess.Popen(
+            [sys.executable, "-c", KILLED_WRITER, str(db), str(signal_file)],
+            stderr=subprocess.PIPE,
+            text=True,
+        ),
+        signal_file,
+    )
     assert ids(db, "conversations") == ["a", "b"]
     assert ids(db, "messages") == ["a", "a", "b", "b"]
 
