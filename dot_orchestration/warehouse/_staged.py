@@ -138,6 +138,12 @@ class Dialect(ABC):
             [self.identifier(schema), self.identifier(table)],
         )
 
+    def schema_missing(self, error: BaseException) -> bool:
+        """Whether ``error``, raised by the `catalogue` query, means that the schema does not
+        exist (so neither does the table): only where the catalogue is the schema's own, as
+        BigQuery's per-dataset ``INFORMATION_SCHEMA``."""
+        return False
+
     def create_schema(self, schema: str) -> str:
         return f"CREATE SCHEMA IF NOT EXISTS {self.quote(schema)}"
 
@@ -449,10 +455,12 @@ class StagedSession:
         return deleted
 
     def _insert(self, name: str, stage: str, types: Mapping[str, object], where: str) -> str:
+        """Columns named on both sides: a table that gained a column later (``ALTER TABLE …
+        ADD COLUMN`` appends it) has it elsewhere than the frame."""
         columns = ", ".join(self.dialect.quote(column) for column in types)
-        if self.dialect.transaction is Transaction.REPLACE_WHERE:
-            return f"INSERT INTO {name} REPLACE WHERE {where} SELECT {columns} FROM {stage}"
-        return f"INSERT INTO {name} ({columns}) SELECT {columns} FROM {stage}"
+        replacing = self.dialect.transaction is Transaction.REPLACE_WHERE
+        replace = f" REPLACE WHERE {where}" if replacing else ""
+        return f"INSERT INTO {name} ({columns}){replace} SELECT {columns} FROM {stage}"
 
     def _count(self, name: str, where: str) -> int:
         rows = self.connection.query(f"SELECT COUNT(*) FROM {name} WHERE {where}")
@@ -504,9 +512,15 @@ class StagedSession:
     def _table_types(self, schema: str, table: str) -> dict[str, str]:
         """Column → the type `Dialect.types` names; {} when there is no such table."""
         sql, params = self.dialect.catalogue(schema, table)
+        try:
+            rows = self.connection.query(sql, params)
+        except self.connection.errors as error:
+            if self.dialect.schema_missing(error):
+                return {}
+            raise
         known = {kind.upper(): kind for kind in self.dialect.types.values()}
         types: dict[str, str] = {}
-        for column, catalogued in self.connection.query(sql, params):
+        for column, catalogued in rows:
             name = str(catalogued).upper()
             types[self.dialect.column_name(column)] = self.dialect.catalogued.get(
                 name, known.get(name, name)
