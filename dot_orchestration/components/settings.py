@@ -13,6 +13,8 @@ the YAML's validators.
 from dot_orchestration.catalogue import CatalogueSchedule, CatalogueSettings, ExposuresSettings
 from dot_orchestration.components._yaml import YamlFront
 from dot_orchestration.history import (
+    BigQueryWarehouse,
+    DatabricksWarehouse,
     DotHistorySettings,
     DotHistoryTables,
     HistoryFreshness,
@@ -38,6 +40,8 @@ YamlFront.declare_secrets(AlertChannels, "slack_token", "teams_webhook_url")
 YamlFront.declare_secrets(PostgresWarehouse, "password")
 YamlFront.declare_secrets(RedshiftWarehouse, "password")
 YamlFront.declare_secrets(SnowflakeWarehouse, "password", "private_key_file_pwd")
+YamlFront.declare_secrets(BigQueryWarehouse, "service_account_json")
+YamlFront.declare_secrets(DatabricksWarehouse, "access_token")
 
 
 # --------------------------------------------------------------------------- catalogue

@@ -31,6 +31,8 @@ from dot_orchestration.history.settings import (
 from dot_orchestration.history.warehouses import (
     IO_MANAGER_KEY,
     WAREHOUSE_KEY,
+    BigQueryWarehouse,
+    DatabricksWarehouse,
     DuckDBWarehouse,
     PartitionWarehouse,
     PostgresWarehouse,
@@ -41,6 +43,8 @@ from dot_orchestration.history.warehouses import (
 __all__ = [
     "IO_MANAGER_KEY",
     "WAREHOUSE_KEY",
+    "BigQueryWarehouse",
+    "DatabricksWarehouse",
     "DotHistoryDbtTranslator",
     "DotHistoryIOManager",
     "DotHistoryMetadata",

@@ -14,6 +14,8 @@ from dagster import AssetKey, DailyPartitionsDefinition, DefaultScheduleStatus
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from dot_orchestration.history.warehouses import (
+    BigQueryWarehouse,
+    DatabricksWarehouse,
     DuckDBWarehouse,
     PartitionWarehouse,
     PostgresWarehouse,
@@ -91,14 +93,16 @@ _WAREHOUSE_HINTS = {
     "postgres": "`postgres` (host, dbname, user, password)",
     "snowflake": "`snowflake` (account, user, database, password or private_key_file)",
     "redshift": "`redshift` (host, dbname, user, password)",
+    "bigquery": "`bigquery` (project)",
+    "databricks": "`databricks` (server_hostname, http_path, access_token)",
 }
 
 
 class DotHistorySettings(DotHistoryTables):
     """One history export: `build_dot_history_definitions(settings)` builds all of it.
 
-    Set exactly one warehouse: `warehouse` (a DuckDB file), `postgres`, `snowflake` or
-    `redshift`. `schedule` and
+    Set exactly one warehouse: `warehouse` (a DuckDB file), `postgres`, `snowflake`,
+    `redshift`, `bigquery` or `databricks`. `schedule` and
     `freshness` are off until set (`HistorySchedule()`, `HistoryFreshness()` for the
     defaults).
     """
@@ -143,6 +147,16 @@ class DotHistorySettings(DotHistoryTables):
         description="An Amazon Redshift database holding the tables, instead of `warehouse`; "
         "its password as an EnvVar (in YAML only as `{{ env.NAME }}`).",
     )
+    bigquery: BigQueryWarehouse | None = Field(
+        default=None,
+        description="A BigQuery dataset (`schema_name`) holding the tables, instead of "
+        "`warehouse`; a service account key, if any, as an EnvVar.",
+    )
+    databricks: DatabricksWarehouse | None = Field(
+        default=None,
+        description="A Databricks schema holding the tables, instead of `warehouse`; the "
+        "access token as an EnvVar (in YAML only as `{{ env.NAME }}`).",
+    )
     schedule: HistorySchedule | None = Field(default=None, description="Set it to enable.")
     freshness: HistoryFreshness | None = Field(default=None, description="Set it to enable.")
 
@@ -170,7 +184,14 @@ class DotHistorySettings(DotHistoryTables):
     #: The fields that can hold the warehouse; exactly one must be set. A warehouse of your
     #: own (a `PartitionWarehouse` subclass) is a subclass of these settings with a field
     #: holding it, its name added here.
-    warehouse_fields: ClassVar[tuple[str, ...]] = ("warehouse", "postgres", "snowflake", "redshift")
+    warehouse_fields: ClassVar[tuple[str, ...]] = (
+        "warehouse",
+        "postgres",
+        "snowflake",
+        "redshift",
+        "bigquery",
+        "databricks",
+    )
 
     @model_validator(mode="after")
     def _one_warehouse(self) -> "DotHistorySettings":

@@ -182,6 +182,65 @@ class RedshiftWarehouse(_ServerLogin):
         return RedshiftLocation(**self._login()).session(read_only=read_only)
 
 
+class BigQueryWarehouse(PartitionWarehouse):
+    """The history tables in BigQuery: the export's `schema_name` is the dataset.
+
+    Without `service_account_json`, the client uses Application Default Credentials (the
+    workload's identity on GCP, or `GOOGLE_APPLICATION_CREDENTIALS`).
+    """
+
+    model_config = ConfigDict(hide_input_in_errors=True)
+
+    project: str = Field(description="The Google Cloud project holding the dataset.")
+    location: str | None = Field(
+        default=None, description="The dataset's location (e.g. `EU`); None: BigQuery's default."
+    )
+    service_account_json: str | None = Field(
+        default=None, repr=False, description="A service account's JSON key. Use EnvVar."
+    )
+
+    def session(self, *, read_only: bool = False) -> AbstractContextManager[PartitionSession]:
+        from dot_orchestration.warehouse import BigQueryLocation  # the [bigquery] extra
+
+        location = BigQueryLocation(
+            project=self.project,
+            location=self.location,
+            service_account_json=_secret(self.service_account_json),
+        )
+        return location.session(read_only=read_only)
+
+
+class DatabricksWarehouse(PartitionWarehouse):
+    """The history tables in Databricks (Unity Catalog), through a SQL warehouse.
+
+    Each table's day is replaced atomically, but the two tables are two commits: a crash
+    between them leaves the conversations of the day new beside its old messages until the
+    day is exported again (Databricks has no transaction across tables).
+    """
+
+    model_config = ConfigDict(hide_input_in_errors=True)
+
+    server_hostname: str = Field(
+        description="The workspace host, e.g. `dbc-….cloud.databricks.com`."
+    )
+    http_path: str = Field(description="The SQL warehouse's HTTP path.")
+    access_token: str = Field(
+        repr=False, description="A personal or service access token. Use EnvVar."
+    )
+    catalog: str | None = Field(default=None, description="The catalog; None: the default one.")
+
+    def session(self, *, read_only: bool = False) -> AbstractContextManager[PartitionSession]:
+        from dot_orchestration.warehouse import DatabricksLocation  # the [databricks] extra
+
+        location = DatabricksLocation(
+            server_hostname=self.server_hostname,
+            http_path=self.http_path,
+            access_token=SecretStr(self.access_token),
+            catalog=self.catalog,
+        )
+        return location.session(read_only=read_only)
+
+
 def _secret(value: str | None) -> SecretStr | None:
     return None if value is None else SecretStr(value)
 
@@ -189,6 +248,8 @@ def _secret(value: str | None) -> SecretStr | None:
 __all__ = [
     "IO_MANAGER_KEY",
     "WAREHOUSE_KEY",
+    "BigQueryWarehouse",
+    "DatabricksWarehouse",
     "DuckDBWarehouse",
     "PartitionWarehouse",
     "PostgresWarehouse",

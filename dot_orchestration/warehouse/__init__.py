@@ -16,7 +16,7 @@ The contract (`replace_partition`) is what any warehouse behind it must keep:
 
 `PartitionSession` is the seam: the four operations the Dagster layer needs (replace,
 read, compare a table's schema with the contract, find duplicate keys) on one open
-connection. Two warehouses implement it:
+connection. Three writers implement it:
 
 * **DuckDB** (the embedded default): `DuckDBLocation.session()` hands out a
   `DuckDBSession`. The file lock admits one writing process at a time.
@@ -26,19 +26,14 @@ connection. Two warehouses implement it:
   BIGINT, DOUBLE PRECISION, TEXT, BOOLEAN, DATE, TIMESTAMP. Writers of one schema take a
   transaction-scoped advisory lock, since PostgreSQL, unlike DuckDB, lets two runs replace
   the same day at once. Read-only sessions read one ``REPEATABLE READ READ ONLY`` snapshot.
+* **Every other warehouse** (`_staged`): a `StagedSession` on a `Dialect` stages each
+  frame into a table of its own, then deletes and inserts in one transaction and counts
+  the result before ``COMMIT``: `SnowflakeLocation`, `RedshiftLocation`,
+  `BigQueryLocation`, `DatabricksLocation` hand one out. A further warehouse is a
+  `Dialect` subclass (and, if its driver is not DB-API, a `SqlConnection`).
 
-Another warehouse is a `PartitionSession` on its connection that keeps the three points:
-
-* **Snowflake**: DDL commits implicitly, so create the table first, stage the frame
-  (``write_pandas`` into a temporary table), then ``BEGIN; DELETE …; INSERT … SELECT FROM
-  <temp>; COMMIT`` — or one ``MERGE``. Use ``TIMESTAMP_NTZ`` for UTC timestamps.
-* **BigQuery**: a multi-statement transaction (``BEGIN TRANSACTION; DELETE …; INSERT …;
-  COMMIT TRANSACTION``) after loading the frame into a staging table; for one day, a load
-  job with ``WRITE_TRUNCATE`` into the ``table$YYYYMMDD`` partition decorator is atomic too.
-  Use ``DATETIME`` (or ``TIMESTAMP``) consistently.
-
-Either way the frame checks (`check_frames` in ``_contract``) and the one-type-per-kind
-mapping are shared: only the SQL and the bulk load are the warehouse's own.
+The frame checks (`check_frames` in ``_contract``) and the one-type-per-kind mapping are
+shared: only the SQL and the bulk load are a warehouse's own.
 """
 
 import importlib
@@ -54,6 +49,8 @@ from dot_orchestration.warehouse.errors import (
 )
 
 if TYPE_CHECKING:  # what type checkers see; at run time `__getattr__` imports on first use
+    from dot_orchestration.warehouse._bigquery import BigQueryLocation
+    from dot_orchestration.warehouse._databricks import DatabricksLocation
     from dot_orchestration.warehouse._duckdb import (
         AfterDelete,
         DuckDBLocation,
@@ -85,6 +82,8 @@ _LAZY = {
     **dict.fromkeys(
         ("PostgresLocation", "PostgresSession"), "dot_orchestration.warehouse._postgres"
     ),
+    "BigQueryLocation": "dot_orchestration.warehouse._bigquery",
+    "DatabricksLocation": "dot_orchestration.warehouse._databricks",
     "RedshiftLocation": "dot_orchestration.warehouse._redshift",
     "SnowflakeLocation": "dot_orchestration.warehouse._snowflake",
 }
@@ -98,6 +97,8 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "AfterDelete",
+    "BigQueryLocation",
+    "DatabricksLocation",
     "Dialect",
     "DuckDBLocation",
     "DuckDBSession",

@@ -46,7 +46,7 @@ from dot_orchestration.warehouse._staged import (
     Dialect,
     StagedSession,
     Transaction,
-    _rows,
+    frame_rows,
 )
 from dot_orchestration.warehouse.errors import SchemaMismatchError
 
@@ -159,7 +159,7 @@ class BigQueryConnection:
             schema=[bigquery.SchemaField(column, kind) for column, kind in types.items()],
             write_disposition=bigquery.WriteDisposition.WRITE_EMPTY,
         )
-        rows = [dict(zip(types, map(_json, row), strict=True)) for row in _rows(frame)]
+        rows = [dict(zip(types, map(_json, row), strict=True)) for row in frame_rows(frame)]
         destination = _reference(self.client.project, stage)
         self.client.load_table_from_json(rows, destination, job_config=config).result()
 

@@ -25,7 +25,7 @@ Databricks itself cannot run there.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -142,13 +142,10 @@ class DatabricksLocation(BaseModel):
     ) -> Iterator[StagedSession]:
         """One connection for a run's writes (or a check's reads). ``after_delete`` is never
         called: ``REPLACE WHERE`` deletes and inserts in one statement."""
-        connection = self.connect()
-        try:
+        with closing(self.connect()) as connection:
             yield StagedSession(
                 DatabricksConnection(connection, errors=(DatabricksError,)),
                 DatabricksDialect(self.catalog),
                 read_only=read_only,
                 after_delete=after_delete,
             )
-        finally:
-            connection.close()

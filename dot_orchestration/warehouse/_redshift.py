@@ -19,7 +19,7 @@ Redshift itself is by construction.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -97,13 +97,10 @@ class RedshiftLocation(BaseModel):
         self, *, read_only: bool = False, after_delete: AfterDelete | None = None
     ) -> Iterator[StagedSession]:
         """One connection for a run's writes (or a check's reads)."""
-        connection = self.connect()
-        try:
+        with closing(self.connect()) as connection:
             yield StagedSession(
                 DbApiConnection(connection, errors=(psycopg2.Error,)),
                 RedshiftDialect(),
                 read_only=read_only,
                 after_delete=after_delete,
             )
-        finally:
-            connection.close()

@@ -25,7 +25,7 @@ own locking, permissions or limits.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -147,13 +147,10 @@ class SnowflakeLocation(BaseModel):
         self, *, read_only: bool = False, after_delete: AfterDelete | None = None
     ) -> Iterator[StagedSession]:
         """One connection for a run's writes (or a check's reads)."""
-        connection = self.connect()
-        try:
+        with closing(self.connect()) as connection:
             yield StagedSession(
                 DbApiConnection(connection, errors=(snowflake.connector.Error,)),
                 SnowflakeDialect(),
                 read_only=read_only,
                 after_delete=after_delete,
             )
-        finally:
-            connection.close()

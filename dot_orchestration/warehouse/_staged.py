@@ -240,7 +240,7 @@ class DbApiConnection:
             self.query(statement)
         columns = ", ".join(dialect.quote(column) for column in types)
         row_marker = "(" + ", ".join([dialect.placeholder] * len(types)) + ")"
-        for chunk in _chunks(_rows(frame), dialect, len(types)):
+        for chunk in _chunks(frame_rows(frame), dialect, len(types)):
             markers = ", ".join([row_marker] * len(chunk))
             self.query(
                 f"INSERT INTO {stage} ({columns}) VALUES {markers}",
@@ -581,7 +581,7 @@ def _check_text(frame: pd.DataFrame, described: str) -> None:
                     ) from None
 
 
-def _rows(frame: pd.DataFrame) -> list[tuple[object, ...]]:
+def frame_rows(frame: pd.DataFrame) -> list[tuple[object, ...]]:
     """The frame's rows as plain Python values a driver binds: None for any missing value."""
     columns = []
     for name in frame.columns:

@@ -13,7 +13,13 @@ from dagster.components.testing.utils import component_defs
 from dot_orchestration.components import DotComponent
 from dot_orchestration.components._yaml import YamlFront
 from dot_orchestration.components.settings import CatalogueSettings, SyncSettings
-from dot_orchestration.history import PostgresWarehouse, RedshiftWarehouse, SnowflakeWarehouse
+from dot_orchestration.history import (
+    BigQueryWarehouse,
+    DatabricksWarehouse,
+    PostgresWarehouse,
+    RedshiftWarehouse,
+    SnowflakeWarehouse,
+)
 from dot_orchestration.monitoring import AlertChannels
 from dot_orchestration.resources import ConfluenceResource, DotResource
 
@@ -80,6 +86,8 @@ SECRETS = [
         "private_key_file_pwd",
         {"account": "a", "user": "dot", "database": "analytics", "private_key_file": "k.p8"},
     ),
+    (BigQueryWarehouse, "service_account_json", {"project": "analytics"}),
+    (DatabricksWarehouse, "access_token", {"server_hostname": "dbc", "http_path": "/sql/1"}),
 ]
 
 

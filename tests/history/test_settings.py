@@ -8,16 +8,20 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from dagster import AssetSelection, DagsterInstance, Definitions, define_asset_job
+from dagster import AssetSelection, DagsterInstance, Definitions, EnvVar, define_asset_job
 from pydantic import ValidationError
 
 from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorServer
 from dot_orchestration.history import (
+    BigQueryWarehouse,
+    DatabricksWarehouse,
     DotHistorySettings,
     DuckDBWarehouse,
     HistorySchedule,
     PartitionWarehouse,
     PostgresWarehouse,
+    RedshiftWarehouse,
+    SnowflakeWarehouse,
     build_dot_history_definitions,
 )
 from dot_orchestration.resources import DotResource
@@ -57,6 +61,38 @@ def test_exactly_one_warehouse_is_asked_for_by_name() -> None:
     assert "secret" not in str(caught.value)
     with pytest.raises(ValidationError, match=r"`postgres` .* and `counting`"):
         CountingHistorySettings(start_date=date(2025, 1, 1))
+
+
+BUILT_IN = {
+    "warehouse": DuckDBWarehouse(path="a.duckdb"),
+    "postgres": PostgresWarehouse(host="db", dbname="analytics", user="dot", password="pw"),
+    "snowflake": SnowflakeWarehouse(
+        account="org-acct", user="dot", database="analytics", password=EnvVar("SF_PASSWORD")
+    ),
+    "redshift": RedshiftWarehouse(host="rs", dbname="analytics", user="dot", password="pw"),
+    "bigquery": BigQueryWarehouse(project="analytics"),
+    "databricks": DatabricksWarehouse(
+        server_hostname="dbc", http_path="/sql/1.0/warehouses/1", access_token=EnvVar("DBX")
+    ),
+}
+
+
+@pytest.mark.parametrize("field", list(BUILT_IN))
+def test_every_built_in_warehouse_is_one_field_and_the_same_definitions(field: str) -> None:
+    """The warehouse is a resource swap: the same assets, checks and jobs whichever it is."""
+    dot = Definitions(resources={"dot": DotResource(api_token=EnvVar("DOT_API_KEY"), region="eu")})
+    settings = DotHistorySettings(start_date=date(2025, 1, 1), **{field: BUILT_IN[field]})
+    assert settings.partition_warehouse() is BUILT_IN[field]
+    defs = Definitions.merge(build_dot_history_definitions(settings), dot)
+    duckdb = Definitions.merge(
+        build_dot_history_definitions(
+            DotHistorySettings(start_date=date(2025, 1, 1), warehouse=BUILT_IN["warehouse"])
+        ),
+        dot,
+    )
+    graph, expected = defs.resolve_asset_graph(), duckdb.resolve_asset_graph()
+    assert graph.get_all_asset_keys() == expected.get_all_asset_keys()
+    assert graph.asset_check_keys == expected.asset_check_keys
 
 
 def test_a_warehouse_of_your_own_receives_the_export(
