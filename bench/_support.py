@@ -18,6 +18,10 @@ from typing import Any
 
 import httpx
 
+#: A Dagster run's `run_config` keeping its DEBUG event log out of the bench's output: the
+#: bench prints one summary table, and Dagster's console logger writes every event.
+QUIET_RUN: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
 
 def free_port() -> int:
     with socket.socket() as sock:

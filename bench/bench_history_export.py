@@ -48,7 +48,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import requests
-from _support import emulator_process, set_faults
+from _support import QUIET_RUN, emulator_process, set_faults
 
 TOKEN = "dot-emulator-admin"
 END = date(2025, 1, 1)  # exclusive; fixed so every run exports the same year
@@ -144,6 +144,7 @@ def dagster_backfills(url: str, concurrency: int) -> Iterator[Callable[[date, da
             )
             result = defs.resolve_job_def("backfill").execute_in_process(
                 instance=instance,
+                run_config=QUIET_RUN,
                 tags={
                     "dagster/asset_partition_range_start": first.isoformat(),
                     "dagster/asset_partition_range_end": last.isoformat(),

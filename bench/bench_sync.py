@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 import requests
-from _support import emulator_process, journal, measure, set_faults
+from _support import QUIET_RUN, emulator_process, journal, measure, set_faults
 from dagster import (
     AssetSelection,
     DagsterInstance,
@@ -65,7 +65,9 @@ def dagster_run(url: str, ids: list[str], concurrency: int, on_disk: bool = Fals
         },
     )
     with instance_for_test() if on_disk else nullcontext(DagsterInstance.ephemeral()) as instance:
-        result = defs.resolve_job_def("syncs").execute_in_process(instance=instance)
+        result = defs.resolve_job_def("syncs").execute_in_process(
+            instance=instance, run_config=QUIET_RUN
+        )
         assert result.success
 
 

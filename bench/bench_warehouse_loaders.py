@@ -69,6 +69,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import duckdb
+from _support import QUIET_RUN
 
 END = date(2025, 1, 1)  # exclusive; fixed so every run lands the same days
 SCHEMA = "dot_history"
@@ -302,6 +303,7 @@ def dagster_io_manager(db: str, paths: list[Path], after_delete: Hook | None) ->
                 partition_key=key,
                 resources={"io_manager": io_manager},
                 instance=instance,
+                run_config=QUIET_RUN,
             )
 
 
