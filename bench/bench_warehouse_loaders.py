@@ -38,7 +38,7 @@ manager after its `delete_table_slice`; DuckDB alone between its statements.
 
 `--postgres` also lands the days with ours and dlt nested in a throwaway local PostgreSQL
 cluster (as the reliability tests start one) and crash-tests dlt there. `--snowflake`
-runs against `fakesnow` what a Snowflake writer of our own would send, and tries dlt's
+runs our Snowflake writer (`SnowflakeLocation`) against `fakesnow`, and tries dlt's
 Snowflake destination, printing where it stops.
 
 dlt is not a dependency of the package: the bench skips when it is not installed. Run it in
@@ -577,44 +577,33 @@ def fakesnow_dlt(path: Path, folder: Path) -> str:
 
 
 def fakesnow_ours(path: Path, folder: Path) -> str:
-    """What a Snowflake writer of our own would run, against fakesnow: each frame staged
-    with `write_pandas` into a temporary table, then ``BEGIN; DELETE the day; INSERT …
-    SELECT; COMMIT``, twice (a re-run), then a rolled-back DELETE."""
+    """Our Snowflake writer (`SnowflakeLocation`'s session) against fakesnow: the day
+    written twice (a re-run replaces it), then counted."""
     import fakesnow
-    import snowflake.connector
-    import snowflake.connector.pandas_tools as tools
 
     from dot_orchestration.transforms.history import normalise_history
+    from dot_orchestration.warehouse import SnowflakeLocation
 
-    start = datetime.combine(day_of(path), datetime.min.time(), timezone.utc)
+    day = day_of(path)
+    start = datetime.combine(day, datetime.min.time(), timezone.utc)
     history = normalise_history(
         json.loads(path.read_bytes()), window_start=start, window_end=start + timedelta(1)
     )
-    counts = []
-    with fakesnow.patch(db_path=folder):
-        connection = snowflake.connector.connect(database="dot", schema=SCHEMA)
-        cursor = connection.cursor()
-        for name, frame in (
-            ("CONVERSATIONS", history.conversations),
-            ("MESSAGES", history.messages),
-        ):
-            frame = frame.rename(columns=str.upper).astype({PARTITION.upper(): "string"})
-            for _ in range(2):
-                tools.write_pandas(
-                    connection, frame, f"{name}_STAGE", auto_create_table=True,
-                    table_type="temporary", overwrite=True, use_logical_type=True,
-                )  # fmt: skip
-                cursor.execute(f"CREATE TABLE IF NOT EXISTS {name} LIKE {name}_STAGE")
-                cursor.execute("BEGIN")
-                cursor.execute(f"DELETE FROM {name} WHERE {PARTITION} = %s", [str(start.date())])
-                cursor.execute(f"INSERT INTO {name} SELECT * FROM {name}_STAGE")
-                cursor.execute("COMMIT")
-            cursor.execute("BEGIN")
-            cursor.execute(f"DELETE FROM {name}")
-            cursor.execute("ROLLBACK")
-            landed = cursor.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
-            counts.append(f"{name.lower()} {landed} of {len(frame)}")
-    return f"loaded twice and rolled back a DELETE: {', '.join(counts)} rows"
+    tables = {"conversations": history.conversations, "messages": history.messages}
+    location = SnowflakeLocation(account="bench", user="bench", password="bench", database="dot")
+    with fakesnow.patch(db_path=folder), location.session() as session:
+        started = time.perf_counter()
+        for _ in range(2):
+            results = session.replace_partitions(
+                schema=SCHEMA,
+                tables=tables,
+                partition_column=PARTITION,
+                partition_values=[day],
+                allow_empty=False,
+            )
+        seconds = (time.perf_counter() - started) / 2
+    landed = ", ".join(f"{table} {result.rows_inserted}" for table, result in results.items())
+    return f"written twice, {seconds:.2f} s a write on fakesnow: {landed} rows"
 
 
 FAKESNOW = {"fakesnow_dlt": fakesnow_dlt, "fakesnow_ours": fakesnow_ours}
