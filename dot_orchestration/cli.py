@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -54,6 +55,21 @@ def _emulator_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="how long a warehouse sync takes to answer",
     )
+    data = parser.add_argument_group("answers that follow the data")
+    data.add_argument(
+        "--answer-rules",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="YAML or JSON rules: a question matching a rule's pattern is answered by its SQL",
+    )
+    data.add_argument(
+        "--answer-warehouse",
+        type=Path,
+        default=None,
+        metavar="DUCKDB_FILE",
+        help="the DuckDB file the rules query (opened read-only per answer)",
+    )
     history = parser.add_argument_group("generated conversation history")
     history.add_argument("--history-days", type=int, default=365, help="days of history")
     history.add_argument(
@@ -80,6 +96,8 @@ def _run_emulator(args: argparse.Namespace) -> int:
         history_end=args.history_end,
         strict=args.strict,
         sync_delay_s=args.sync_delay,
+        answer_warehouse=args.answer_warehouse,
+        answer_rules=args.answer_rules or [],
     )
     server = EmulatorServer(config, host=args.host, port=args.port, verbose=True)
     # uvicorn shuts down gracefully on Ctrl+C, then re-raises it: here it is the normal stop.

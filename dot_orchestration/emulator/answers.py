@@ -12,6 +12,11 @@ The default profile adds what older deployments and Dot's 2024 API docs' script 
 emulator guessed: `explanation`, `additional_data.sql` and `external_assets` (dashboards
 about the same metric). A question that names no metric gets a clarifying question in
 `content` alone, with no text parts, as Dot asks back when it cannot tell what is meant.
+
+With answer rules (`rules.py`), a question a rule matches is answered from the warehouse
+instead, in the same shape: a text part, a dataframe part of the query's rows and, when
+the rule has one, a chart part. Rules are checked before the clarifying question, since a
+rule's pattern says what the question means.
 """
 
 import random
@@ -19,6 +24,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from dot_orchestration.emulator.rules import DataAnswers, RuledAnswer
 from dot_orchestration.emulator.vocabulary import (
     ANSWERS,
     DIMENSION_VALUES,
@@ -88,6 +94,7 @@ class AnswerContext:
     dot_url: str
     strict: bool
     external_assets: list[dict[str, Any]]
+    data: DataAnswers | None = None
 
 
 @dataclass(frozen=True)
@@ -162,7 +169,11 @@ def _first_match(texts: list[str], names: dict[str, str]) -> str | None:
 def compose_answer(
     questions: list[str], *, seed: int, chat_id: str, context: AnswerContext
 ) -> ComposedAnswer:
-    """Dot's answer to the latest of `questions`, identical for the same seed and chat."""
+    """Dot's answer to the latest of `questions`, identical for the same seed and chat (and,
+    for a question a rule answers, the same warehouse data)."""
+    ruled = context.data.answer(questions[-1]) if context.data is not None else None
+    if ruled is not None:
+        return _ruled_answer(ruled, len(questions), chat_id, context)
     rng = random.Random(f"dot-emulator-answer:{seed}:{chat_id}:{len(questions)}")
     if not any(_first_match([q.lower()], _metric_names()) for q in questions):
         return _clarifying_question(chat_id, context)
@@ -173,16 +184,48 @@ def compose_answer(
         f"df_{n}": _dataframe(rng, topic),
         f"viz_{n}": _chart(topic),
     }
-    parts = [
-        {"type": "text", "data": explanation},
-        {"type": "dataframe", "data": f"df_{n}"},
-        {"type": "chart", "data": f"viz_{n}"},
-    ]
     if any(word in questions[-1].lower() for word in _FILE_WORDS):
         name, file = _file(topic)
         assets[f"file_{name}"] = file
-        parts.append({"type": "file", "data": f"file_{name}"})
     follow_ups = list(dict.fromkeys(question_text(rng, topic, follow_up=True) for _ in range(3)))
+    guesses = {
+        "sql": _sql(topic),
+        "external_assets": _related_assets(topic, context.external_assets),
+    }
+    message = _assistant_message(explanation, assets, follow_ups, chat_id, context, guesses)
+    return ComposedAnswer(message, follow_ups)
+
+
+def _ruled_answer(
+    ruled: RuledAnswer, n: int, chat_id: str, context: AnswerContext
+) -> ComposedAnswer:
+    """A rule's answer: its text, its rows as a dataframe, its chart when it has one."""
+    assets: dict[str, Any] = {}
+    if ruled.dataframe is not None:
+        assets[f"df_{n}"] = ruled.dataframe
+    if ruled.chart is not None:
+        assets[f"viz_{n}"] = ruled.chart
+    message = _assistant_message(ruled.text, assets, [], chat_id, context, {"sql": ruled.sql})
+    return ComposedAnswer(message, [])
+
+
+#: The part type of each asset, by the prefix of its key.
+_PART_TYPES = {"df": "dataframe", "viz": "chart", "file": "file"}
+
+
+def _assistant_message(
+    text: str,
+    assets: dict[str, Any],
+    follow_ups: list[str],
+    chat_id: str,
+    context: AnswerContext,
+    guesses: dict[str, Any],
+) -> dict[str, Any]:
+    """An answer as Dot sends it: a text part and one part per asset (keyed by the asset),
+    the link and the chat id; the default profile adds `explanation` and `guesses` (fields
+    of `additional_data` that Dot's documents do not show)."""
+    parts = [{"type": "text", "data": text}]
+    parts += [{"type": _PART_TYPES[key.split("_")[0]], "data": key} for key in assets]
     additional_data: dict[str, Any] = {
         "formatted_result": parts,
         "assets": assets,
@@ -191,15 +234,14 @@ def compose_answer(
     }
     message: dict[str, Any] = {
         "role": "assistant",
-        "content": explanation,
+        "content": text,
         "additional_data": additional_data,
         "suggested_follow_ups": follow_ups,
     }
     if not context.strict:
-        message["explanation"] = explanation
-        additional_data["sql"] = _sql(topic)
-        additional_data["external_assets"] = _related_assets(topic, context.external_assets)
-    return ComposedAnswer(message, follow_ups)
+        message["explanation"] = text
+        additional_data.update(guesses)
+    return message
 
 
 def _clarifying_question(chat_id: str, context: AnswerContext) -> ComposedAnswer:

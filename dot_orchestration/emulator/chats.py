@@ -18,6 +18,7 @@ from dot_orchestration.emulator.clock import isoformat_z, utcnow
 from dot_orchestration.emulator.conversation import Chat, Message, PendingAnswer
 from dot_orchestration.emulator.errors import BadRequest, NotFound
 from dot_orchestration.emulator.history import HistoryGenerator
+from dot_orchestration.emulator.rules import DataAnswers
 
 AssetLookup = Callable[[str | None], list[dict[str, Any]]]
 
@@ -33,9 +34,11 @@ class ChatStore:
         history: HistoryGenerator,
         assets: AssetLookup,
         strict: bool = False,
+        data: DataAnswers | None = None,
     ) -> None:
         self._seed = seed
         self._strict = strict
+        self._data = data
         self._delay = timedelta(seconds=answer_delay_s)
         self._history = history
         self._assets = assets
@@ -131,6 +134,7 @@ class ChatStore:
             dot_url=chat_link(web_url, chat.chat_id),
             strict=self._strict,
             external_assets=self._assets(chat.environment),
+            data=self._data,
         )
         answer = compose_answer(questions, seed=self._seed, chat_id=chat.chat_id, context=context)
         ready_at = utcnow() + self._delay

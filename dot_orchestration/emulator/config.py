@@ -7,11 +7,13 @@ the history knobs scale the generated conversation history up to bench sizes (a 
 """
 
 from datetime import date
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from dot_orchestration.emulator.faults import FaultRule
 from dot_orchestration.emulator.models import ConnectionType, ExternalAsset, Role
+from dot_orchestration.emulator.rules import AnswerRule, DataAnswers, load_answer_rules
 
 
 class TokenSpec(BaseModel):
@@ -162,6 +164,10 @@ class EmulatorConfig(BaseModel):
       unless the org turns that off (its 2024 spec has `POST /api/set_new_user_admin`).
     - `modelers_may_sync`: the modeler permission "Trigger and schedule connection syncs"
       (off by default in Dot); without it only admins may sync.
+    - `answer_warehouse`, `answer_rules`: answers that follow the data (`rules.py`): a
+      question matching a rule is answered by the rule's SQL on this DuckDB file, run when
+      the question is asked. `answer_rules` takes the rules, or the path of a YAML or JSON
+      rule file. Without rules every answer is drawn from the seeded vocabulary.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -191,6 +197,26 @@ class EmulatorConfig(BaseModel):
     sync_delay_s: float = Field(0.0, ge=0.0)
     new_user_role: Role = Role.admin
     modelers_may_sync: bool = False
+    answer_warehouse: Path | None = None
+    answer_rules: list[AnswerRule] = Field(default_factory=list)
+
+    @field_validator("answer_rules", mode="before")
+    @classmethod
+    def _rules_from_file(cls, rules: object) -> object:
+        """A path stands for the rule file it names."""
+        return load_answer_rules(Path(rules)) if isinstance(rules, str | Path) else rules
+
+    @model_validator(mode="after")
+    def _rules_need_a_warehouse(self) -> "EmulatorConfig":
+        if self.answer_rules and self.answer_warehouse is None:
+            raise ValueError("answer_rules query a DuckDB file: set answer_warehouse too")
+        return self
+
+    def data_answers(self) -> DataAnswers | None:
+        """What answers from the data, or None when every answer is the default one."""
+        if self.answer_warehouse is None or not self.answer_rules:
+            return None
+        return DataAnswers(self.answer_warehouse, tuple(self.answer_rules))
 
     @field_validator("environments")
     @classmethod

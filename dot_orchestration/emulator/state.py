@@ -106,6 +106,7 @@ class EmulatorState:
             history=self.history,
             assets=lambda env: [stored.public() for stored in self.space(env).assets()],
             strict=config.strict,
+            data=config.data_answers(),
         )
         self.sync_log: list[SyncRecord] = []
         self.journal.clear()
