@@ -11,12 +11,22 @@ at run time and shows only the reference); each is handed to the core as a `Secr
 from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from dagster import ConfigurableResource
 from pydantic import ConfigDict, Field, SecretStr, model_validator
 
 from dot_orchestration.warehouse import PartitionSession
+
+if TYPE_CHECKING:  # each needs its extra: imported where a resource turns into it
+    from dot_orchestration.warehouse import (
+        BigQueryLocation,
+        DatabricksLocation,
+        DuckDBLocation,
+        PostgresLocation,
+        RedshiftLocation,
+        SnowflakeLocation,
+    )
 
 #: The resource keys the export's asset, IO manager and checks use.
 WAREHOUSE_KEY = "dot_warehouse"
@@ -27,9 +37,11 @@ class PartitionWarehouse(ConfigurableResource, ABC):
     """Where the history tables live; hands out `PartitionSession`s.
 
     Another warehouse implements `session` (open a connection and wrap it in a session
-    keeping the contract of `dot_orchestration.warehouse`, as `PostgresWarehouse` does);
-    the assets and checks stay as they are. `DotHistorySettings` names the two built in
-    (`warehouse`: DuckDB, `postgres`).
+    keeping the contract of `dot_orchestration.warehouse`, e.g. a `StagedSession` with a
+    `Dialect` of its own); the assets and checks stay as they are. `DotHistorySettings`
+    names the six built in (`warehouse`: DuckDB, `postgres`, `snowflake`, `redshift`,
+    `bigquery`, `databricks`); each turns its config into the core's location
+    (`as_location`), whose sessions a test or a script can also open.
     """
 
     @abstractmethod
@@ -37,7 +49,27 @@ class PartitionWarehouse(ConfigurableResource, ABC):
         """One connection, used for a whole run's writes (or a check's reads)."""
 
 
-class DuckDBWarehouse(PartitionWarehouse):
+class _Location(Protocol):
+    """A core writer's configuration (`DuckDBLocation`, `SnowflakeLocation`, …)."""
+
+    def session(self, *, read_only: bool = False) -> AbstractContextManager[PartitionSession]:
+        """One connection wrapped in the writer's `PartitionSession`."""
+        ...
+
+
+class _BuiltIn(PartitionWarehouse, ABC):
+    """A warehouse of the package: the resource only turns its config into the core's
+    location (`as_location`), whose session does the work."""
+
+    @abstractmethod
+    def as_location(self) -> _Location:
+        """The core writer's configuration, secrets as `SecretStr`."""
+
+    def session(self, *, read_only: bool = False) -> AbstractContextManager[PartitionSession]:
+        return self.as_location().session(read_only=read_only)
+
+
+class DuckDBWarehouse(_BuiltIn):
     """The history tables in a DuckDB file, e.g. the one the example dbt project builds."""
 
     path: str = Field(description="The DuckDB database file; created on first write.")
@@ -47,14 +79,13 @@ class DuckDBWarehouse(PartitionWarehouse):
         description="How long to wait for another process (a dbt build) holding the file.",
     )
 
-    def session(self, *, read_only: bool = False) -> AbstractContextManager[PartitionSession]:
+    def as_location(self) -> "DuckDBLocation":
         from dot_orchestration.warehouse import DuckDBLocation  # needs the [duckdb] extra
 
-        location = DuckDBLocation(path=Path(self.path), lock_timeout_s=self.lock_timeout_s)
-        return location.session(read_only=read_only)
+        return DuckDBLocation(path=Path(self.path), lock_timeout_s=self.lock_timeout_s)
 
 
-class _ServerLogin(PartitionWarehouse, ABC):
+class _ServerLogin(_BuiltIn, ABC):
     """A server reached with host, port, database, user and password: PostgreSQL and
     Redshift (which speaks its protocol). The password is for `EnvVar`; a literal one must
     not reach a validation error's input excerpt either."""
@@ -99,14 +130,13 @@ class PostgresWarehouse(_ServerLogin):
         description="How long to wait for another writer of the same schema (or any lock).",
     )
 
-    def session(self, *, read_only: bool = False) -> AbstractContextManager[PartitionSession]:
+    def as_location(self) -> "PostgresLocation":
         from dot_orchestration.warehouse import PostgresLocation  # needs the [postgres] extra
 
-        location = PostgresLocation(**self._login(), lock_timeout_s=self.lock_timeout_s)
-        return location.session(read_only=read_only)
+        return PostgresLocation(**self._login(), lock_timeout_s=self.lock_timeout_s)
 
 
-class SnowflakeWarehouse(PartitionWarehouse):
+class SnowflakeWarehouse(_BuiltIn):
     """The history tables in Snowflake: `account` and one secret (`password`, or a key
     pair's `private_key_file`) as `EnvVar`s, and no code.
 
@@ -148,10 +178,10 @@ class SnowflakeWarehouse(PartitionWarehouse):
         )
         return self
 
-    def session(self, *, read_only: bool = False) -> AbstractContextManager[PartitionSession]:
+    def as_location(self) -> "SnowflakeLocation":
         from dot_orchestration.warehouse import SnowflakeLocation  # the [snowflake] extra
 
-        location = SnowflakeLocation(
+        return SnowflakeLocation(
             account=self.account,
             user=self.user,
             database=self.database,
@@ -163,7 +193,6 @@ class SnowflakeWarehouse(PartitionWarehouse):
             authenticator=self.authenticator,
             lock_timeout_s=self.lock_timeout_s,
         )
-        return location.session(read_only=read_only)
 
 
 class RedshiftWarehouse(_ServerLogin):
@@ -176,13 +205,13 @@ class RedshiftWarehouse(_ServerLogin):
     port: int = Field(default=5439, description="The endpoint's port.")
     sslmode: str | None = Field(default="require", description="libpq sslmode.")
 
-    def session(self, *, read_only: bool = False) -> AbstractContextManager[PartitionSession]:
+    def as_location(self) -> "RedshiftLocation":
         from dot_orchestration.warehouse import RedshiftLocation  # the [redshift] extra
 
-        return RedshiftLocation(**self._login()).session(read_only=read_only)
+        return RedshiftLocation(**self._login())
 
 
-class BigQueryWarehouse(PartitionWarehouse):
+class BigQueryWarehouse(_BuiltIn):
     """The history tables in BigQuery: the export's `schema_name` is the dataset.
 
     Without `service_account_json`, the client uses Application Default Credentials (the
@@ -199,18 +228,17 @@ class BigQueryWarehouse(PartitionWarehouse):
         default=None, repr=False, description="A service account's JSON key. Use EnvVar."
     )
 
-    def session(self, *, read_only: bool = False) -> AbstractContextManager[PartitionSession]:
+    def as_location(self) -> "BigQueryLocation":
         from dot_orchestration.warehouse import BigQueryLocation  # the [bigquery] extra
 
-        location = BigQueryLocation(
+        return BigQueryLocation(
             project=self.project,
             location=self.location,
             service_account_json=_secret(self.service_account_json),
         )
-        return location.session(read_only=read_only)
 
 
-class DatabricksWarehouse(PartitionWarehouse):
+class DatabricksWarehouse(_BuiltIn):
     """The history tables in Databricks (Unity Catalog), through a SQL warehouse.
 
     Each table's day is replaced atomically, but the two tables are two commits: a crash
@@ -229,16 +257,15 @@ class DatabricksWarehouse(PartitionWarehouse):
     )
     catalog: str | None = Field(default=None, description="The catalog; None: the default one.")
 
-    def session(self, *, read_only: bool = False) -> AbstractContextManager[PartitionSession]:
+    def as_location(self) -> "DatabricksLocation":
         from dot_orchestration.warehouse import DatabricksLocation  # the [databricks] extra
 
-        location = DatabricksLocation(
+        return DatabricksLocation(
             server_hostname=self.server_hostname,
             http_path=self.http_path,
             access_token=SecretStr(self.access_token),
             catalog=self.catalog,
         )
-        return location.session(read_only=read_only)
 
 
 def _secret(value: str | None) -> SecretStr | None:

@@ -9,6 +9,11 @@ never a mix and never a duplicate — and a re-run brings every day to the new v
 
 The insert to freeze at is drawn from a seed (printed, and recorded in the test report):
 `DOT_RELIABILITY_CRASH_SEED=<seed>` reproduces a run.
+
+It runs on each warehouse a process can be killed in here: DuckDB, and Snowflake's writer
+on fakesnow (its database files on disk, so the killed process leaves them as Snowflake's
+would be left: what was committed). PostgreSQL and Redshift's writer are killed mid-write
+in `tests/warehouse/test_postgres_warehouse.py`.
 """
 
 from __future__ import annotations
@@ -19,19 +24,21 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 from dagster import DagsterInstance
 
 from dot_orchestration.client import DotClient
 from dot_orchestration.emulator import EmulatorServer
+from dot_orchestration.history import DuckDBWarehouse, SnowflakeWarehouse
 
 from . import _killable_export
-from ._killable_export import export_days, history_definitions
+from ._killable_export import SNOWFLAKE, export_days, fakesnow_at, history_definitions
 from ._pipeline import CANARY_TOKEN, environment
 from ._traffic import Control
 
@@ -46,27 +53,52 @@ _KILL_TIMEOUT_S = 30
 DayRows = dict[str, list[tuple[Any, ...]]]
 
 
-def day_rows(db: Path, day: date) -> DayRows:
-    """Both tables' rows of one day, sorted, read as any later reader would."""
-    with duckdb.connect(str(db), read_only=True) as conn:
-        return {
-            table: sorted(
-                conn.execute(
-                    f"SELECT * FROM dot_history.{table} WHERE partition_date = ?", [day]
-                ).fetchall(),
-                key=repr,
-            )
-            for table in TABLES
-        }
+@dataclass(frozen=True)
+class Warehouse:
+    """Where a test's days land: a DuckDB file, or fakesnow's files in a folder."""
+
+    kind: str  # "duckdb" or "snowflake"
+    path: Path
+
+    def resource(self) -> DuckDBWarehouse | SnowflakeWarehouse:
+        if self.kind == "snowflake":
+            return SnowflakeWarehouse(**SNOWFLAKE)
+        return DuckDBWarehouse(path=str(self.path))
+
+    def opened(self) -> AbstractContextManager[object]:
+        """What must be in place for this process to reach the warehouse."""
+        return fakesnow_at(self.path) if self.kind == "snowflake" else nullcontext()
+
+    def days(self) -> dict[date, DayRows]:
+        """Both tables' rows of each day, sorted, read as any later reader would."""
+        with self.opened(), self.resource().session(read_only=True) as session:
+            return {
+                day: {
+                    table: sorted(
+                        map(
+                            tuple,
+                            session.read_partitions(
+                                schema="dot_history",
+                                table=table,
+                                partition_column="partition_date",
+                                partition_values=[day],
+                            ).itertuples(index=False),
+                        ),
+                        key=repr,
+                    )
+                    for table in TABLES
+                }
+                for day in DAYS
+            }
 
 
-def export(db: Path) -> dict[date, DayRows]:
+def export(warehouse: Warehouse) -> dict[date, DayRows]:
     """Export both days in this process; what each day then holds."""
-    result = export_days(
-        history_definitions(db, START_DATE), DagsterInstance.ephemeral(), DAYS[0], DAYS[-1]
-    )
-    assert result.success, f"the export into {db.name} failed"
-    return {day: day_rows(db, day) for day in DAYS}
+    with warehouse.opened():
+        defs = history_definitions(START_DATE, warehouse.resource())
+        result = export_days(defs, DagsterInstance.ephemeral(), DAYS[0], DAYS[-1])
+    assert result.success, f"the export into {warehouse.path.name} failed"
+    return warehouse.days()
 
 
 def change_history(server: EmulatorServer) -> None:
@@ -77,17 +109,18 @@ def change_history(server: EmulatorServer) -> None:
             dot.add_label_to_chat(chat_id, ["crash-test"])
 
 
-def kill_mid_write(db: Path, insert_number: int, tmp_path: Path) -> str:
+def kill_mid_write(warehouse: Warehouse, insert_number: int, tmp_path: Path) -> str:
     """Run the export in a child process frozen at that insert, SIGKILL it there; the
     table it was writing."""
     marker = tmp_path / "frozen"
     command = [
         sys.executable,
         _killable_export.__file__,
-        str(db),
+        str(warehouse.path),
         DAYS[0].isoformat(),
         DAYS[-1].isoformat(),
         START_DATE.isoformat(),
+        *(["--snowflake"] if warehouse.kind == "snowflake" else []),
         "--freeze-at",
         str(insert_number),
         str(marker),
@@ -114,7 +147,9 @@ def kill_mid_write(db: Path, insert_number: int, tmp_path: Path) -> str:
 
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
 @pytest.mark.timeout(180)
+@pytest.mark.parametrize("kind", ["duckdb", "snowflake"])
 def test_a_history_export_killed_mid_write_leaves_each_day_old_or_new_never_half(
+    kind: str,
     control: Control,
     reliability_emulator: EmulatorServer,
     tmp_path: Path,
@@ -123,13 +158,15 @@ def test_a_history_export_killed_mid_write_leaves_each_day_old_or_new_never_half
     insert_number = random.Random(CRASH_SEED).randint(1, len(DAYS) * len(TABLES))
     killed_day = (insert_number - 1) // len(TABLES)
     env = {"DOT_BASE_URL": reliability_emulator.url, "DOT_API_KEY": CANARY_TOKEN}
-    db, reference = tmp_path / "warehouse.duckdb", tmp_path / "reference.duckdb"
+    name = "warehouse.duckdb" if kind == "duckdb" else "fakesnow"
+    db = Warehouse(kind, tmp_path / name)
+    reference = Warehouse(kind, tmp_path / f"reference-{name}")
     with environment(env):
         old = export(db)
         change_history(reliability_emulator)
         new = export(reference)
         frozen_in = kill_mid_write(db, insert_number, tmp_path)
-        after_kill = {day: day_rows(db, day) for day in DAYS}
+        after_kill = db.days()
         after_rerun = export(db)
     print(
         f"\ncrash seed {CRASH_SEED}: killed at insert {insert_number} of "
