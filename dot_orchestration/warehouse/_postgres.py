@@ -51,7 +51,7 @@ with extra_required("postgres", feature="The PostgreSQL warehouse writer"):
     import psycopg2.errors
     import psycopg2.extensions
 
-__all__ = ["PostgresLocation", "PostgresSession"]
+__all__ = ["LibpqLogin", "PostgresLocation", "PostgresSession"]
 
 # The contract's kinds (named as `column_types` names them) → (the column type PostgreSQL
 # creates, the name information_schema reports for it). TIMESTAMP holds UTC, without zone.
@@ -74,32 +74,28 @@ _COPY_BUFFER = 1 << 20
 _LOCK_NAMESPACE = "dot_orchestration.warehouse:"
 
 
-class PostgresLocation(BaseModel):
-    """Where the PostgreSQL database is and how to log in: all a writer needs.
+class LibpqLogin(BaseModel):
+    """How to reach a server through libpq: PostgreSQL's, and Redshift's (its protocol).
 
     A plain value, like `DuckDBLocation`, so each step process opens its own connection.
     The password is a `SecretStr`: it shows in no repr, and it is handed to libpq as a
     keyword, never as part of a DSN string an error could quote.
-
-    ``lock_timeout_s`` bounds every lock wait, chiefly for another writer of the same
-    schema (see the module docstring); PostgreSQL then fails the write, which rolls back.
     """
 
     model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
 
-    host: str
+    host: str = Field(min_length=1)
     port: int = Field(default=5432, gt=0, lt=65536)
-    dbname: str
-    user: str
+    dbname: str = Field(min_length=1)
+    user: str = Field(min_length=1)
     password: SecretStr
     sslmode: str | None = None
     connect_timeout_s: int = Field(default=10, gt=0)
-    lock_timeout_s: float = Field(default=120.0, ge=0)
     application_name: str = "dot_orchestration"
 
-    def connect(self) -> psycopg2.extensions.connection:
-        """An autocommit connection speaking UTF-8 (the encoding COPY payloads are built in)."""
-        options = f"-c lock_timeout={round(self.lock_timeout_s * 1000)}"
+    def _connect(self, **parameters: Any) -> psycopg2.extensions.connection:
+        """An autocommit connection speaking UTF-8: sessions spell ``BEGIN`` and
+        ``COMMIT`` themselves (and COPY payloads are built in UTF-8)."""
         extra: dict[str, Any] = {"sslmode": self.sslmode} if self.sslmode else {}
         connection: psycopg2.extensions.connection = psycopg2.connect(
             host=self.host,
@@ -110,11 +106,25 @@ class PostgresLocation(BaseModel):
             connect_timeout=self.connect_timeout_s,
             application_name=self.application_name,
             client_encoding="UTF8",
-            options=options,
             **extra,
+            **parameters,
         )
         connection.autocommit = True
         return connection
+
+
+class PostgresLocation(LibpqLogin):
+    """Where the PostgreSQL database is and how to log in: all a writer needs.
+
+    ``lock_timeout_s`` bounds every lock wait, chiefly for another writer of the same
+    schema (see the module docstring); PostgreSQL then fails the write, which rolls back.
+    """
+
+    lock_timeout_s: float = Field(default=120.0, ge=0)
+
+    def connect(self) -> psycopg2.extensions.connection:
+        """An autocommit connection, every lock wait bounded by ``lock_timeout_s``."""
+        return self._connect(options=f"-c lock_timeout={round(self.lock_timeout_s * 1000)}")
 
     @contextmanager
     def session(self, *, read_only: bool = False) -> Iterator[PostgresSession]:

@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import Field
 
 from dot_orchestration._extras import extra_required
 from dot_orchestration.warehouse._staged import (
@@ -34,6 +34,8 @@ from dot_orchestration.warehouse._staged import (
 
 with extra_required("redshift", feature="The Redshift warehouse writer"):
     import psycopg2
+
+    from dot_orchestration.warehouse._postgres import LibpqLogin
 
 __all__ = ["RedshiftDialect", "RedshiftLocation"]
 
@@ -57,40 +59,18 @@ class RedshiftDialect(Dialect):
         return [f"LOCK {', '.join(tables)}"]
 
 
-class RedshiftLocation(BaseModel):
+class RedshiftLocation(LibpqLogin):
     """Where the Redshift cluster (or Serverless workgroup) is and how to log in.
 
-    The password is a `SecretStr` handed to libpq as a keyword, never inside a DSN an error
-    could quote. ``sslmode`` defaults to ``require``: Redshift endpoints are reached over
-    the network.
+    ``sslmode`` defaults to ``require``: Redshift endpoints are reached over the network.
     """
 
-    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
-
-    host: str = Field(min_length=1)
     port: int = Field(default=5439, gt=0, lt=65536)
-    dbname: str = Field(min_length=1)
-    user: str = Field(min_length=1)
-    password: SecretStr
     sslmode: str | None = "require"
-    connect_timeout_s: int = Field(default=10, gt=0)
 
     def connect(self) -> Any:
-        """An autocommit connection: the session spells ``BEGIN`` and ``COMMIT`` itself."""
-        extra: dict[str, Any] = {"sslmode": self.sslmode} if self.sslmode else {}
-        connection = psycopg2.connect(
-            host=self.host,
-            port=self.port,
-            dbname=self.dbname,
-            user=self.user,
-            password=self.password.get_secret_value(),
-            connect_timeout=self.connect_timeout_s,
-            application_name="dot_orchestration",
-            client_encoding="UTF8",
-            **extra,
-        )
-        connection.autocommit = True
-        return connection
+        """An autocommit connection (no startup options: Redshift takes few)."""
+        return self._connect()
 
     @contextmanager
     def session(

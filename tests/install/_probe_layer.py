@@ -24,8 +24,19 @@ LAYER = (
     "dot_orchestration.components",
     "dot_orchestration.cli",
 )
-#: The top-level modules the extras bring.
-OPTIONAL_MODULES = ("fastapi", "uvicorn", "duckdb", "psycopg2", "slack_sdk", "dagster_msteams")
+#: The modules the extras bring (BigQuery's by its own name: Dagster itself uses others of
+#: the `google` namespace).
+OPTIONAL_MODULES = (
+    "fastapi",
+    "uvicorn",
+    "duckdb",
+    "psycopg2",
+    "slack_sdk",
+    "dagster_msteams",
+    "snowflake",
+    "google.cloud.bigquery",
+    "databricks",
+)
 
 
 def _import(submodule: str) -> Callable[[], object]:
@@ -44,15 +55,25 @@ def _alert(channel: str) -> Callable[[], object]:
 
 
 def _history_write(warehouse: str) -> Callable[[], object]:
-    def open_session() -> object:
-        from dot_orchestration.history import DuckDBWarehouse, PostgresWarehouse
+    """A session of the warehouse's resource, made but not entered: no connection."""
 
-        resource = (
-            DuckDBWarehouse(path="probe.duckdb")
-            if warehouse == "duckdb"
-            else PostgresWarehouse(host="127.0.0.1", port=9, dbname="x", user="x", password="x")
-        )
-        return resource.session()
+    def open_session() -> object:
+        from dot_orchestration import history
+
+        login = {"dbname": "x", "user": "x", "password": "x"}
+        resources = {
+            "duckdb": lambda: history.DuckDBWarehouse(path="probe.duckdb"),
+            "postgres": lambda: history.PostgresWarehouse(host="127.0.0.1", port=9, **login),
+            "redshift": lambda: history.RedshiftWarehouse(host="127.0.0.1", port=9, **login),
+            "snowflake": lambda: history.SnowflakeWarehouse(
+                account="x", user="x", database="x", password="x"
+            ),
+            "bigquery": lambda: history.BigQueryWarehouse(project="x"),
+            "databricks": lambda: history.DatabricksWarehouse(
+                server_hostname="127.0.0.1", http_path="/x", access_token="x"
+            ),
+        }
+        return resources[warehouse]().session()
 
     return open_session
 
@@ -64,6 +85,29 @@ FEATURES = (
     ("duckdb", "duckdb", "DuckDBWarehouse.session()", _history_write("duckdb")),
     ("postgres", "psycopg2", "import warehouse._postgres", _import("warehouse._postgres")),
     ("postgres", "psycopg2", "PostgresWarehouse.session()", _history_write("postgres")),
+    ("redshift", "psycopg2", "import warehouse._redshift", _import("warehouse._redshift")),
+    ("redshift", "psycopg2", "RedshiftWarehouse.session()", _history_write("redshift")),
+    ("snowflake", "snowflake", "import warehouse._snowflake", _import("warehouse._snowflake")),
+    ("snowflake", "snowflake", "SnowflakeWarehouse(...)", _history_write("snowflake")),
+    (
+        "bigquery",
+        "google.cloud.bigquery",
+        "import warehouse._bigquery",
+        _import("warehouse._bigquery"),
+    ),
+    (
+        "bigquery",
+        "google.cloud.bigquery",
+        "BigQueryWarehouse.session()",
+        _history_write("bigquery"),
+    ),
+    ("databricks", "databricks", "import warehouse._databricks", _import("warehouse._databricks")),
+    (
+        "databricks",
+        "databricks",
+        "DatabricksWarehouse.session()",
+        _history_write("databricks"),
+    ),
     ("emulator", "fastapi", "import emulator", _import("emulator")),
     ("emulator", "fastapi", "import emulator.confluence", _import("emulator.confluence")),
     ("slack", "slack_sdk", "AlertChannels: Slack alert", _alert("slack")),
