@@ -7,6 +7,7 @@ one step and roughly `200 / max_concurrency` round trips of wall time, whatever 
 executor.
 """
 
+import time
 from collections.abc import Iterator, Mapping, Sequence
 
 from dagster import (
@@ -15,14 +16,27 @@ from dagster import (
     AssetKey,
     AssetsDefinition,
     AssetSpec,
+    Failure,
     MaterializeResult,
     multi_asset,
 )
 
 from dot_orchestration.client import DotError
+from dot_orchestration.environments.deployment import (
+    DeploymentEnvironment,
+    deployment_environment,
+)
+from dot_orchestration.environments.lookup import (
+    EnvironmentNotFoundError,
+    client_in,
+    find_environment,
+)
+from dot_orchestration.environments.metadata import DotEnvironmentMetadata, reply_json
+from dot_orchestration.environments.settings import DotEnvironmentSettings
 from dot_orchestration.resources import DotResource
 from dot_orchestration.syncing import NON_WAREHOUSE_TYPES, sync_connections
 from dot_orchestration.syncs.results import (
+    DotSyncMetadata,
     accepted_sync,
     refused_sync_check,
     sync_accepted_check_spec,
@@ -30,6 +44,7 @@ from dot_orchestration.syncs.results import (
 )
 from dot_orchestration.syncs.settings import SyncSettings
 from dot_orchestration.syncs.translator import (
+    SYNC_ACCEPTED_CHECK,
     DotConnectionMetadata,
     DotSyncProps,
     DotSyncTranslator,
@@ -42,9 +57,15 @@ def build_dot_sync_assets(
     *,
     upstream: Sequence[AssetsDefinition],
     translator: DotSyncTranslator | None = None,
+    environment: DotEnvironmentSettings | None = None,
 ) -> AssetsDefinition:
     """The sync multi-asset of `settings.connections`, named `settings.name`, in
     `settings.pool`.
+
+    With `environment` addressing a Dot environment in this deployment (not production),
+    the step refreshes that environment from its dev target (`sync_target`) once instead
+    of syncing the production connections, and each connection also depends on the
+    environment asset, so it waits for the environment to exist and point at the target.
 
     Every configuration mistake (unknown model, empty selection, a key not among
     `upstream`, two connections at one asset key) raises here, at definition load, naming
@@ -52,8 +73,10 @@ def build_dot_sync_assets(
     """
     translator = translator or DotSyncTranslator()
     resolver = UpstreamResolver(upstream)
+    deployed = deployment_environment(environment) if environment is not None else None
+    extra = (deployed.settings.asset_key,) if deployed is not None else ()
     specs = [
-        translator.get_asset_spec(DotSyncProps(conn, tuple(resolver.keys(conn))))
+        translator.get_asset_spec(DotSyncProps(conn, (*resolver.keys(conn), *extra)))
         for conn in settings.connections
     ]
     _refuse_duplicates(specs)
@@ -68,7 +91,10 @@ def build_dot_sync_assets(
     def _sync_connections(
         context: AssetExecutionContext, dot: DotResource
     ) -> Iterator[MaterializeResult | AssetCheckResult]:
-        yield from sync_selected_connections(context, dot)
+        if deployed is not None:
+            yield from sync_environment_target(context, dot, deployed)
+        else:
+            yield from sync_selected_connections(context, dot)
 
     return _sync_connections
 
@@ -123,6 +149,46 @@ def sync_selected_connections(
         raise syncs_failed(failures, len(targets)) from failures[min(failures)]
 
 
+def sync_environment_target(
+    context: AssetExecutionContext, dot: DotResource, environment: DeploymentEnvironment
+) -> Iterator[MaterializeResult | AssetCheckResult]:
+    """One `sync_target` of the deployment's environment stands for every selected
+    connection: Dot refreshes the environment's documentation from its dev target, and no
+    production connection is synced. Never creates the environment (its asset does)."""
+    selected = sorted(context.selected_asset_keys, key=AssetKey.to_user_string)
+    checked = {key.asset_key for key in context.selected_asset_check_keys}
+    try:
+        with client_in(dot, None) as client:
+            environment_id = find_environment(client, environment)
+    except EnvironmentNotFoundError as missing:
+        raise Failure(f"Dot sync_target not sent: {missing}") from missing
+    label = f"environment {environment.label}"
+    started = time.monotonic()
+    try:
+        with client_in(dot, environment_id) as client:
+            reply = client.sync_environment_target(environment_id)
+    except DotError as error:
+        context.log.error(f"Dot sync_target of {label} failed: {error}")
+        yield from (refused_sync_check(key, error) for key in selected if key in checked)
+        raise syncs_failed({label: error}, 1) from error
+    timing = DotSyncMetadata(sync_duration_s=round(time.monotonic() - started, 3))
+    metadata = {
+        **DotEnvironmentMetadata(
+            environment_id=environment_id,
+            environment_name=environment.name,
+            environment_response=reply_json(reply),
+        ),
+        **timing,
+    }
+    for key in selected:
+        check = AssetCheckResult(
+            asset_key=key, check_name=SYNC_ACCEPTED_CHECK, passed=True, metadata=dict(timing)
+        )
+        yield MaterializeResult(
+            asset_key=key, metadata=metadata, check_results=[check] if key in checked else None
+        )
+
+
 def connections_by_key(sync_assets: AssetsDefinition) -> Mapping[AssetKey, tuple[str, str]]:
     """Asset key → (type, id), for checks and monitoring that need the Dot ids."""
     result: dict[AssetKey, tuple[str, str]] = {}
@@ -149,6 +215,7 @@ def tables_read_by_dot(sync_assets: AssetsDefinition) -> list[AssetKey]:
 __all__ = [
     "build_dot_sync_assets",
     "connections_by_key",
+    "sync_environment_target",
     "sync_selected_connections",
     "tables_read_by_dot",
 ]

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from dagster import AssetsDefinition, Definitions
 
+from dot_orchestration.environments.settings import DotEnvironmentSettings
 from dot_orchestration.syncs.assets import build_dot_sync_assets, connections_by_key
 from dot_orchestration.syncs.automation import (
     build_dbt_then_sync_schedule,
@@ -23,6 +24,7 @@ def build_dot_sync_definitions(
     *,
     upstream: Sequence[AssetsDefinition],
     translator: DotSyncTranslator | None = None,
+    environment: DotEnvironmentSettings | None = None,
 ) -> Definitions:
     """The sync multi-asset, and as `settings` say the automation sensor (running) and the
     nightly `dbt build → Dot syncs` schedule over the dbt assets among `upstream`.
@@ -30,8 +32,13 @@ def build_dot_sync_definitions(
     `upstream` holds every definition the connections read (`@dbt_assets` for
     `dbt_select`, any assets for `asset_keys`); the `dot` resource is the caller's to
     provide. Configuration mistakes raise `ValueError` here, naming the connection.
+    `environment` (the settings given to `build_dot_environment_definitions`) makes the
+    syncs refresh the deployment's Dot environment from its dev target instead of syncing
+    production's connections; in production it changes nothing.
     """
-    syncs = build_dot_sync_assets(settings, upstream=upstream, translator=translator)
+    syncs = build_dot_sync_assets(
+        settings, upstream=upstream, translator=translator, environment=environment
+    )
     sensors = (
         [build_sync_automation_sensor(syncs, settings.automation_sensor_name)]
         if settings.automation

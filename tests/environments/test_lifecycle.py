@@ -2,8 +2,9 @@
 created once, pointed at the dev target, checked (diff, conflicts), merged only when
 confirmed, with production untouched until then; and in production, no environment call.
 
-The emulator's journal is the witness: what was created, how often, and which calls
-carried `X-Dot-Environment`.
+The emulator's journal is the witness: what was created, how often, which calls carried
+`X-Dot-Environment`, and that the sync assets refreshed the environment from its dev
+target (`sync_target`) instead of syncing production's connections.
 """
 
 from collections.abc import Mapping
@@ -23,6 +24,7 @@ from dagster import (
 from dot_orchestration.emulator import ADMIN_TOKEN, MODELER_TOKEN, EmulatorServer
 from dot_orchestration.environments import DotEnvironmentSettings, build_dot_environment_definitions
 from dot_orchestration.resources import DotResource
+from dot_orchestration.syncs import DotConnection, SyncSettings, build_dot_sync_definitions
 
 BRANCH = {
     "DAGSTER_CLOUD_IS_BRANCH_DEPLOYMENT": "1",
@@ -31,7 +33,14 @@ BRANCH = {
 }
 TARGETS = {"snowflake-main": {"database": "ANALYTICS", "schema": "dbt_dev_add_tier"}}
 PER_BRANCH = DotEnvironmentSettings(mode="per_branch", targets=TARGETS)
+SYNCS = SyncSettings(
+    connections=[
+        DotConnection(type="snowflake", id="snowflake-main", asset_keys=("dim_customers",))
+    ]
+)
 ENVIRONMENTS = "/api/environments"
+SYNC_TARGET = "/api/environments/{environment_id}/sync_target"
+PRODUCTION_SYNC = "/api/sync/{connection_type}/{connection_id}"
 #: The org-level calls, made before the environment's id is known: never scoped.
 ORG_LEVEL = {("GET", ENVIRONMENTS), ("POST", ENVIRONMENTS)}
 
@@ -42,10 +51,20 @@ def dim_customers() -> None:
 
 
 def definitions(
-    server: EmulatorServer, settings: DotEnvironmentSettings, env: Mapping[str, str]
+    server: EmulatorServer,
+    settings: DotEnvironmentSettings,
+    env: Mapping[str, str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Definitions:
+    """The environment's definitions and the syncs of one connection reading a plain
+    asset, loaded in a deployment whose variables are `env`."""
+    for name in BRANCH:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
     return Definitions.merge(
-        build_dot_environment_definitions(settings, env=env),
+        build_dot_environment_definitions(settings),
+        build_dot_sync_definitions(SYNCS, upstream=[dim_customers], environment=settings),
         Definitions(
             assets=[dim_customers],
             resources={"dot": DotResource(api_token=ADMIN_TOKEN, base_url=server.url)},
@@ -65,6 +84,10 @@ def definitions_calls(server: EmulatorServer) -> list[dict[str, Any]]:
 
 def environment_calls(server: EmulatorServer) -> list[dict[str, Any]]:
     return [e for e in journal(server) if (e["route"] or "").startswith(ENVIRONMENTS)]
+
+
+def routes(server: EmulatorServer, route: str) -> list[dict[str, Any]]:
+    return [e for e in journal(server) if e["route"] == route]
 
 
 def materialize_all(defs: Definitions, instance: DagsterInstance) -> ExecuteInProcessResult:
@@ -118,11 +141,11 @@ class Dot:
 
 
 def test_a_branch_run_creates_checks_and_merges_only_when_confirmed(
-    dot_emulator: EmulatorServer, instance: DagsterInstance
+    dot_emulator: EmulatorServer, instance: DagsterInstance, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     dot = Dot(dot_emulator)
     original = dot.production_name()
-    defs = definitions(dot_emulator, PER_BRANCH, BRANCH)
+    defs = definitions(dot_emulator, PER_BRANCH, BRANCH, monkeypatch)
 
     first = materialize_all(defs, instance)
     assert first.success
@@ -133,11 +156,18 @@ def test_a_branch_run_creates_checks_and_merges_only_when_confirmed(
     assert materialization.metadata["dot/environment_id"].value == env_id
     assert materialization.metadata["dot/environment_created"].value is True
     assert mergeable(first).passed
+    [synced] = routes(dot_emulator, SYNC_TARGET)
+    assert (
+        synced["environment"] == env_id
+        and dot.environments()["dagster-add-tier"]["target_syncs"] == 1
+    )
+    assert routes(dot_emulator, PRODUCTION_SYNC) == []
 
     dot.rename("Customers (tiered)", env_id)
     second = materialize_all(defs, instance)
-    creates = [e for e in environment_calls(dot_emulator) if e["method"] == "POST"]
-    assert [e["route"] for e in creates] == [ENVIRONMENTS]  # found, not created again
+    creates = [e for e in routes(dot_emulator, ENVIRONMENTS) if e["method"] == "POST"]
+    assert len(creates) == 1  # found, not created again
+    assert len(routes(dot_emulator, SYNC_TARGET)) == 2
     check = mergeable(second)
     assert check.passed
     changed = check.metadata["dot/environment_changed_files"].value
@@ -174,9 +204,9 @@ def test_a_branch_run_creates_checks_and_merges_only_when_confirmed(
 
 
 def test_delete_needs_confirmation_too(
-    dot_emulator: EmulatorServer, instance: DagsterInstance
+    dot_emulator: EmulatorServer, instance: DagsterInstance, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    defs = definitions(dot_emulator, PER_BRANCH, BRANCH)
+    defs = definitions(dot_emulator, PER_BRANCH, BRANCH, monkeypatch)
     assert materialize_all(defs, instance).success
     assert not run_job(defs, "dot_environment_delete", instance, confirm=False).success
     assert "dagster-add-tier" in Dot(dot_emulator).environments()
@@ -185,12 +215,15 @@ def test_delete_needs_confirmation_too(
 
 
 def test_production_makes_no_environment_call(
-    dot_emulator: EmulatorServer, instance: DagsterInstance
+    dot_emulator: EmulatorServer, instance: DagsterInstance, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    defs = definitions(dot_emulator, DotEnvironmentSettings(targets=TARGETS), BRANCH)
+    production = DotEnvironmentSettings(targets=TARGETS)
+    defs = definitions(dot_emulator, production, BRANCH, monkeypatch)
     assert materialize_all(defs, instance).success
     assert defs.jobs is None or not list(defs.jobs)
     assert environment_calls(dot_emulator) == []
+    [synced] = routes(dot_emulator, PRODUCTION_SYNC)
+    assert (synced["path"], synced["environment"]) == ("/api/sync/snowflake/snowflake-main", None)
 
 
 @pytest.mark.parametrize(
