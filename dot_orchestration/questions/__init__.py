@@ -1,0 +1,30 @@
+"""Questions Dot answers on a schedule or after the data they read changed, as assets.
+
+`build_dot_question_definitions([DotQuestion(...), ...])` gives one asset per question,
+and its schedule. The ask-and-wait is Dagster-free (`ask`); this package is
+the Dagster layer:
+
+* `settings`: `DotQuestion`, one class for Python and YAML;
+* `ask`: asking Dot with a client-made chat id and waiting within a budget;
+* `asset`: the asset, its metadata and its errors;
+* `definitions`: `build_dot_question_definitions`, the one way to wire it.
+"""
+
+from dot_orchestration.questions.ask import DotReply, ask_dot
+from dot_orchestration.questions.asset import (
+    DotQuestionError,
+    DotQuestionServerError,
+    DotQuestionTimeoutError,
+)
+from dot_orchestration.questions.definitions import build_dot_question_definitions
+from dot_orchestration.questions.settings import DotQuestion
+
+__all__ = [
+    "DotQuestion",
+    "DotQuestionError",
+    "DotQuestionServerError",
+    "DotQuestionTimeoutError",
+    "DotReply",
+    "ask_dot",
+    "build_dot_question_definitions",
+]

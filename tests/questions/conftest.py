@@ -1,0 +1,107 @@
+"""A Dot whose answers follow a real DuckDB warehouse, and a Dot too slow to answer.
+
+The warehouse holds `daily_revenue` for February 2025; the emulator answers "revenue last
+month" from it at ask time (`EmulatorConfig.answer_rules`), so changing the table changes
+Dot's answer, as a dbt change would.
+"""
+
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import duckdb
+import pytest
+from dagster import AssetCheckEvaluation, ExecuteInProcessResult, materialize
+
+from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorConfig, EmulatorServer
+from dot_orchestration.emulator.rules import AnswerRule, ChartRule
+from dot_orchestration.questions import DotQuestion, build_dot_question_definitions
+from dot_orchestration.resources import DotResource
+
+#: Revenue per day in the fixture's February: 28 days, so $2,800.00 for the month.
+PER_DAY = 100.0
+
+RULES = [
+    AnswerRule(
+        pattern=r"revenue (last|previous) month",
+        sql="select sum(revenue) as revenue, count(*) as days from daily_revenue "
+        "where day >= date '2025-02-01' and day < date '2025-03-01'",
+        answer="Revenue last month was ${revenue:,.2f} over {days} days.",
+    ),
+    AnswerRule(
+        pattern=r"revenue by day",
+        sql="select day, revenue from daily_revenue order by day",
+        answer="Revenue was highest on {day}; here are all {rows} days.",
+        chart=ChartRule(type="line", x="day", y="revenue", title="Revenue by day"),
+    ),
+]
+
+
+def write_revenue(warehouse: Path, *, per_day: float) -> None:
+    """`daily_revenue`: every day of February 2025 at `per_day`."""
+    with duckdb.connect(str(warehouse)) as connection:
+        connection.execute(
+            "create or replace table daily_revenue (day date, revenue decimal(12, 2))"
+        )
+        connection.execute(
+            "insert into daily_revenue select day::date, ? from "
+            "range(date '2025-02-01', date '2025-03-01', interval 1 day) as t(day)",
+            [per_day],
+        )
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("questions") / "warehouse.duckdb"
+
+
+@pytest.fixture(scope="module")
+def data_dot_server(warehouse: Path) -> Iterator[EmulatorServer]:
+    write_revenue(warehouse, per_day=PER_DAY)
+    config = EmulatorConfig(
+        seed=42, answer_delay_s=0.0, answer_warehouse=warehouse, answer_rules=RULES
+    )
+    with EmulatorServer(config, port=0) as server:
+        yield server
+
+
+@pytest.fixture
+def data_dot(data_dot_server: EmulatorServer, warehouse: Path) -> EmulatorServer:
+    """The emulator answering from `warehouse`, both back at their start."""
+    data_dot_server.state.reset()
+    write_revenue(warehouse, per_day=PER_DAY)
+    return data_dot_server
+
+
+@pytest.fixture(scope="module")
+def slow_dot() -> Iterator[EmulatorServer]:
+    """A Dot that takes a minute for every answer."""
+    with EmulatorServer(EmulatorConfig(seed=42, answer_delay_s=60.0), port=0) as server:
+        yield server
+
+
+Run = Callable[..., ExecuteInProcessResult]
+
+
+@pytest.fixture
+def run() -> Run:
+    """`run(server, *questions, **dot_resource_fields)`: materialize the questions against
+    that Dot, on an ephemeral instance."""
+
+    def materialize_questions(
+        server: EmulatorServer, *questions: DotQuestion, **resource: float
+    ) -> ExecuteInProcessResult:
+        defs = build_dot_question_definitions(questions)
+        dot = DotResource(api_token=ADMIN_TOKEN, base_url=server.url, **resource)
+        return materialize(
+            list(defs.assets or ()),
+            resources={"dot": dot},
+            raise_on_error=False,
+        )
+
+    return materialize_questions
+
+
+def checks(result: ExecuteInProcessResult) -> dict[str, AssetCheckEvaluation]:
+    """The run's check evaluations by check name."""
+    evaluations: Sequence[AssetCheckEvaluation] = result.get_asset_check_evaluations()
+    return {evaluation.check_name: evaluation for evaluation in evaluations}
