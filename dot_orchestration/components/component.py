@@ -4,7 +4,8 @@ A thin YAML front over the Python API. Each section of the file is validated by 
 settings class the Python API already uses (see `settings.py`) and handed to the same
 factories a Python user calls: `build_dot_sync_definitions`, `build_dot_catalogue_asset`,
 `load_dot_dashboard_specs`, `build_dot_history_definitions`, `build_dot_notes_definitions`,
-`build_dot_monitoring_definitions`, and their schedules and checks. Nothing
+`build_dot_monitoring_definitions`, `build_dot_environment_definitions`, and their
+schedules and checks. Nothing
 here syncs, exports or reconciles.
 
 A new operation is a new section: its settings class in `settings.py`, an entry in
@@ -62,12 +63,14 @@ from dot_orchestration.components.scaffolder import DotComponentScaffolder
 from dot_orchestration.components.settings import (
     CatalogueSettings,
     ConfluenceSettings,
+    EnvironmentSettings,
     ExposuresSettings,
     HistorySettings,
     MonitoringSettings,
     SyncSettings,
 )
 from dot_orchestration.components.translation import DotAssetProps, Translation, template_vars
+from dot_orchestration.environments import build_dot_environment_definitions
 from dot_orchestration.history import build_dot_history_definitions
 from dot_orchestration.monitoring import build_dot_monitoring_definitions
 from dot_orchestration.notes import build_dot_notes_definitions
@@ -113,6 +116,12 @@ ATTRIBUTES: dict[str, Resolver] = {
     "monitoring": YamlFront.of(MonitoringSettings).resolver(
         "Freshness from this component's schedules, alerts to Slack / Teams and Dot "
         "quality incidents."
+    ),
+    "environment": YamlFront.of(EnvironmentSettings).resolver(
+        "The Dot environment this deployment works in: production (default), a fixed id, "
+        "or one per branch deployment, pointed at the dbt dev target, checked and merged "
+        "by a confirmed job. The syncs then refresh it instead of production.",
+        examples=[{"mode": "per_branch", "targets": {"CONNECTION_ID": {"schema": "dbt_dev"}}}],
     ),
     "translation": TranslationFnResolver(template_vars_for_translation_fn=template_vars),
 }
@@ -165,6 +174,7 @@ class DotComponent(ExposuresDefsState, _ResolvedFromYaml):
     history: HistorySettings | None = None
     confluence: ConfluenceSettings | None = None
     monitoring: MonitoringSettings | None = None
+    environment: EnvironmentSettings | None = None
     translation: TranslationFn[DotAssetProps] | None = None
 
     @classmethod
@@ -221,8 +231,9 @@ class _DefinitionsBuild:
         self.upstream = _Upstream(tuple(self._upstream_assets()))
 
     def definitions(self) -> Definitions:
+        environment = self._environment()  # first: a per-branch mistake is its section's
         syncs = self._syncs()
-        built = [syncs, self._history(), self._confluence()]
+        built = [environment, syncs, self._history(), self._confluence()]
         made = [
             asset
             for defs in built
@@ -289,7 +300,10 @@ class _DefinitionsBuild:
             self._dbt_or_fail(at.at_path("schedule"), "the sync schedule builds dbt")
         try:
             return build_dot_sync_definitions(
-                settings, upstream=self.upstream.assets, translator=self.translate.sync_translator()
+                settings,
+                upstream=self.upstream.assets,
+                translator=self.translate.sync_translator(),
+                environment=self.component.environment,
             )
         except UpstreamError as error:  # the connection's field that does not resolve
             index = settings.connections.index(error.connection)
@@ -357,6 +371,19 @@ class _DefinitionsBuild:
     ) -> AssetsDefinition:
         """A one-asset factory's asset under the `translation:` of this component."""
         return self.translate.single_asset(build, DotAssetProps(operation))
+
+    # ----------------------------------------------------------------- environment
+
+    def _environment(self) -> Definitions | None:
+        """The Python API's definitions of the `environment` section (empty in
+        production); a per-branch one outside a branch deployment fails at the section."""
+        settings = self.component.environment
+        if settings is None:
+            return None
+        try:
+            return build_dot_environment_definitions(settings)
+        except ValueError as error:
+            raise located_error(self.at.at_path("environment"), str(error)) from None
 
     # ----------------------------------------------------------------- history
 

@@ -6,12 +6,13 @@ exactly what its factory takes: the component passes the fields a file sets as k
 arguments, so the factory's defaults apply to the rest and live in one place. Where the
 Python API already has a settings class (`SyncSettings`, `DotHistorySettings`,
 `DotNotesSettings`, `DotResource`, `ConfluenceResource`, `DuckDBWarehouse`,
-`AlertChannels`, `MonitoringSettings`), a section uses it as it is: its validators are
-the YAML's validators.
+`AlertChannels`, `MonitoringSettings`, `DotEnvironmentSettings`), a section uses it as it
+is: its validators are the YAML's validators.
 """
 
 from dot_orchestration.catalogue import CatalogueSchedule, CatalogueSettings, ExposuresSettings
 from dot_orchestration.components._yaml import YamlFront
+from dot_orchestration.environments import DotEnvironmentSettings
 from dot_orchestration.history import (
     BigQueryWarehouse,
     DatabricksWarehouse,
@@ -51,6 +52,13 @@ YamlFront.declare_secrets(DatabricksWarehouse, "access_token")
 # (imported above), what `build_dot_catalogue_definitions` takes in Python.
 
 
+# --------------------------------------------------------------------------- environment
+
+#: The `environment` section is the Python API's settings class: which Dot environment
+#: this deployment works in (production, a fixed id, or one per branch deployment).
+EnvironmentSettings = DotEnvironmentSettings
+
+
 # --------------------------------------------------------------------------- history
 
 #: The `history` section is the Python API's settings class (schedule, freshness and the
@@ -81,6 +89,7 @@ __all__ = [
     "CatalogueSchedule",
     "CatalogueSettings",
     "ConfluenceSettings",
+    "EnvironmentSettings",
     "ExposuresSettings",
     "HistoryFreshness",
     "HistorySchedule",
