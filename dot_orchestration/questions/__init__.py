@@ -1,12 +1,13 @@
 """Questions Dot answers on a schedule or after the data they read changed, as assets.
 
 `build_dot_question_definitions([DotQuestion(...), ...])` gives one asset per question,
-and its schedule. The ask-and-wait is Dagster-free (`ask`); this package is
+its schedule and its checks. The ask-and-wait is Dagster-free (`ask`); this package is
 the Dagster layer:
 
-* `settings`: `DotQuestion`, one class for Python and YAML;
+* `settings`: `DotQuestion` and its expectations, one class for Python and YAML;
 * `ask`: asking Dot with a client-made chat id and waiting within a budget;
 * `asset`: the asset, its metadata and its errors;
+* `checks`: the answer checks of its expectations;
 * `definitions`: `build_dot_question_definitions`, the one way to wire it.
 """
 
@@ -17,14 +18,26 @@ from dot_orchestration.questions.asset import (
     DotQuestionTimeoutError,
 )
 from dot_orchestration.questions.definitions import build_dot_question_definitions
-from dot_orchestration.questions.settings import DotQuestion
+from dot_orchestration.questions.settings import (
+    AnswerCheckQueryError,
+    DotQuestion,
+    DuckDBQuery,
+    Expectation,
+    NumberExpectation,
+    PhraseExpectation,
+)
 
 __all__ = [
+    "AnswerCheckQueryError",
     "DotQuestion",
     "DotQuestionError",
     "DotQuestionServerError",
     "DotQuestionTimeoutError",
     "DotReply",
+    "DuckDBQuery",
+    "Expectation",
+    "NumberExpectation",
+    "PhraseExpectation",
     "ask_dot",
     "build_dot_question_definitions",
 ]

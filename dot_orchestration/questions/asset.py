@@ -5,8 +5,9 @@ part as a table preview, the charts, Dot's link to the conversation, the latency
 number, so the UI plots it run over run), the mode, the chat id and the outcome:
 `answered`, or `clarifying_question` when Dot asked back instead of answering (the asset
 still materializes, Dot's question as its answer, so people see what Dot needs; checks on
-it fail). No answer within the budget and a failing Dot are errors of their own
-(`DotQuestionTimeoutError`, `DotQuestionServerError`), each naming the conversation.
+it fail). The question's expectations are checked in the same step (`checks`). No answer
+within the budget and a failing Dot are errors of their own (`DotQuestionTimeoutError`,
+`DotQuestionServerError`), each naming the conversation.
 """
 
 from collections.abc import Iterator, Mapping
@@ -32,6 +33,7 @@ from dot_orchestration.client import (
     DotServerError,
 )
 from dot_orchestration.questions.ask import DotReply, ask_dot
+from dot_orchestration.questions.checks import answer_check_results, answer_check_specs
 from dot_orchestration.questions.settings import DotQuestion
 from dot_orchestration.resources import DotResource
 from dot_orchestration.syncs.condition import sync_after_upstream_condition
@@ -67,14 +69,23 @@ class DotQuestionServerError(DotQuestionError):
 def build_question_asset(question: DotQuestion, spec: AssetSpec) -> AssetsDefinition:
     """The asset at `spec` asking `question`; its step is named after the question."""
 
-    @multi_asset(name=question.name, specs=[spec], pool=question.pool)
+    @multi_asset(
+        name=question.name,
+        specs=[spec],
+        check_specs=answer_check_specs(question, spec.key),
+        pool=question.pool,
+    )
     def _ask(context: AssetExecutionContext, dot: DotResource) -> Iterator[MaterializeResult]:
         reply = ask_question(question, dot)
         if reply.clarifying:
             context.log.warning(f"Dot asked back instead of answering: {reply.answer.text}")
         if reply.label_problem:
             context.log.warning(f"Could not label chat {reply.chat_id}: {reply.label_problem}")
-        yield MaterializeResult(asset_key=spec.key, metadata=reply_metadata(question, reply))
+        yield MaterializeResult(
+            asset_key=spec.key,
+            metadata=reply_metadata(question, reply),
+            check_results=answer_check_results(question, reply),
+        )
 
     return _ask
 

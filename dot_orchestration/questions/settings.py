@@ -1,12 +1,15 @@
-"""What a scheduled question is: its text, how hard Dot works on it and when it is asked.
-One class for Python and for YAML (frozen, unknown fields refused).
+"""What a scheduled question is: its text, how hard Dot works on it, when it is asked and
+what its answer must say. One class for Python and for YAML (frozen, unknown fields refused).
 """
 
 import re
+from pathlib import Path
+from typing import Annotated, Literal
 
 from dagster import AssetKey, DefaultScheduleStatus
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from dot_orchestration._extras import extra_required
 from dot_orchestration.client import AgenticMode
 
 #: Dagster's rule for op, check and schedule names, which questions and checks become.
@@ -23,6 +26,104 @@ def _checked_name(name: str) -> str:
     if not _NAME.match(name):
         raise ValueError(f"{name!r} is not a name: use letters, digits and _ (not first)")
     return name
+
+
+class AnswerCheckQueryError(Exception):
+    """An expectation's SQL could not give a number: the warehouse refused the query (a
+    missing table, a lock held by a writer) or answered something else."""
+
+
+class DuckDBQuery(_Frozen):
+    """Where an expectation's SQL runs: a DuckDB file, opened read-only for the check.
+
+    The one warehouse of this version; another warehouse is another class with the same
+    `scalar` method, put beside it in `NumberExpectation.warehouse`.
+    """
+
+    kind: Literal["duckdb"] = "duckdb"
+    path: Path = Field(description="The DuckDB file, e.g. the dbt project's target.")
+
+    def scalar(self, sql: str) -> float | None:
+        """The first column of the first row, as a number (None for NULL or no row);
+        `AnswerCheckQueryError` when the query fails or its value is not a number."""
+        with extra_required("duckdb", feature="Answer checks on a DuckDB file"):
+            import duckdb
+        try:
+            with duckdb.connect(str(self.path), read_only=True) as connection:
+                row = connection.execute(sql).fetchone()
+        except duckdb.Error as error:
+            raise AnswerCheckQueryError(f"{type(error).__name__}: {error}") from error
+        if row is None or row[0] is None:
+            return None
+        try:
+            return float(row[0])
+        except (TypeError, ValueError):
+            raise AnswerCheckQueryError(
+                f"the query's first value {row[0]!r} is no number"
+            ) from None
+
+
+class NumberExpectation(_Frozen):
+    """A number in Dot's answer is within tolerance of what a SQL query says.
+
+    The number is the first one in the answer's text (`1,234.50`, `$2.8`, `-3`), or the
+    first group of `pattern` when set. It passes when `|dot - sql|` is at most the larger
+    of `tolerance` and `relative_tolerance * |sql|` (both 0 by default: exactly equal).
+    """
+
+    kind: Literal["number"] = "number"
+    name: str = Field(description="The check's name, unique per question.")
+    sql: str = Field(min_length=1, description="A query whose first value is the truth.")
+    warehouse: DuckDBQuery = Field(description="Where `sql` runs.")
+    pattern: str | None = Field(
+        default=None,
+        description="A regular expression whose first group is Dot's number; default: the "
+        "first number in the answer.",
+    )
+    tolerance: float = Field(default=0.0, ge=0.0, description="Allowed absolute difference.")
+    relative_tolerance: float = Field(
+        default=0.0, ge=0.0, description="Allowed difference as a fraction of the SQL's value."
+    )
+    blocking: bool = Field(
+        default=True,
+        description="Fail as an error and stop what is downstream in the same run; false: "
+        "a warning.",
+    )
+
+    _name = field_validator("name")(_checked_name)
+
+    @field_validator("pattern")
+    @classmethod
+    def _one_group(cls, pattern: str | None) -> str | None:
+        if pattern is not None and re.compile(pattern).groups < 1:
+            raise ValueError(f"pattern {pattern!r} needs a group around the number")
+        return pattern
+
+    def allowed_difference(self, truth: float) -> float:
+        return max(self.tolerance, self.relative_tolerance * abs(truth))
+
+
+class PhraseExpectation(_Frozen):
+    """Dot's answer says every `required` phrase and none of the `forbidden` ones
+    (case-insensitive unless `case_sensitive`)."""
+
+    kind: Literal["phrases"] = "phrases"
+    name: str = Field(description="The check's name, unique per question.")
+    required: tuple[str, ...] = ()
+    forbidden: tuple[str, ...] = ()
+    case_sensitive: bool = False
+    blocking: bool = Field(default=True, description="As for `NumberExpectation`.")
+
+    _name = field_validator("name")(_checked_name)
+
+    @model_validator(mode="after")
+    def _some_phrase(self) -> "PhraseExpectation":
+        if not self.required and not self.forbidden:
+            raise ValueError(f"expectation {self.name!r}: give `required` or `forbidden` phrases")
+        return self
+
+
+Expectation = Annotated[NumberExpectation | PhraseExpectation, Field(discriminator="kind")]
 
 
 class DotQuestion(_Frozen):
@@ -60,6 +161,9 @@ class DotQuestion(_Frozen):
     poll_interval_s: float = Field(
         default=5.0, gt=0, description="How often the conversation is read while waiting."
     )
+    expect: tuple[Expectation, ...] = Field(
+        default=(), description="Checks on the answer, each an asset check of the question."
+    )
     key_prefix: tuple[str, ...] = ("dot", "questions")
     group_name: str = "dot"
     owners: tuple[str, ...] = ()
@@ -75,6 +179,14 @@ class DotQuestion(_Frozen):
             return tuple(d.to_user_string() if isinstance(d, AssetKey) else d for d in deps)
         return deps
 
+    @model_validator(mode="after")
+    def _unique_checks(self) -> "DotQuestion":
+        names = [expectation.name for expectation in self.expect]
+        doubled = sorted({name for name in names if names.count(name) > 1})
+        if doubled:
+            raise ValueError(f"question {self.name!r}: expectations named twice: {doubled}")
+        return self
+
     @property
     def asset_key(self) -> AssetKey:
         return AssetKey([*self.key_prefix, self.name])
@@ -84,4 +196,11 @@ class DotQuestion(_Frozen):
         return [AssetKey.from_user_string(dep) for dep in self.deps]
 
 
-__all__ = ["DotQuestion"]
+__all__ = [
+    "AnswerCheckQueryError",
+    "DotQuestion",
+    "DuckDBQuery",
+    "Expectation",
+    "NumberExpectation",
+    "PhraseExpectation",
+]

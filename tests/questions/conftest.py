@@ -1,8 +1,9 @@
 """A Dot whose answers follow a real DuckDB warehouse, and a Dot too slow to answer.
 
-The warehouse holds `daily_revenue` for February 2025; the emulator answers "revenue last
-month" from it at ask time (`EmulatorConfig.answer_rules`), so changing the table changes
-Dot's answer, as a dbt change would.
+The warehouse holds `orders` (one order of $100 a day in February 2025) and the model Dot
+reads, `daily_revenue`, built from them. The emulator answers "revenue last month" from
+the model at ask time (`EmulatorConfig.answer_rules`), so a change to the model changes
+Dot's answer, as a dbt change would, while `orders` stays the truth a check compares with.
 """
 
 from collections.abc import Callable, Iterator, Sequence
@@ -17,8 +18,10 @@ from dot_orchestration.emulator.rules import AnswerRule, ChartRule
 from dot_orchestration.questions import DotQuestion, build_dot_question_definitions
 from dot_orchestration.resources import DotResource
 
-#: Revenue per day in the fixture's February: 28 days, so $2,800.00 for the month.
-PER_DAY = 100.0
+#: The truth: February 2025's revenue, summed from the orders.
+TRUTH_SQL = (
+    "select sum(amount) from orders where day >= date '2025-02-01' and day < date '2025-03-01'"
+)
 
 RULES = [
     AnswerRule(
@@ -36,16 +39,18 @@ RULES = [
 ]
 
 
-def write_revenue(warehouse: Path, *, per_day: float) -> None:
-    """`daily_revenue`: every day of February 2025 at `per_day`."""
+def build_warehouse(warehouse: Path, *, model_factor: float = 1.0) -> None:
+    """`orders`, and `daily_revenue` over them; a `model_factor` other than 1 is a dbt
+    change that gets revenue wrong (a join fanning out, say)."""
     with duckdb.connect(str(warehouse)) as connection:
         connection.execute(
-            "create or replace table daily_revenue (day date, revenue decimal(12, 2))"
+            "create or replace table orders as select day::date as day, 100.00 as amount "
+            "from range(date '2025-02-01', date '2025-03-01', interval 1 day) as t(day)"
         )
         connection.execute(
-            "insert into daily_revenue select day::date, ? from "
-            "range(date '2025-02-01', date '2025-03-01', interval 1 day) as t(day)",
-            [per_day],
+            "create or replace table daily_revenue as select day, "
+            "cast(sum(amount) * ? as decimal(12, 2)) as revenue from orders group by day",
+            [model_factor],
         )
 
 
@@ -56,7 +61,7 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def data_dot_server(warehouse: Path) -> Iterator[EmulatorServer]:
-    write_revenue(warehouse, per_day=PER_DAY)
+    build_warehouse(warehouse)
     config = EmulatorConfig(
         seed=42, answer_delay_s=0.0, answer_warehouse=warehouse, answer_rules=RULES
     )
@@ -68,7 +73,7 @@ def data_dot_server(warehouse: Path) -> Iterator[EmulatorServer]:
 def data_dot(data_dot_server: EmulatorServer, warehouse: Path) -> EmulatorServer:
     """The emulator answering from `warehouse`, both back at their start."""
     data_dot_server.state.reset()
-    write_revenue(warehouse, per_day=PER_DAY)
+    build_warehouse(warehouse)
     return data_dot_server
 
 
