@@ -3,10 +3,10 @@
 This module stays import-light: the core (`dot_orchestration.client`, `.confluence`,
 `.transforms`, `.emulator`) must be importable without Dagster. The names a code location
 starts with are re-exported lazily and import Dagster only when asked for: the resources
-(`from dot_orchestration import DotResource`), the connection syncs, and the components
-`DotComponent` and `DotDbtProjectComponent` (the names `dg` and `defs.yaml` use). Every
-other factory lives in the module of its operation (`dot_orchestration.history`,
-`.notes`, ...).
+(`from dot_orchestration import DotResource`), the connection syncs, the deployment's Dot
+environment, and the components `DotComponent` and `DotDbtProjectComponent` (the names
+`dg` and `defs.yaml` use). Every other factory lives in the module of its operation
+(`dot_orchestration.history`, `.notes`, ...).
 """
 
 import importlib
@@ -21,6 +21,10 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time `__getattr__` 
     )
     from dot_orchestration.components import DotComponent as DotComponent
     from dot_orchestration.components import DotDbtProjectComponent as DotDbtProjectComponent
+    from dot_orchestration.environments import DotEnvironmentSettings as DotEnvironmentSettings
+    from dot_orchestration.environments import (
+        build_dot_environment_definitions as build_dot_environment_definitions,
+    )
     from dot_orchestration.notes import DotNotesSettings as DotNotesSettings
     from dot_orchestration.notes import build_dot_notes_definitions as build_dot_notes_definitions
     from dot_orchestration.resources import ConfluenceResource as ConfluenceResource
@@ -43,9 +47,11 @@ _LAZY = {
     "DotComponent": "dot_orchestration.components",
     "DotConnection": "dot_orchestration.syncing",
     "DotDbtProjectComponent": "dot_orchestration.components",
+    "DotEnvironmentSettings": "dot_orchestration.environments",
     "DotNotesSettings": "dot_orchestration.notes",
     "DotResource": "dot_orchestration.resources",
     "SyncSettings": "dot_orchestration.syncs",
+    "build_dot_environment_definitions": "dot_orchestration.environments",
     "build_dot_notes_definitions": "dot_orchestration.notes",
     "build_dot_sync_definitions": "dot_orchestration.syncs",
 }
