@@ -3,6 +3,8 @@ each refuses to call Dot unless its run config says `confirm: true`.
 
 A merge also refuses while Dot predicts a conflict (or its prediction is unreadable):
 Dot's docs say conflicts are predicted before a merge, not what a merge does with them.
+Its reply is undocumented too, so the merge is verified by the diff: none of the files
+the environment changed may still differ from production afterwards.
 """
 
 from collections.abc import Callable
@@ -10,10 +12,19 @@ from collections.abc import Callable
 from dagster import Config, Failure, JobDefinition, OpExecutionContext, job, op
 from pydantic import Field
 
-from dot_orchestration.client import DotClient, changed_files
+from dot_orchestration.client import (
+    ChangedFile,
+    DotClient,
+    DotEffectNotObservedError,
+    changed_files,
+)
 from dot_orchestration.environments.deployment import DeploymentEnvironment
 from dot_orchestration.environments.lookup import client_in, find_environment
-from dot_orchestration.environments.metadata import DotEnvironmentMetadata, reply_json
+from dot_orchestration.environments.metadata import (
+    DotEnvironmentMetadata,
+    files_table,
+    reply_json,
+)
 from dot_orchestration.resources import DotResource
 
 
@@ -26,7 +37,8 @@ class ConfirmConfig(Config):
 
 
 def build_merge_job(environment: DeploymentEnvironment) -> JobDefinition:
-    """`<name>_merge`: merges the environment into production."""
+    """`<name>_merge`: merges the environment into production, then checks that none of
+    the files it changed still differs from production (Dot documents no merge reply)."""
 
     def merge(client: DotClient, environment_id: str) -> DotEnvironmentMetadata:
         conflicts = changed_files(client.environment_conflicts(environment_id))
@@ -40,10 +52,33 @@ def build_merge_job(environment: DeploymentEnvironment) -> JobDefinition:
                 )
                 + "; resolve in the environment, then run the job again"
             )
+        before = _diff(client, environment_id)
         reply = client.merge_environment(environment_id)
-        return DotEnvironmentMetadata(environment_response=reply_json(reply))
+        after = _diff(client, environment_id)
+        left = sorted({file.path for file in before} & {file.path for file in after})
+        if left:
+            raise DotEffectNotObservedError(
+                f"merge of {environment.label!r}: Dot accepted it, but {', '.join(left)} still "
+                "differ from production; look at the environment in Dot before merging again",
+                expected=dict.fromkeys(left, "merged"),
+                observed=dict.fromkeys(left, "changed"),
+            )
+        return DotEnvironmentMetadata(
+            environment_changed_files=files_table(before),
+            environment_changed_count=len(before),
+            environment_response=reply_json(reply),
+        )
 
     return _confirmed_job(environment, "merge", "Merges the environment into production.", merge)
+
+
+def _diff(client: DotClient, environment_id: str) -> tuple[ChangedFile, ...]:
+    """The environment's changed files; a Failure when Dot's reply is unreadable."""
+    reply = client.environment_diff(environment_id)
+    files = changed_files(reply)
+    if files is None:
+        raise Failure(f"Dot's diff reply is unreadable: {str(reply)[:300]}")
+    return files
 
 
 def build_delete_job(environment: DeploymentEnvironment) -> JobDefinition:

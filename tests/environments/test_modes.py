@@ -110,3 +110,28 @@ def test_the_strict_profile_runs_the_branch_flow(
 def test_incomplete_settings_are_refused(fields: dict[str, Any], says: str) -> None:
     with pytest.raises(ValidationError, match=says.replace("(", r"\(").replace("{", r"\{")):
         DotEnvironmentSettings(**fields)
+
+
+def test_a_merge_dot_accepts_but_does_not_do_fails(
+    dot_emulator: EmulatorServer, instance: DagsterInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Dot documents no merge reply: the diff afterwards is the proof, so a 2xx that
+    merged nothing (here a fault answering before the handler) fails the job."""
+    defs = definitions(dot_emulator, PER_BRANCH, BRANCH, monkeypatch)
+    assert materialize(defs, [ENVIRONMENT], instance).success
+    [env_id] = [i for i, env in listed(dot_emulator).items() if env["name"] == "dagster-add-tier"]
+    api = httpx.Client(base_url=dot_emulator.url, headers={"X-API-KEY": ADMIN_TOKEN})
+    api.post(
+        "/api/org_notes", json={"title": "t", "note": "n"}, headers={"X-Dot-Environment": env_id}
+    )
+    fault = {"path": "/api/environments/*/merge", "kind": "malformed", "malformed": "html"}
+    api.put(
+        "/_emulator/faults", json={"seed": 0, "rules": [{**fault, "status": 200}]}
+    ).raise_for_status()
+    config = {"ops": {"dot_environment_merge": {"config": {"confirm": True}}}}
+    result = defs.resolve_job_def("dot_environment_merge").execute_in_process(
+        instance=instance, run_config=config, raise_on_error=False
+    )
+    assert not result.success
+    assert "Dot accepted it, but notes/" in failure_text(result)
+    assert api.get("/api/org_notes").json() == []
