@@ -25,6 +25,7 @@ from dot_orchestration.questions.settings import (
     Expectation,
     NumberExpectation,
     PhraseExpectation,
+    TablesExpectation,
 )
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "Expectation",
     "NumberExpectation",
     "PhraseExpectation",
+    "TablesExpectation",
     "ask_dot",
     "build_dot_question_definitions",
 ]

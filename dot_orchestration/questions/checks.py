@@ -17,6 +17,7 @@ from dot_orchestration.questions.settings import (
     Expectation,
     NumberExpectation,
     PhraseExpectation,
+    TablesExpectation,
 )
 
 #: A number as people write one: an optional sign and currency, thousands separators.
@@ -67,8 +68,10 @@ def _result(expectation: Expectation, reply: DotReply) -> AssetCheckResult:
         )
     if isinstance(expectation, NumberExpectation):
         passed, metadata, description = _number(expectation, reply)
-    else:
+    elif isinstance(expectation, PhraseExpectation):
         passed, metadata, description = _phrases(expectation, reply)
+    else:
+        passed, metadata, description = _tables(expectation, reply)
     return AssetCheckResult(
         check_name=expectation.name,
         passed=passed,
@@ -135,15 +138,48 @@ def _phrases(
     return True, metadata, "Dot's answer has every required phrase and no forbidden one."
 
 
+def _tables(
+    expectation: TablesExpectation, reply: DotReply
+) -> tuple[bool, dict[str, MetadataValue], str]:
+    """Every table is named in the SQL behind the answer's data parts."""
+    answer = reply.answer
+    queries = [
+        frame["sql_query"]
+        for part in answer.parts
+        if part.type == "dataframe"
+        and isinstance(frame := answer.asset(part), dict)
+        and isinstance(frame.get("sql_query"), str)
+    ]
+    sql = "\n\n".join(queries)
+    # a whole name: `daily_revenue` is read by `from analytics.daily_revenue`, not by
+    # `from daily_revenue_v2`
+    missing = [
+        table
+        for table in expectation.tables
+        if not re.search(rf"(?<!\w){re.escape(table)}(?!\w)", sql, re.IGNORECASE)
+    ]
+    metadata: dict[str, MetadataValue] = {"missing_tables": MetadataValue.json(missing)}
+    if sql:
+        metadata["sql"] = MetadataValue.md(f"```sql\n{sql}\n```")
+    if not queries:
+        return False, metadata, "Dot's answer shows no SQL: no data part names its query."
+    if missing:
+        return False, metadata, f"Dot's answer did not read {missing}."
+    return True, metadata, f"Dot's answer read {list(expectation.tables)}."
+
+
 def _describe(expectation: Expectation) -> str:
     if isinstance(expectation, NumberExpectation):
         return (
             f"The number in Dot's answer is within max({expectation.tolerance:g}, "
             f"{expectation.relative_tolerance:g} * |truth|) of: {expectation.sql}"
         )
-    return (
-        f"Dot's answer says {list(expectation.required)} and none of {list(expectation.forbidden)}."
-    )
+    if isinstance(expectation, PhraseExpectation):
+        return (
+            f"Dot's answer says {list(expectation.required)} and none of "
+            f"{list(expectation.forbidden)}."
+        )
+    return f"Dot's answer is computed from {list(expectation.tables)}."
 
 
 __all__ = ["answer_check_results", "answer_check_specs", "number_in"]

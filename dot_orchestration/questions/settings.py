@@ -123,7 +123,22 @@ class PhraseExpectation(_Frozen):
         return self
 
 
-Expectation = Annotated[NumberExpectation | PhraseExpectation, Field(discriminator="kind")]
+class TablesExpectation(_Frozen):
+    """Dot's answer was computed from every one of `tables`: each is named in the SQL of
+    its data parts (`sql_query`, as Dot's CLI reads it). A table's name matches with or
+    without its schema, case-insensitively."""
+
+    kind: Literal["tables"] = "tables"
+    name: str = Field(description="The check's name, unique per question.")
+    tables: tuple[str, ...] = Field(min_length=1, description="Tables the answer must read.")
+    blocking: bool = Field(default=True, description="As for `NumberExpectation`.")
+
+    _name = field_validator("name")(_checked_name)
+
+
+Expectation = Annotated[
+    NumberExpectation | PhraseExpectation | TablesExpectation, Field(discriminator="kind")
+]
 
 
 class DotQuestion(_Frozen):
@@ -203,4 +218,5 @@ __all__ = [
     "Expectation",
     "NumberExpectation",
     "PhraseExpectation",
+    "TablesExpectation",
 ]

@@ -36,6 +36,8 @@ RULES = [
         answer="Revenue was highest on {day}; here are all {rows} days.",
         chart=ChartRule(type="line", x="day", y="revenue", title="Revenue by day"),
     ),
+    # the model Dot would need is missing: Dot answers, with text alone
+    AnswerRule(pattern=r"churn", sql="select churn from customers", answer="Churn is {churn}."),
 ]
 
 

@@ -13,6 +13,7 @@ from dot_orchestration.questions import (
     DuckDBQuery,
     NumberExpectation,
     PhraseExpectation,
+    TablesExpectation,
     build_dot_question_definitions,
 )
 from dot_orchestration.questions.checks import number_in
@@ -150,3 +151,28 @@ def test_expectations_are_checked_when_defined(warehouse: Path) -> None:
         DotQuestion(name="q", question="?", expect=(twice, twice))
     with pytest.raises(ValidationError, match="is not a name"):
         PhraseExpectation(name="has space", required=("x",))
+
+
+def test_tables(data_dot: EmulatorServer, run: Run) -> None:
+    question = DotQuestion(
+        name="revenue_last_month",
+        question="What was revenue last month?",
+        expect=(
+            TablesExpectation(name="reads_the_model", tables=("DAILY_REVENUE",)),
+            TablesExpectation(name="reads_orders", tables=("daily_revenue", "orders")),
+        ),
+    )
+    results = checks(run(data_dot, question))
+    assert results["reads_the_model"].passed
+    assert "from daily_revenue" in results["reads_the_model"].metadata["sql"].value
+    assert not results["reads_orders"].passed
+    assert results["reads_orders"].metadata["missing_tables"].value == ["orders"]
+    assert results["reads_orders"].description == "Dot's answer did not read ['orders']."
+
+
+def test_an_answer_without_sql_fails_a_tables_check(data_dot: EmulatorServer, run: Run) -> None:
+    check = TablesExpectation(name="reads_the_model", tables=("daily_revenue",))
+    question = DotQuestion(name="failing_rule", question="What is churn?", expect=(check,))
+    result = checks(run(data_dot, question))["reads_the_model"]
+    assert not result.passed
+    assert result.description == "Dot's answer shows no SQL: no data part names its query."
