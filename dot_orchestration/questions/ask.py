@@ -59,6 +59,25 @@ def ask_dot(
     chat_id = chat_id or str(uuid.uuid4())
     started = time.monotonic()
     try:
+        answer = _answer(client, question, chat_id, mode, timeout_s, poll_interval_s)
+    except DotError as error:  # the client marks the agentic call's errors, not the polls'
+        error.chat_id = chat_id
+        raise
+    latency_s = time.monotonic() - started
+    return DotReply(chat_id, answer, latency_s, _label(client, chat_id, labels))
+
+
+def _answer(
+    client: DotClient,
+    question: str,
+    chat_id: str,
+    mode: AgenticMode,
+    timeout_s: float,
+    poll_interval_s: float,
+) -> Answer:
+    """The agentic call's answer, else the conversation's once Dot has posted it."""
+    started = time.monotonic()
+    try:
         message = answer_to_last_question(
             client.agentic(question, chat_id=chat_id, mode=mode).messages
         )
@@ -66,15 +85,8 @@ def ask_dot(
         message = None
     if message is None:
         remaining = max(0.0, timeout_s - (time.monotonic() - started))
-        answer = client.wait_for_answer(
-            chat_id, timeout_s=remaining, poll_interval_s=poll_interval_s
-        )
-    else:
-        answer = Answer(
-            chat_id=chat_id, text=message_text(message), parts=message.parts, message=message
-        )
-    latency_s = time.monotonic() - started
-    return DotReply(chat_id, answer, latency_s, _label(client, chat_id, labels))
+        return client.wait_for_answer(chat_id, timeout_s=remaining, poll_interval_s=poll_interval_s)
+    return Answer(chat_id=chat_id, text=message_text(message), parts=message.parts, message=message)
 
 
 def _label(client: DotClient, chat_id: str, labels: tuple[str, ...]) -> str | None:

@@ -44,17 +44,14 @@ PREVIEW_ROWS = 50
 
 class DotQuestionError(Failure):
     """Dot did not answer a scheduled question; `chat_id` names the conversation, which
-    may still hold an answer later (Dot's link, or `DotClient.get_chat`)."""
+    may still hold an answer later (Dot's link, or `DotClient.get_chat`), and is None when
+    nothing was asked (an unknown environment, say)."""
 
-    def __init__(self, description: str, *, question: DotQuestion, chat_id: str) -> None:
-        super().__init__(
-            description=description,
-            metadata={
-                "dot/chat_id": chat_id,
-                "dot/question": question.question,
-                "dot/mode": question.mode,
-            },
-        )
+    def __init__(self, description: str, *, question: DotQuestion, chat_id: str | None) -> None:
+        metadata = {"dot/question": question.question, "dot/mode": question.mode}
+        if chat_id is not None:
+            metadata["dot/chat_id"] = chat_id
+        super().__init__(description=description, metadata=metadata)
         self.chat_id = chat_id
 
 
@@ -109,12 +106,16 @@ def question_spec(question: DotQuestion) -> AssetSpec:
 
 
 def ask_question(question: DotQuestion, dot: DotResource) -> DotReply:
-    """Ask Dot, the agentic call's read timeout capped by the question's budget; Dot's
-    errors become the question's own, naming the conversation."""
-    budget = min(dot.agentic_timeout_s, question.timeout_s)
-    bounded = dot.model_copy(update={"agentic_timeout_s": budget})
+    """Ask Dot, the agentic call's read timeout capped by the question's budget, in the
+    question's environment when it has one (checked against Dot's list first, as the
+    resource checks its own); Dot's errors become the question's, naming the conversation."""
+    update: dict[str, Any] = {"agentic_timeout_s": min(dot.agentic_timeout_s, question.timeout_s)}
+    if question.environment is not None:
+        update["environment"] = question.environment
     try:
-        with bounded.get_client() as client:
+        with dot.model_copy(update=update).get_client() as client:
+            if question.environment is not None:
+                client.check_environment()
             return ask_dot(
                 client,
                 question.question,
@@ -128,28 +129,27 @@ def ask_question(question: DotQuestion, dot: DotResource) -> DotReply:
 
 
 def _failure(question: DotQuestion, error: DotError) -> DotQuestionError:
-    chat = error.chat_id or "unknown"
+    chat = f"chat {error.chat_id}" if error.chat_id else "nothing was asked"
     if isinstance(error, DotAnswerTimeoutError):
         return DotQuestionTimeoutError(
             f"Dot did not answer question {question.name!r} within {question.timeout_s:g} s "
-            f"(chat {chat}). Dot may still answer: read the conversation later, or raise "
+            f"({chat}). Dot may still answer: read the conversation later, or raise "
             "`timeout_s`.",
             question=question,
-            chat_id=chat,
+            chat_id=error.chat_id,
         )
     if isinstance(error, DotServerError):
         return DotQuestionServerError(
-            f"Dot failed on question {question.name!r} with HTTP {error.status_code} (chat "
-            f"{chat}). The question may have reached Dot: look at the conversation before "
+            f"Dot failed on question {question.name!r} with HTTP {error.status_code} "
+            f"({chat}). The question may have reached Dot: look at the conversation before "
             f"asking again. {error}",
             question=question,
-            chat_id=chat,
+            chat_id=error.chat_id,
         )
     return DotQuestionError(
-        f"Asking Dot question {question.name!r} failed (chat {chat}): "
-        f"{type(error).__name__}: {error}",
+        f"Asking Dot question {question.name!r} failed ({chat}): {type(error).__name__}: {error}",
         question=question,
-        chat_id=chat,
+        chat_id=error.chat_id,
     )
 
 

@@ -170,6 +170,11 @@ class DotQuestion(_Frozen):
     cron: str | None = Field(default=None, description="Ask on this cron schedule, e.g. weekly.")
     timezone: str = Field(default="UTC", description="IANA zone of `cron`.")
     schedule_status: DefaultScheduleStatus = DefaultScheduleStatus.STOPPED
+    environment: str | None = Field(
+        default=None,
+        description="The Dot environment to ask in (its id, sent as X-Dot-Environment), e.g. "
+        "a branch's; default: the `DotResource`'s.",
+    )
     timeout_s: float = Field(
         default=600.0, gt=0, description="How long to wait for the answer, all calls included."
     )

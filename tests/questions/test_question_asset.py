@@ -1,8 +1,11 @@
 """A question as an asset: answer, table, link and latency land; a clarifying question, a
 timeout and a 5xx each end in their own way and name the conversation."""
 
+from pathlib import Path
+
 import httpx
 import pytest
+import yaml
 from dagster import (
     AssetKey,
     AssetsDefinition,
@@ -13,9 +16,16 @@ from dagster import (
     UrlMetadataValue,
 )
 from dagster._core.execution.plan.objects import StepFailureData
+from pydantic import ValidationError
 
 from dot_orchestration.emulator import EmulatorServer
-from dot_orchestration.questions import DotQuestion, build_dot_question_definitions
+from dot_orchestration.questions import (
+    DotQuestion,
+    DuckDBQuery,
+    NumberExpectation,
+    PhraseExpectation,
+    build_dot_question_definitions,
+)
 
 from .conftest import Run
 
@@ -156,3 +166,74 @@ def test_deps_are_upstream_and_a_cron_is_a_schedule(dep: str | AssetKey) -> None
     assert [sensor.name for sensor in defs.sensors or ()] == ["dot_question_automation"]
     (schedule,) = defs.schedules or ()
     assert (schedule.name, schedule.cron_schedule) == ("weekly_schedule", "0 7 * * 1")
+
+
+def test_a_5xx_while_polling_names_the_chat_too(data_dot: EmulatorServer, run: Run) -> None:
+    """The agentic call outlasts its read timeout; reading the conversation then fails."""
+    set_faults(
+        data_dot,
+        {
+            "method": "POST",
+            "path": "/api/agentic",
+            "kind": "timeout",
+            "latency_ms": 3000,
+            "phase": "after",
+        },
+        {"method": "GET", "path": "/api/c2/*", "kind": "status", "status": 503},
+    )
+    question = REVENUE.model_copy(update={"timeout_s": 1.0})
+    failure = step_failure(run(data_dot, question, max_attempts=1))
+    assert failure.error.cls_name == "DotQuestionServerError"
+    chat_id = failure.user_failure_data.metadata["dot/chat_id"].value
+    assert data_dot.state.chats.is_live(chat_id)
+    assert f"HTTP 503 (chat {chat_id})" in failure.user_failure_data.description
+
+
+def test_a_question_asks_in_its_environment(data_dot: EmulatorServer, run: Run) -> None:
+    result = run(data_dot, REVENUE.model_copy(update={"environment": "staging"}))
+    chat_id = materialization_metadata(result)["dot/chat_id"].value
+    assert data_dot.state.chats.get(chat_id).environment == "staging"
+
+    failure = step_failure(run(data_dot, REVENUE.model_copy(update={"environment": "nope"})))
+    assert failure.error.cls_name == "DotQuestionError"
+    assert "dot/chat_id" not in failure.user_failure_data.metadata
+    assert "(nothing was asked)" in failure.user_failure_data.description
+    assert "'nope'" in failure.user_failure_data.description
+
+
+def test_yaml_and_python_make_the_same_question() -> None:
+    """The settings class is what a YAML `questions:` list validates into."""
+    from_yaml = DotQuestion.model_validate(
+        yaml.safe_load(
+            """
+            name: revenue_last_month
+            question: What was revenue last month?
+            mode: balanced
+            deps: [dbt/daily_revenue]
+            cron: "0 7 * * 1"
+            expect:
+              - {kind: number, name: matches_orders, sql: select 1,
+                 warehouse: {path: w.duckdb}, relative_tolerance: 0.01}
+              - {kind: phrases, name: no_failure, forbidden: [could not], blocking: false}
+            """
+        )
+    )
+    from_python = DotQuestion(
+        name="revenue_last_month",
+        question="What was revenue last month?",
+        mode="balanced",
+        deps=(AssetKey(["dbt", "daily_revenue"]),),
+        cron="0 7 * * 1",
+        expect=(
+            NumberExpectation(
+                name="matches_orders",
+                sql="select 1",
+                warehouse=DuckDBQuery(path=Path("w.duckdb")),
+                relative_tolerance=0.01,
+            ),
+            PhraseExpectation(name="no_failure", forbidden=("could not",), blocking=False),
+        ),
+    )
+    assert from_yaml == from_python
+    with pytest.raises(ValidationError, match="Extra inputs"):
+        DotQuestion.model_validate({"name": "q", "question": "?", "shedule": "daily"})
