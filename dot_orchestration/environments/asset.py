@@ -36,12 +36,12 @@ def build_environment_asset(environment: DeploymentEnvironment) -> AssetsDefinit
             environment_created=found.created,
             environment_url=dot_web_url(dot),
         )
-        if settings.targets:
+        if environment.targets:
             with client_in(dot, found.id) as client:
-                reply = client.set_environment_targets(found.id, settings.targets)
+                reply = client.set_environment_targets(found.id, environment.targets)
             metadata = metadata.model_copy(
                 update={
-                    "environment_targets": reply_json(settings.targets),
+                    "environment_targets": reply_json(environment.targets),
                     "environment_response": reply_json(reply),
                 }
             )

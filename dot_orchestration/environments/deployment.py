@@ -8,9 +8,9 @@ delete job) exists, naming the variables it saw.
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from dot_orchestration.environments.settings import DotEnvironmentSettings
+from dot_orchestration.environments.settings import DotEnvironmentSettings, placeholders
 
 #: What Dagster+ sets in a branch deployment (and what the load error shows).
 BRANCH_DEPLOYMENT_VARIABLES = (
@@ -28,6 +28,8 @@ class DeploymentEnvironment:
     settings: DotEnvironmentSettings
     environment_id: str | None = None
     name: str | None = None
+    #: The settings' targets, a per-branch one's `{branch}` and `{pull_request_id}` filled.
+    targets: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -52,13 +54,15 @@ def deployment_environment(
     if settings.mode == "production":
         return None
     if settings.mode == "fixed":
-        return DeploymentEnvironment(settings, environment_id=settings.environment_id)
+        return DeploymentEnvironment(
+            settings, environment_id=settings.environment_id, targets=settings.targets
+        )
     env = os.environ if env is None else env
+    seen = ", ".join(f"{name}={env.get(name)!r}" for name in BRANCH_DEPLOYMENT_VARIABLES)
     branch = settings.branch
     if branch is None and is_branch_deployment(env):
         branch = env.get("DAGSTER_CLOUD_GIT_BRANCH", "").strip() or None
     if branch is None:
-        seen = ", ".join(f"{name}={env.get(name)!r}" for name in BRANCH_DEPLOYMENT_VARIABLES)
         raise ValueError(
             "Dot environment mode 'per_branch' outside a branch deployment: refusing to load, "
             f"so that this deployment cannot work in a branch's environment ({seen}). Use "
@@ -66,7 +70,24 @@ def deployment_environment(
             "Dagster+ branch deployment (DAGSTER_CLOUD_IS_BRANCH_DEPLOYMENT=1 with "
             "DAGSTER_CLOUD_GIT_BRANCH)."
         )
-    return DeploymentEnvironment(settings, name=settings.name_template.format(branch=branch))
+    values = {"branch": branch, "pull_request_id": env.get("DAGSTER_CLOUD_PULL_REQUEST_ID", "")}
+    targets = {
+        connection: {key: _fill(value, values, seen) for key, value in fields.items()}
+        for connection, fields in settings.targets.items()
+    }
+    name = settings.name_template.format(branch=branch)
+    return DeploymentEnvironment(settings, name=name, targets=targets)
+
+
+def _fill(template: str, values: Mapping[str, str], seen: str) -> str:
+    """A target value with its placeholders filled; refused when one has no value."""
+    empty = sorted(name for name in placeholders(template) if not values[name].strip())
+    if empty:
+        raise ValueError(
+            f"Dot environment target {template!r} names {', '.join(empty)}, which this "
+            f"deployment does not set ({seen})"
+        )
+    return template.format(**values)
 
 
 __all__ = [

@@ -7,12 +7,16 @@ of three: production (no environment, no environment call), a fixed environment 
 environment per branch deployment, named from the branch.
 """
 
+from string import Formatter
 from typing import Literal
 
 from dagster import AssetKey
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 EnvironmentMode = Literal["production", "fixed", "per_branch"]
+#: What a per-branch target value may name: the branch, and the pull request's number
+#: (Dagster+'s DAGSTER_CLOUD_PULL_REQUEST_ID), as a dbt profile often names its schema.
+TARGET_PLACEHOLDERS = frozenset({"branch", "pull_request_id"})
 
 
 class DotEnvironmentSettings(BaseModel):
@@ -49,8 +53,10 @@ class DotEnvironmentSettings(BaseModel):
         default_factory=dict,
         description="Connection id → the dev target's fields Dot reads instead of "
         "production's, e.g. `{schema: dbt_dev}` (Snowflake: database/schema, BigQuery: "
-        "project/dataset). Sent as given to `PUT /api/environments/{id}/targets`; empty: "
-        "the environment's targets are left as they are in Dot.",
+        "project/dataset). per_branch: a value may hold `{branch}` and `{pull_request_id}`, "
+        "e.g. `dbt_pr_{pull_request_id}`, the schema the branch's dbt builds into. Sent as "
+        "given to `PUT /api/environments/{id}/targets`; empty: the environment's targets "
+        "are left as they are in Dot.",
     )
     color: str | None = Field(
         default=None, description="per_branch: the color Dot shows a created environment in."
@@ -66,6 +72,20 @@ class DotEnvironmentSettings(BaseModel):
             raise ValueError("mode 'fixed' needs `environment_id`, the environment's id in Dot")
         if self.mode != "fixed" and self.environment_id is not None:
             raise ValueError(f"`environment_id` is for mode 'fixed', not {self.mode!r}")
+        allowed = TARGET_PLACEHOLDERS if self.mode == "per_branch" else frozenset()
+        for connection, fields in self.targets.items():
+            for field, value in fields.items():
+                named = placeholders(value)
+                if not named <= allowed:
+                    raise ValueError(
+                        f"targets.{connection}.{field} = {value!r} names "
+                        f"{', '.join(sorted(named - allowed))}: "
+                        + (
+                            "a target may name only {branch} and {pull_request_id}"
+                            if allowed
+                            else "placeholders are for mode 'per_branch'"
+                        )
+                    )
         if self.mode == "per_branch":
             try:
                 self.name_template.format(branch="b")
@@ -91,4 +111,9 @@ class DotEnvironmentSettings(BaseModel):
         return "_".join(self.key)
 
 
-__all__ = ["DotEnvironmentSettings", "EnvironmentMode"]
+def placeholders(template: str) -> frozenset[str]:
+    """The `{names}` a template fills in (`ValueError` when it is no valid template)."""
+    return frozenset(name for _, name, _, _ in Formatter().parse(template) if name is not None)
+
+
+__all__ = ["TARGET_PLACEHOLDERS", "DotEnvironmentSettings", "EnvironmentMode", "placeholders"]

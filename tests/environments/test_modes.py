@@ -10,7 +10,11 @@ from dagster import AssetKey, DagsterInstance, Definitions, ExecuteInProcessResu
 from pydantic import ValidationError
 
 from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorServer
-from dot_orchestration.environments import DotEnvironmentSettings
+from dot_orchestration.environments import (
+    DotEnvironmentSettings,
+    build_dot_environment_definitions,
+    deployment_environment,
+)
 
 from .test_lifecycle import (
     BRANCH,
@@ -105,6 +109,14 @@ def test_the_strict_profile_runs_the_branch_flow(
         ({"mode": "per_branch", "name_template": "dagster"}, "has no `{branch}`"),
         ({"mode": "per_branch", "name_template": "{branch}-{pr}"}, "and nothing else"),
         ({"mode": "staging"}, "Input should be 'production', 'fixed' or 'per_branch'"),
+        (
+            {"mode": "per_branch", "targets": {"c": {"schema": "dbt_{user}"}}},
+            "targets.c.schema = 'dbt_{user}' names user",
+        ),
+        (
+            {"mode": "fixed", "environment_id": "x", "targets": {"c": {"schema": "{branch}"}}},
+            "placeholders are for mode 'per_branch'",
+        ),
     ],
 )
 def test_incomplete_settings_are_refused(fields: dict[str, Any], says: str) -> None:
@@ -135,3 +147,17 @@ def test_a_merge_dot_accepts_but_does_not_do_fails(
     assert not result.success
     assert "Dot accepted it, but notes/" in failure_text(result)
     assert api.get("/api/org_notes").json() == []
+
+
+def test_a_target_names_the_branch_and_the_pull_request() -> None:
+    """The schema a branch's dbt builds into, e.g. `dbt_pr_7`, filled at load."""
+    per_pr = DotEnvironmentSettings(
+        mode="per_branch",
+        targets={"snowflake-main": {"schema": "dbt_pr_{pull_request_id}", "note": "{branch}"}},
+    )
+    environment = deployment_environment(per_pr, BRANCH)
+    assert environment is not None
+    assert environment.targets == {"snowflake-main": {"schema": "dbt_pr_7", "note": "add-tier"}}
+    local = per_pr.model_copy(update={"branch": "alice"})
+    with pytest.raises(ValueError, match="names pull_request_id, which this deployment does not"):
+        build_dot_environment_definitions(local, env={})
