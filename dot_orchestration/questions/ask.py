@@ -39,6 +39,17 @@ class DotReply:
         to the asker (how Dot asks back is undocumented: this is the package's reading)."""
         return not any(part.type == "text" and part.data for part in self.answer.parts)
 
+    @property
+    def queries(self) -> list[str]:
+        """The SQL behind the answer's data parts (their `sql_query`, as Dot's CLI reads
+        it); empty when Dot showed none."""
+        frames = [self.answer.asset(part) for part in self.answer.parts if part.type == "dataframe"]
+        return [
+            frame["sql_query"]
+            for frame in frames
+            if isinstance(frame, dict) and isinstance(frame.get("sql_query"), str)
+        ]
+
 
 def ask_dot(
     client: DotClient,

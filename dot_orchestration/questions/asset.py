@@ -1,8 +1,9 @@
 """A question as an asset: materializing asks Dot and records its answer.
 
 The materialization's metadata (namespace `dot/`): the answer as Markdown, the first data
-part as a table preview, the charts, Dot's link to the conversation, the latency (a
-number, so the UI plots it run over run), the mode, the chat id and the outcome:
+part as a table preview, the SQL behind the data, the charts, Dot's link to the
+conversation, the latency (a number, so the UI plots it run over run), the mode, the chat
+id and the outcome:
 `answered`, or `clarifying_question` when Dot asked back instead of answering (the asset
 still materializes, Dot's question as its answer, so people see what Dot needs; checks on
 it fail). The question's expectations are checked in the same step (`checks`). No answer
@@ -33,7 +34,11 @@ from dot_orchestration.client import (
     DotServerError,
 )
 from dot_orchestration.questions.ask import DotReply, ask_dot
-from dot_orchestration.questions.checks import answer_check_results, answer_check_specs
+from dot_orchestration.questions.checks import (
+    answer_check_results,
+    answer_check_specs,
+    sql_markdown,
+)
 from dot_orchestration.questions.settings import DotQuestion
 from dot_orchestration.resources import DotResource
 from dot_orchestration.syncs.condition import sync_after_upstream_condition
@@ -169,6 +174,8 @@ def reply_metadata(question: DotQuestion, reply: DotReply) -> dict[str, Any]:
     table = next((table for frame in frames if (table := _table(frame)) is not None), None)
     if table is not None:
         metadata["dot/table"] = table
+    if reply.queries:
+        metadata["dot/sql"] = MetadataValue.md(sql_markdown(reply.queries))
     charts = [part for part in answer.parts if part.type == "chart"]
     if charts:
         metadata["dot/charts"] = MetadataValue.md(_charts(answer.asset, charts, answer.dot_url))

@@ -142,15 +142,12 @@ def _tables(
     expectation: TablesExpectation, reply: DotReply
 ) -> tuple[bool, dict[str, MetadataValue], str]:
     """Every table is named in the SQL behind the answer's data parts."""
-    answer = reply.answer
-    queries = [
-        frame["sql_query"]
-        for part in answer.parts
-        if part.type == "dataframe"
-        and isinstance(frame := answer.asset(part), dict)
-        and isinstance(frame.get("sql_query"), str)
-    ]
-    sql = "\n\n".join(queries)
+    if not reply.queries:
+        nothing: dict[str, MetadataValue] = {
+            "missing_tables": MetadataValue.json(list(expectation.tables))
+        }
+        return False, nothing, "Dot's answer shows no SQL: no data part names its query."
+    sql = "\n".join(reply.queries)
     # a whole name: `daily_revenue` is read by `from analytics.daily_revenue`, not by
     # `from daily_revenue_v2`
     missing = [
@@ -158,14 +155,18 @@ def _tables(
         for table in expectation.tables
         if not re.search(rf"(?<!\w){re.escape(table)}(?!\w)", sql, re.IGNORECASE)
     ]
-    metadata: dict[str, MetadataValue] = {"missing_tables": MetadataValue.json(missing)}
-    if sql:
-        metadata["sql"] = MetadataValue.md(f"```sql\n{sql}\n```")
-    if not queries:
-        return False, metadata, "Dot's answer shows no SQL: no data part names its query."
+    metadata: dict[str, MetadataValue] = {
+        "missing_tables": MetadataValue.json(missing),
+        "sql": MetadataValue.md(sql_markdown(reply.queries)),
+    }
     if missing:
         return False, metadata, f"Dot's answer did not read {missing}."
     return True, metadata, f"Dot's answer read {list(expectation.tables)}."
+
+
+def sql_markdown(queries: list[str]) -> str:
+    """Queries as Markdown, one SQL block each."""
+    return "\n\n".join(f"```sql\n{query}\n```" for query in queries)
 
 
 def _describe(expectation: Expectation) -> str:
@@ -182,4 +183,4 @@ def _describe(expectation: Expectation) -> str:
     return f"Dot's answer is computed from {list(expectation.tables)}."
 
 
-__all__ = ["answer_check_results", "answer_check_specs", "number_in"]
+__all__ = ["answer_check_results", "answer_check_specs", "number_in", "sql_markdown"]

@@ -70,6 +70,8 @@ def test_the_asset_lands_answer_table_and_link(data_dot: EmulatorServer, run: Ru
         "day": "2025-02-01",
         "revenue": 100.0,
     }
+    sql = "select day, revenue from daily_revenue order by day"
+    assert metadata["dot/sql"].value == f"```sql\n{sql}\n```"
     chat_id = metadata["dot/chat_id"].value
     link = metadata["dot/url"]
     assert isinstance(link, UrlMetadataValue) and link.value.endswith(f"/?c={chat_id}")
