@@ -63,7 +63,19 @@ class DuckDBQuery(_Frozen):
             ) from None
 
 
-class NumberExpectation(_Frozen):
+class _Expectation(_Frozen):
+    """What every expectation has: a check name and whether a failure blocks."""
+
+    name: str = Field(description="The check's name, unique per question.")
+    blocking: bool = Field(
+        default=True,
+        description="Fail as an error and stop what is downstream in the same run; false: "
+        "a warning.",
+    )
+    _name = field_validator("name")(_checked_name)
+
+
+class NumberExpectation(_Expectation):
     """A number in Dot's answer is within tolerance of what a SQL query says.
 
     The number is the first one in the answer's text (`1,234.50`, `$2.8`, `-3`), or the
@@ -72,7 +84,6 @@ class NumberExpectation(_Frozen):
     """
 
     kind: Literal["number"] = "number"
-    name: str = Field(description="The check's name, unique per question.")
     sql: str = Field(min_length=1, description="A query whose first value is the truth.")
     warehouse: DuckDBQuery = Field(description="Where `sql` runs.")
     pattern: str | None = Field(
@@ -84,13 +95,6 @@ class NumberExpectation(_Frozen):
     relative_tolerance: float = Field(
         default=0.0, ge=0.0, description="Allowed difference as a fraction of the SQL's value."
     )
-    blocking: bool = Field(
-        default=True,
-        description="Fail as an error and stop what is downstream in the same run; false: "
-        "a warning.",
-    )
-
-    _name = field_validator("name")(_checked_name)
 
     @field_validator("pattern")
     @classmethod
@@ -103,18 +107,14 @@ class NumberExpectation(_Frozen):
         return max(self.tolerance, self.relative_tolerance * abs(truth))
 
 
-class PhraseExpectation(_Frozen):
+class PhraseExpectation(_Expectation):
     """Dot's answer says every `required` phrase and none of the `forbidden` ones
     (case-insensitive unless `case_sensitive`)."""
 
     kind: Literal["phrases"] = "phrases"
-    name: str = Field(description="The check's name, unique per question.")
     required: tuple[str, ...] = ()
     forbidden: tuple[str, ...] = ()
     case_sensitive: bool = False
-    blocking: bool = Field(default=True, description="As for `NumberExpectation`.")
-
-    _name = field_validator("name")(_checked_name)
 
     @model_validator(mode="after")
     def _some_phrase(self) -> "PhraseExpectation":
@@ -123,17 +123,13 @@ class PhraseExpectation(_Frozen):
         return self
 
 
-class TablesExpectation(_Frozen):
+class TablesExpectation(_Expectation):
     """Dot's answer was computed from every one of `tables`: each is named in the SQL of
     its data parts (`sql_query`, as Dot's CLI reads it). A table's name matches with or
     without its schema, case-insensitively."""
 
     kind: Literal["tables"] = "tables"
-    name: str = Field(description="The check's name, unique per question.")
     tables: tuple[str, ...] = Field(min_length=1, description="Tables the answer must read.")
-    blocking: bool = Field(default=True, description="As for `NumberExpectation`.")
-
-    _name = field_validator("name")(_checked_name)
 
 
 Expectation = Annotated[

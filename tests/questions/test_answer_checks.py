@@ -4,10 +4,17 @@ and reverting it makes them agree again; phrases; a clarifying answer fails ever
 from pathlib import Path
 
 import pytest
-from dagster import AssetCheckSeverity, AssetKey, AssetsDefinition
+from dagster import (
+    AssetCheckSeverity,
+    AssetKey,
+    AssetsDefinition,
+    ExecuteInProcessResult,
+    asset,
+    materialize,
+)
 from pydantic import ValidationError
 
-from dot_orchestration.emulator import EmulatorServer
+from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorServer
 from dot_orchestration.questions import (
     DotQuestion,
     DuckDBQuery,
@@ -17,6 +24,7 @@ from dot_orchestration.questions import (
     build_dot_question_definitions,
 )
 from dot_orchestration.questions.checks import number_in
+from dot_orchestration.resources import DotResource
 
 from .conftest import TRUTH_SQL, Run, build_warehouse, checks
 
@@ -176,3 +184,41 @@ def test_an_answer_without_sql_fails_a_tables_check(data_dot: EmulatorServer, ru
     result = checks(run(data_dot, question))["reads_the_model"]
     assert not result.passed
     assert result.description == "Dot's answer shows no SQL: no data part names its query."
+
+
+def test_after_a_model_change_a_blocking_check_holds_back_what_reads_the_answer(
+    data_dot: EmulatorServer, warehouse: Path
+) -> None:
+    """One run: the model Dot reads, the question after it, a report reading the answer.
+    With the model broken, the blocking check fails and the report is not built."""
+    factor = {"value": 1.0}
+
+    @asset(key=["dbt", "daily_revenue"])
+    def daily_revenue() -> None:
+        build_warehouse(warehouse, model_factor=factor["value"])
+
+    question = revenue_question(warehouse).model_copy(update={"deps": ("dbt/daily_revenue",)})
+    defs = build_dot_question_definitions([question])
+
+    @asset(deps=[question.asset_key])
+    def weekly_report() -> None:
+        """Reads Dot's answer."""
+
+    def run_all() -> ExecuteInProcessResult:
+        dot = DotResource(api_token=ADMIN_TOKEN, base_url=data_dot.url)
+        assets = [daily_revenue, *(defs.assets or ()), weekly_report]
+        return materialize(assets, resources={"dot": dot}, raise_on_error=False)
+
+    good = run_all()
+    assert good.success and checks(good)["matches_orders"].passed
+    assert AssetKey("weekly_report") in materialized(good)
+
+    factor["value"] = 1.1
+    broken = run_all()
+    assert not checks(broken)["matches_orders"].passed
+    assert AssetKey("weekly_report") not in materialized(broken)
+    assert AssetKey(["dbt", "daily_revenue"]) in materialized(broken)
+
+
+def materialized(result: ExecuteInProcessResult) -> set[AssetKey]:
+    return {event.asset_key for event in result.get_asset_materialization_events()}
