@@ -70,7 +70,10 @@ from dot_orchestration.components.settings import (
     SyncSettings,
 )
 from dot_orchestration.components.translation import DotAssetProps, Translation, template_vars
-from dot_orchestration.environments import build_dot_environment_definitions
+from dot_orchestration.environments import (
+    build_dot_environment_definitions,
+    deployment_environment,
+)
 from dot_orchestration.history import build_dot_history_definitions
 from dot_orchestration.monitoring import build_dot_monitoring_definitions
 from dot_orchestration.notes import build_dot_notes_definitions
@@ -231,9 +234,9 @@ class _DefinitionsBuild:
         self.upstream = _Upstream(tuple(self._upstream_assets()))
 
     def definitions(self) -> Definitions:
-        environment = self._environment()  # first: a per-branch mistake is its section's
+        self._deployment_environment()  # first: a per-branch mistake is its section's
         syncs = self._syncs()
-        built = [environment, syncs, self._history(), self._confluence()]
+        built = [self._environment(syncs), syncs, self._history(), self._confluence()]
         made = [
             asset
             for defs in built
@@ -374,16 +377,25 @@ class _DefinitionsBuild:
 
     # ----------------------------------------------------------------- environment
 
-    def _environment(self) -> Definitions | None:
+    def _deployment_environment(self) -> None:
+        """The `environment` section's deployment, decided at load: a per-branch one
+        outside a branch deployment fails at the section, naming the variables seen."""
+        settings = self.component.environment
+        if settings is None:
+            return
+        try:
+            deployment_environment(settings)
+        except ValueError as error:
+            raise located_error(self.at.at_path("environment"), str(error)) from None
+
+    def _environment(self, syncs: Definitions | None) -> Definitions | None:
         """The Python API's definitions of the `environment` section (empty in
-        production); a per-branch one outside a branch deployment fails at the section."""
+        production), its check after the syncs."""
         settings = self.component.environment
         if settings is None:
             return None
-        try:
-            return build_dot_environment_definitions(settings)
-        except ValueError as error:
-            raise located_error(self.at.at_path("environment"), str(error)) from None
+        after = sync_assets_of(syncs).keys if syncs is not None else ()
+        return build_dot_environment_definitions(settings, check_after=after)
 
     # ----------------------------------------------------------------- history
 

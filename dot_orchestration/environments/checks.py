@@ -1,11 +1,14 @@
 """`<name>_mergeable` (`dot_environment_mergeable`): what the environment would change in
 production, and whether a merge would conflict with what production changed meanwhile."""
 
+from collections.abc import Sequence
+
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
     AssetChecksDefinition,
     AssetCheckSeverity,
+    AssetKey,
     asset_check,
 )
 
@@ -20,14 +23,19 @@ from dot_orchestration.environments.metadata import DotEnvironmentMetadata, file
 from dot_orchestration.resources import DotResource
 
 
-def build_mergeable_check(environment: DeploymentEnvironment) -> AssetChecksDefinition:
+def build_mergeable_check(
+    environment: DeploymentEnvironment, after: Sequence[AssetKey] = ()
+) -> AssetChecksDefinition:
     """Diff and conflicts as metadata (the files as tables); fails, severity ERROR, on any
-    conflict, on a reply it cannot read, or when the environment does not exist."""
+    conflict, on a reply it cannot read, or when the environment does not exist. In a run
+    that also materializes `after` (the syncs), it runs once they are done, so its diff
+    holds what `sync_target` refreshed."""
     settings = environment.settings
 
     @asset_check(
         asset=settings.asset_key,
         name=f"{settings.name}_mergeable",
+        additional_deps=after,
         description="The files the environment changed compared to production, and the "
         "merge conflicts Dot predicts (production changed the same files since). Fails on "
         "a conflict: resolve it in the environment before merging.",

@@ -24,7 +24,12 @@ from dagster import (
 from dot_orchestration.emulator import ADMIN_TOKEN, MODELER_TOKEN, EmulatorServer
 from dot_orchestration.environments import DotEnvironmentSettings, build_dot_environment_definitions
 from dot_orchestration.resources import DotResource
-from dot_orchestration.syncs import DotConnection, SyncSettings, build_dot_sync_definitions
+from dot_orchestration.syncs import (
+    DotConnection,
+    SyncSettings,
+    build_dot_sync_definitions,
+    sync_assets_of,
+)
 
 BRANCH = {
     "DAGSTER_CLOUD_IS_BRANCH_DEPLOYMENT": "1",
@@ -62,9 +67,10 @@ def definitions(
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
+    syncs = build_dot_sync_definitions(SYNCS, upstream=[dim_customers], environment=settings)
     return Definitions.merge(
-        build_dot_environment_definitions(settings),
-        build_dot_sync_definitions(SYNCS, upstream=[dim_customers], environment=settings),
+        build_dot_environment_definitions(settings, check_after=sync_assets_of(syncs).keys),
+        syncs,
         Definitions(
             assets=[dim_customers],
             resources={"dot": DotResource(api_token=ADMIN_TOKEN, base_url=server.url)},
@@ -157,6 +163,8 @@ def test_a_branch_run_creates_checks_and_merges_only_when_confirmed(
     assert materialization.metadata["dot/environment_created"].value is True
     assert mergeable(first).passed
     [synced] = routes(dot_emulator, SYNC_TARGET)
+    [diffed] = [e for e in journal(dot_emulator) if (e["route"] or "").endswith("/diff")]
+    assert synced["seq"] < diffed["seq"]  # the check saw what sync_target refreshed
     assert (
         synced["environment"] == env_id
         and dot.environments()["dagster-add-tier"]["target_syncs"] == 1
