@@ -7,9 +7,10 @@ import duckdb
 import pytest
 from pydantic import ValidationError
 
+from dot_orchestration.cli import main
 from dot_orchestration.client import DotClient
 from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorConfig, EmulatorServer
-from dot_orchestration.emulator.rules import AnswerRule, load_answer_rules
+from dot_orchestration.emulator.rules import AnswerRule, DataAnswers, load_answer_rules
 
 RULES_YAML = """
 rules:
@@ -144,3 +145,27 @@ def test_rules_need_a_warehouse_and_valid_patterns(rules_file: Path) -> None:
         EmulatorConfig(answer_rules=rules_file)
     with pytest.raises(ValidationError, match="not a regular expression"):
         AnswerRule(pattern="revenue (", sql="select 1", answer="one")
+
+
+def test_the_emulator_command_takes_the_rules_and_the_warehouse(
+    rules_file: Path, warehouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    configs: list[EmulatorConfig] = []
+
+    class Served:
+        """Records the config instead of serving it."""
+
+        def __init__(self, config: EmulatorConfig, **_: object) -> None:
+            configs.append(config)
+
+        def serve_forever(self, **_: object) -> None:
+            return None
+
+    monkeypatch.setattr("dot_orchestration.emulator.EmulatorServer", Served)
+    flags = ["--answer-rules", str(rules_file), "--answer-warehouse", str(warehouse)]
+    assert main(["emulator", *flags]) == 0
+    assert main(["emulator"]) == 0
+    with_rules, without = configs
+    expected = DataAnswers(warehouse, tuple(load_answer_rules(rules_file)))
+    assert with_rules.data_answers() == expected
+    assert without.data_answers() is None
