@@ -59,7 +59,6 @@ def ask_dot(
     labels: tuple[str, ...],
     timeout_s: float,
     poll_interval_s: float,
-    chat_id: str | None = None,
 ) -> DotReply:
     """Ask `question` in a new conversation and wait at most `timeout_s` for the reply.
 
@@ -67,7 +66,7 @@ def ask_dot(
     timeout (`DotResource.agentic_timeout_s`); the asset sees to it. Raises the client's
     errors (`DotAnswerTimeoutError` when the budget is spent), each carrying `chat_id`.
     """
-    chat_id = chat_id or str(uuid.uuid4())
+    chat_id = str(uuid.uuid4())  # made here, so that every error can name the chat
     started = time.monotonic()
     try:
         answer = _answer(client, question, chat_id, mode, timeout_s, poll_interval_s)
