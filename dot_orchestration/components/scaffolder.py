@@ -165,7 +165,7 @@ _COMMENTED_SECTIONS = """\
   # defs state: `dg utils refresh-defs-state` fetches them (loading never calls Dot).
   # exposures: {}
 
-  # Dot's conversation history in DuckDB, one partition per day. For the dbt models
+  # Dot's conversation history in a warehouse, one partition per day. For the dbt models
   # reading it to run after the export, make the dbt component a
   # dot_orchestration.DotDbtProjectComponent with `dot_history: {}`.
   # history:
@@ -179,6 +179,13 @@ _COMMENTED_SECTIONS = """\
   #   #   dbname: analytics
   #   #   user: "{{ env.DOT_HISTORY_PGUSER }}"
   #   #   password: "{{ env.DOT_HISTORY_PGPASSWORD }}"
+  #   # or Snowflake (likewise `redshift`, `bigquery`, `databricks`: see the README):
+  #   # snowflake:
+  #   #   account: "{{ env.SNOWFLAKE_ACCOUNT }}"
+  #   #   user: DOT_EXPORT
+  #   #   database: ANALYTICS
+  #   #   warehouse: TRANSFORMING
+  #   #   password: "{{ env.SNOWFLAKE_PASSWORD }}"
   #   schedule:
   #     hour_of_day: 1
   #     downstream_dbt_select: tag:dot_usage

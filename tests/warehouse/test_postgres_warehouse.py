@@ -907,3 +907,45 @@ def test_a_staged_writer_killed_between_delete_and_insert_changes_nothing(
             "messages": WriteResult(4, 2),
         }
         assert ids(session, schema, "messages") == ["new", "new"]
+
+
+def test_the_yaml_component_exports_into_snowflake(
+    dot: EmulatorServer,
+    schema: str,
+    instance: DagsterInstance,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`history.snowflake` in a `defs.yaml`, account and password as env references (the
+    block the scaffolded file shows, commented out)."""
+    monkeypatch.setenv("DOT_API_KEY", ADMIN_TOKEN)
+    monkeypatch.setenv("DOT_BASE_URL", dot.url)
+    monkeypatch.setenv("SNOWFLAKE_ACCOUNT", "myorg-myaccount")
+    monkeypatch.setenv("SNOWFLAKE_PASSWORD", "not-a-real-password")
+    history = f"""\
+        history:
+          start_date: {RUN_DAYS[0]}
+          schema_name: {schema}
+          snowflake:
+            account: "{{{{ env.SNOWFLAKE_ACCOUNT }}}}"
+            user: DOT_EXPORT
+            database: dot
+            warehouse: TRANSFORMING
+            password: "{{{{ env.SNOWFLAKE_PASSWORD }}}}"
+          schedule: {{}}
+        """
+    (tmp_path / "fakesnow").mkdir()
+    with (
+        fakesnow.patch(db_path=tmp_path / "fakesnow"),
+        create_defs_folder_sandbox() as sandbox,
+    ):
+        write_dot_yaml(sandbox, WORKSPACE + textwrap.dedent(history))
+        with sandbox.build_all_defs() as defs:
+            assert run_days(defs, instance).success
+        with SNOWFLAKE.session(read_only=True) as session:
+            stored = read(session, schema, table="conversations")
+    truth = {day: dot.state.history_truth(day, day + timedelta(days=1)) for day in RUN_DAYS}
+    assert stored.groupby(PARTITION).size().to_dict() == {
+        day: t.conversations for day, t in truth.items()
+    }
+    assert "not-a-real-password" not in event_log(instance)
