@@ -51,6 +51,10 @@ from dot_orchestration.syncs.translator import (
 )
 from dot_orchestration.syncs.upstream import UpstreamResolver
 
+#: The op tag naming the environment asset the syncs depend on in a Dot environment: a
+#: dependency for ordering, not a table Dot reads (`tables_read_by_dot` leaves it out).
+_ENVIRONMENT_TAG = "dot/environment_asset"
+
 
 def build_dot_sync_assets(
     settings: SyncSettings,
@@ -87,6 +91,7 @@ def build_dot_sync_assets(
         check_specs=[sync_accepted_check_spec(spec.key) for spec in specs],
         can_subset=True,
         pool=settings.pool,
+        op_tags={_ENVIRONMENT_TAG: extra[0].to_user_string()} if extra else None,
     )
     def _sync_connections(
         context: AssetExecutionContext, dot: DotResource
@@ -209,6 +214,9 @@ def tables_read_by_dot(sync_assets: AssetsDefinition) -> list[AssetKey]:
     for key, (ctype, _) in connections_by_key(sync_assets).items():
         if ctype not in NON_WAREHOUSE_TYPES:
             keys.update(dep.asset_key for dep in sync_assets.specs_by_key[key].deps)
+    environment = sync_assets.op.tags.get(_ENVIRONMENT_TAG) if sync_assets.is_executable else None
+    if environment:
+        keys.discard(AssetKey.from_user_string(environment))
     return sorted(keys, key=AssetKey.to_user_string)
 
 

@@ -15,6 +15,7 @@ from dot_orchestration.environments import (
     build_dot_environment_definitions,
     deployment_environment,
 )
+from dot_orchestration.syncs import build_dot_sync_definitions, sync_assets_of, tables_read_by_dot
 
 from .test_lifecycle import (
     BRANCH,
@@ -22,8 +23,10 @@ from .test_lifecycle import (
     PER_BRANCH,
     PRODUCTION_SYNC,
     SYNC_TARGET,
+    SYNCS,
     TARGETS,
     definitions,
+    dim_customers,
     materialize_all,
     mergeable,
     routes,
@@ -161,3 +164,18 @@ def test_a_target_names_the_branch_and_the_pull_request() -> None:
     local = per_pr.model_copy(update={"branch": "alice"})
     with pytest.raises(ValueError, match="names pull_request_id, which this deployment does not"):
         build_dot_environment_definitions(local, env={})
+
+
+def test_the_environment_is_no_table_dot_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The syncs depend on the environment asset for ordering; monitoring's tables read by
+    Dot (whose failing checks become Dot incidents) stay the connection's upstream."""
+    for name, value in BRANCH.items():
+        monkeypatch.setenv(name, value)
+    syncs = sync_assets_of(
+        build_dot_sync_definitions(SYNCS, upstream=[dim_customers], environment=PER_BRANCH)
+    )
+    assert {dep.asset_key for dep in syncs.specs_by_key[SYNC].deps} == {
+        ENVIRONMENT,
+        AssetKey("dim_customers"),
+    }
+    assert tables_read_by_dot(syncs) == [AssetKey("dim_customers")]
