@@ -7,7 +7,8 @@ the Dagster layer:
 * `settings`: `DotQuestion` and its expectations, one class for Python and YAML;
 * `ask`: asking Dot with a client-made chat id and waiting within a budget;
 * `asset`: the asset, its metadata and its errors;
-* `checks`: the answer checks of its expectations;
+* `checks`: the answer checks of its expectations, run in the question's step;
+* `named_checks`: those on other assets (the dbt model the answer comes from), after it;
 * `definitions`: `build_dot_question_definitions`, the one way to wire it.
 """
 

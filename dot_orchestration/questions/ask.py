@@ -18,7 +18,14 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from dot_orchestration.client import AgenticMode, Answer, DotClient, DotError, DotTimeoutError
+from dot_orchestration.client import (
+    AgenticMode,
+    Answer,
+    ChatMessage,
+    DotClient,
+    DotError,
+    DotTimeoutError,
+)
 from dot_orchestration.client._answers import answer_to_last_question, message_text
 
 
@@ -96,6 +103,24 @@ def _answer(
     if message is None:
         remaining = max(0.0, timeout_s - (time.monotonic() - started))
         return client.wait_for_answer(chat_id, timeout_s=remaining, poll_interval_s=poll_interval_s)
+    return _as_answer(chat_id, message)
+
+
+def read_reply(client: DotClient, chat_id: str, latency_s: float) -> DotReply | None:
+    """Dot's reply as the conversation holds it now (`GET /api/c2/{chat_id}`), None when it
+    holds no answer; `latency_s` is what the asking measured."""
+    try:
+        messages = client.get_chat(chat_id).messages
+    except DotError as error:
+        error.chat_id = chat_id
+        raise
+    message = answer_to_last_question(messages)
+    if message is None:
+        return None
+    return DotReply(chat_id, _as_answer(chat_id, message), latency_s, label_problem=None)
+
+
+def _as_answer(chat_id: str, message: ChatMessage) -> Answer:
     return Answer(chat_id=chat_id, text=message_text(message), parts=message.parts, message=message)
 
 
@@ -111,4 +136,4 @@ def _label(client: DotClient, chat_id: str, labels: tuple[str, ...]) -> str | No
     return None
 
 
-__all__ = ["DotReply", "ask_dot"]
+__all__ = ["DotReply", "ask_dot", "read_reply"]

@@ -12,6 +12,7 @@ within the budget and a failing Dot are errors of their own (`DotQuestionTimeout
 """
 
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from dagster import (
@@ -30,6 +31,7 @@ from dagster import (
 from dot_orchestration.client import (
     AnswerPart,
     DotAnswerTimeoutError,
+    DotClient,
     DotError,
     DotServerError,
 )
@@ -86,7 +88,7 @@ def build_question_asset(question: DotQuestion, spec: AssetSpec) -> AssetsDefini
         yield MaterializeResult(
             asset_key=spec.key,
             metadata=reply_metadata(question, reply),
-            check_results=answer_check_results(question, reply),
+            check_results=answer_check_results(question.own_expectations, reply),
         )
 
     return _ask
@@ -111,16 +113,9 @@ def question_spec(question: DotQuestion) -> AssetSpec:
 
 
 def ask_question(question: DotQuestion, dot: DotResource) -> DotReply:
-    """Ask Dot, the agentic call's read timeout capped by the question's budget, in the
-    question's environment when it has one (checked against Dot's list first, as the
-    resource checks its own); Dot's errors become the question's, naming the conversation."""
-    update: dict[str, Any] = {"agentic_timeout_s": min(dot.agentic_timeout_s, question.timeout_s)}
-    if question.environment is not None:
-        update["environment"] = question.environment
+    """Ask Dot; its errors become the question's, naming the conversation."""
     try:
-        with dot.model_copy(update=update).get_client() as client:
-            if question.environment is not None:
-                client.check_environment()
+        with question_client(question, dot) as client:
             return ask_dot(
                 client,
                 question.question,
@@ -130,10 +125,25 @@ def ask_question(question: DotQuestion, dot: DotResource) -> DotReply:
                 poll_interval_s=question.poll_interval_s,
             )
     except DotError as error:
-        raise _failure(question, error) from error
+        raise question_failure(question, error) from error
 
 
-def _failure(question: DotQuestion, error: DotError) -> DotQuestionError:
+@contextmanager
+def question_client(question: DotQuestion, dot: DotResource) -> Iterator[DotClient]:
+    """A client whose agentic calls wait no longer than the question's budget, in the
+    question's environment when it has one (checked against Dot's list first, as the
+    resource checks its own)."""
+    update: dict[str, Any] = {"agentic_timeout_s": min(dot.agentic_timeout_s, question.timeout_s)}
+    if question.environment is not None:
+        update["environment"] = question.environment
+    with dot.model_copy(update=update).get_client() as client:
+        if question.environment is not None:
+            client.check_environment()
+        yield client
+
+
+def question_failure(question: DotQuestion, error: DotError) -> DotQuestionError:
+    """The question's own error for a failure of Dot, naming the chat when there is one."""
     chat = f"chat {error.chat_id}" if error.chat_id else "nothing was asked"
     if isinstance(error, DotAnswerTimeoutError):
         return DotQuestionTimeoutError(

@@ -1,12 +1,15 @@
 """Answer checks: what a question's `expect` says about Dot's answer, as asset checks.
 
-They run in the question's own step, right after the answer arrived, so the SQL reads the
-warehouse as Dot read it. Each check's metadata holds the numbers it compared (Dot's, the
-SQL's, the allowed difference) as numbers, so the UI plots them run over run. A question
-Dot answered with a question fails every check: there is no answer to check.
+Those on the question's asset run in its own step, right after the answer arrived, so the
+SQL reads the warehouse as Dot read it; those on other assets in a step after it
+(`named_checks`), with the same evaluation. Each check's metadata holds the numbers it
+compared (Dot's, the SQL's, the allowed difference) as numbers, so the UI plots them run
+over run. A question Dot answered with a question fails every check: there is no answer to
+check.
 """
 
 import re
+from collections.abc import Sequence
 
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey, MetadataValue
 
@@ -25,22 +28,25 @@ _NUMBER = re.compile(r"[-+]?[$€£]?\s?\d[\d,]*(?:\.\d+)?")
 
 
 def answer_check_specs(question: DotQuestion, key: AssetKey) -> list[AssetCheckSpec]:
-    """One check per expectation, on the question's asset; blocking ones stop what is
-    downstream in the same run when they fail."""
+    """One check per expectation on the question's own asset (at `key`); blocking ones
+    stop what is downstream in the same run when they fail."""
     return [
         AssetCheckSpec(
             expectation.name,
             asset=key,
-            blocking=expectation.blocking,
-            description=_describe(expectation),
+            blocking=expectation.blocks,
+            description=describe(expectation),
         )
-        for expectation in question.expect
+        for expectation in question.own_expectations
     ]
 
 
-def answer_check_results(question: DotQuestion, reply: DotReply) -> list[AssetCheckResult]:
-    """Every expectation of `question` evaluated on Dot's reply."""
-    return [_result(expectation, reply) for expectation in question.expect]
+def answer_check_results(
+    expectations: Sequence[Expectation], reply: DotReply
+) -> list[AssetCheckResult]:
+    """`expectations` evaluated on Dot's reply, each reported on the asset it is on (None:
+    the question's, which the check spec names)."""
+    return [_result(expectation, reply) for expectation in expectations]
 
 
 def number_in(text: str, pattern: str | None = None) -> float | None:
@@ -57,9 +63,10 @@ def number_in(text: str, pattern: str | None = None) -> float | None:
 
 
 def _result(expectation: Expectation, reply: DotReply) -> AssetCheckResult:
-    severity = AssetCheckSeverity.ERROR if expectation.blocking else AssetCheckSeverity.WARN
+    severity = AssetCheckSeverity.ERROR if expectation.blocks else AssetCheckSeverity.WARN
     if reply.clarifying:
         return AssetCheckResult(
+            asset_key=expectation.asset_key,
             check_name=expectation.name,
             passed=False,
             severity=severity,
@@ -73,6 +80,7 @@ def _result(expectation: Expectation, reply: DotReply) -> AssetCheckResult:
     else:
         passed, metadata, description = _tables(expectation, reply)
     return AssetCheckResult(
+        asset_key=expectation.asset_key,
         check_name=expectation.name,
         passed=passed,
         severity=severity,
@@ -169,7 +177,8 @@ def sql_markdown(queries: list[str]) -> str:
     return "\n\n".join(f"```sql\n{query}\n```" for query in queries)
 
 
-def _describe(expectation: Expectation) -> str:
+def describe(expectation: Expectation) -> str:
+    """What the check holds, for its description in the UI."""
     if isinstance(expectation, NumberExpectation):
         return (
             f"The number in Dot's answer is within max({expectation.tolerance:g}, "
@@ -183,4 +192,10 @@ def _describe(expectation: Expectation) -> str:
     return f"Dot's answer is computed from {list(expectation.tables)}."
 
 
-__all__ = ["answer_check_results", "answer_check_specs", "number_in", "sql_markdown"]
+__all__ = [
+    "answer_check_results",
+    "answer_check_specs",
+    "describe",
+    "number_in",
+    "sql_markdown",
+]

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from dagster import AssetKey, DefaultScheduleStatus
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from typing_extensions import Self
 
 from dot_orchestration._extras import extra_required
 from dot_orchestration.client import AgenticMode
@@ -64,15 +65,48 @@ class DuckDBQuery(_Frozen):
 
 
 class _Expectation(_Frozen):
-    """What every expectation has: a check name and whether a failure blocks."""
+    """What every expectation has: a check name, the asset it is on, and whether a failure
+    blocks."""
 
-    name: str = Field(description="The check's name, unique per question.")
-    blocking: bool = Field(
-        default=True,
-        description="Fail as an error and stop what is downstream in the same run; false: "
-        "a warning.",
+    name: str = Field(description="The check's name, unique per asset.")
+    asset: str | None = Field(
+        default=None,
+        description="The asset the check is on, as an `a/b` key (an AssetKey in Python), e.g. "
+        "the dbt model the answer comes from; default: the question's asset. Such a check "
+        "runs after the question, on the conversation Dot holds, and never blocks: the "
+        "question runs after the assets it reads.",
     )
+    blocking: bool | None = Field(
+        default=None,
+        description="Fail as an error and stop what is downstream in the same run; false: "
+        "a warning. Default: blocking on the question's asset, a warning on another.",
+    )
+
     _name = field_validator("name")(_checked_name)
+
+    @field_validator("asset", mode="before")
+    @classmethod
+    def _user_string(cls, asset: object) -> object:
+        """An AssetKey is kept as its `a/b` string, the form YAML writes."""
+        return asset.to_user_string() if isinstance(asset, AssetKey) else asset
+
+    @model_validator(mode="after")
+    def _blocks_only_its_question(self) -> Self:
+        if self.asset is not None and self.blocking:
+            raise ValueError(
+                f"expectation {self.name!r} is on {self.asset!r}, which cannot be blocked: "
+                "the check runs after the question, and the question after the assets it "
+                "reads. Leave out `blocking` (a warning), or put the check on the question"
+            )
+        return self
+
+    @property
+    def asset_key(self) -> AssetKey | None:
+        return None if self.asset is None else AssetKey.from_user_string(self.asset)
+
+    @property
+    def blocks(self) -> bool:
+        return self.blocking if self.blocking is not None else self.asset is None
 
 
 class NumberExpectation(_Expectation):
@@ -178,7 +212,9 @@ class DotQuestion(_Frozen):
         default=5.0, gt=0, description="How often the conversation is read while waiting."
     )
     expect: tuple[Expectation, ...] = Field(
-        default=(), description="Checks on the answer, each an asset check of the question."
+        default=(),
+        description="Checks on the answer: asset checks of the question, or of the asset an "
+        "expectation names.",
     )
     key_prefix: tuple[str, ...] = ("dot", "questions")
     group_name: str = "dot"
@@ -197,11 +233,27 @@ class DotQuestion(_Frozen):
 
     @model_validator(mode="after")
     def _unique_checks(self) -> "DotQuestion":
-        names = [expectation.name for expectation in self.expect]
-        doubled = sorted({name for name in names if names.count(name) > 1})
+        keys = [(self.target(expectation), expectation.name) for expectation in self.expect]
+        doubled = sorted({name for key, name in keys if keys.count((key, name)) > 1})
         if doubled:
-            raise ValueError(f"question {self.name!r}: expectations named twice: {doubled}")
+            raise ValueError(
+                f"question {self.name!r}: expectations named twice on one asset: {doubled}"
+            )
         return self
+
+    def target(self, expectation: "Expectation") -> AssetKey:
+        """The asset an expectation's check is on."""
+        return expectation.asset_key or self.asset_key
+
+    @property
+    def own_expectations(self) -> tuple["Expectation", ...]:
+        """The expectations checked on the question's own asset, in its step."""
+        return tuple(e for e in self.expect if self.target(e) == self.asset_key)
+
+    @property
+    def other_expectations(self) -> tuple["Expectation", ...]:
+        """The expectations checked on other assets, after the question."""
+        return tuple(e for e in self.expect if self.target(e) != self.asset_key)
 
     @property
     def asset_key(self) -> AssetKey:
