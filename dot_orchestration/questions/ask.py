@@ -35,7 +35,8 @@ class DotReply:
 
     chat_id: str
     answer: Answer
-    latency_s: float
+    #: Seconds from asking to the answer; None for a reply read back later.
+    latency_s: float | None
     #: Why the conversation could not be labelled; None when it was (or had no labels).
     label_problem: str | None
 
@@ -106,9 +107,9 @@ def _answer(
     return _as_answer(chat_id, message)
 
 
-def read_reply(client: DotClient, chat_id: str, latency_s: float) -> DotReply | None:
+def read_reply(client: DotClient, chat_id: str) -> DotReply | None:
     """Dot's reply as the conversation holds it now (`GET /api/c2/{chat_id}`), None when it
-    holds no answer; `latency_s` is what the asking measured."""
+    holds no answer."""
     try:
         messages = client.get_chat(chat_id).messages
     except DotError as error:
@@ -117,7 +118,7 @@ def read_reply(client: DotClient, chat_id: str, latency_s: float) -> DotReply | 
     message = answer_to_last_question(messages)
     if message is None:
         return None
-    return DotReply(chat_id, _as_answer(chat_id, message), latency_s, label_problem=None)
+    return DotReply(chat_id, _as_answer(chat_id, message), latency_s=None, label_problem=None)
 
 
 def _as_answer(chat_id: str, message: ChatMessage) -> Answer:

@@ -176,8 +176,9 @@ def reply_metadata(question: DotQuestion, reply: DotReply) -> dict[str, Any]:
         "dot/answer": MetadataValue.md(answer.text),
         "dot/chat_id": reply.chat_id,
         "dot/mode": question.mode,
-        "dot/latency_s": MetadataValue.float(round(reply.latency_s, 3)),
     }
+    if reply.latency_s is not None:
+        metadata["dot/latency_s"] = MetadataValue.float(round(reply.latency_s, 3))
     if answer.dot_url:
         metadata["dot/url"] = MetadataValue.url(answer.dot_url)
     frames = [answer.asset(part) for part in answer.parts if part.type == "dataframe"]

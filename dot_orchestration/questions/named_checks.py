@@ -71,12 +71,9 @@ def build_named_asset_checks(question: DotQuestion) -> AssetChecksDefinition | N
         if chat is None:
             yield from _unjudged(question, expectations, "has not been answered yet")
             return
-        latency = metadata.get("dot/latency_s")
         try:
             with question_client(question, dot) as client:
-                reply = read_reply(
-                    client, str(chat.value), float(latency.value) if latency is not None else 0.0
-                )
+                reply = read_reply(client, str(chat.value))
         except DotError as error:
             raise question_failure(question, error) from error
         if reply is None:
