@@ -16,8 +16,9 @@ from typing import TypedDict, cast
 from dagster import ConfigurableResource, EnvVar, InitResourceContext
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from dot_orchestration.client import DotClient, HttpRetries, Timeouts
+from dot_orchestration.client import DotClient, DotUnknownEnvironmentError, HttpRetries, Timeouts
 from dot_orchestration.client._config import AuthMode, Region
+from dot_orchestration.client._environments import environment_names
 from dot_orchestration.confluence import MAX_PAGE_SIZE, ConfluenceClient, Flavour
 
 DOT_WEB_HOSTS = {"app": "https://app.getdot.ai", "eu": "https://eu.getdot.ai"}
@@ -94,6 +95,13 @@ class DotResource(HttpSettings):
     environment: str | None = Field(
         default=None, description="Dot environment id sent as X-Dot-Environment; empty = prod."
     )
+    environment_name: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Dot environment by name, its id looked up in Dot's list whenever a "
+        "client is made: a per-branch environment has an id only once `dot/environment` "
+        "created it. Excludes `environment`.",
+    )
     agentic_timeout_s: float = Field(
         default=900.0, gt=0, description="Read timeout for agentic calls, which take minutes."
     )
@@ -129,6 +137,8 @@ class DotResource(HttpSettings):
             )
         if self.auth_mode == "url" and not self.user_id:
             raise ValueError("DotResource: auth_mode='url' needs `user_id` (the token's email).")
+        if self.environment is not None and self.environment_name is not None:
+            raise ValueError("DotResource: set `environment` (an id) or `environment_name`.")
         return self
 
     @classmethod
@@ -163,15 +173,28 @@ class DotResource(HttpSettings):
 
     @contextmanager
     def get_client(self) -> Iterator[DotClient]:
-        """A client for one unit of work; its connection pool is closed on exit."""
-        client = DotClient(
+        """A client for one unit of work; its connection pool is closed on exit.
+
+        With `environment_name` (and no id, which a caller's `model_copy` may set and which
+        then wins), the name is looked up first: a name Dot does not list fails here, so
+        nothing meant for the environment reaches production instead.
+        """
+        environment = self.environment
+        if environment is None and self.environment_name is not None:
+            with self._client(None) as lister:
+                environment = _environment_id(lister, self.environment_name)
+        with self._client(environment) as client:
+            yield client
+
+    def _client(self, environment: str | None) -> DotClient:
+        return DotClient(
             api_token=self.api_token,
             # checked by the validators above (and again by the client): the Literal types
             region=cast(Region | None, self.region),
             base_url=self.base_url,
             user_id=self.user_id,
             auth_mode=cast(AuthMode, self.auth_mode),
-            environment=self.environment,
+            environment=environment,
             timeouts=Timeouts(
                 connect=self.connect_timeout_s,
                 read=self.read_timeout_s,
@@ -180,8 +203,29 @@ class DotResource(HttpSettings):
             ),
             retry=self.http_retries(),
         )
-        with client:
-            yield client
+
+
+def _environment_id(client: DotClient, name: str) -> str:
+    """The id of the environment Dot lists as `name` (or with that id);
+    `DotUnknownEnvironmentError` when it lists none or its list is unreadable."""
+    names = environment_names(client.list_environments())
+    if names is None:
+        raise DotUnknownEnvironmentError(
+            f"Dot's list of environments is unreadable, so environment {name!r} cannot be "
+            "found in it; nothing was sent to it (nor to production in its place)",
+            environment=name,
+            known=(),
+        )
+    if name not in names:
+        known = tuple(sorted(set(names.values())))
+        raise DotUnknownEnvironmentError(
+            f"Dot has no environment {name!r} (it lists {', '.join(known) or 'none'}); "
+            "nothing was sent to it (nor to production in its place). A per-branch "
+            "environment exists once its asset (`dot/environment`) is materialized.",
+            environment=name,
+            known=known,
+        )
+    return names[name]
 
 
 class ConfluenceResource(HttpSettings):

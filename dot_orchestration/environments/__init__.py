@@ -6,6 +6,8 @@ targets={...}))`; the modules hold one concern each: `settings` (which environme
 `deployment` (decided at load from the deployment's variables), `lookup` (found or created
 in Dot at run time), `asset`, `checks`, `jobs` (merge and delete, confirmed), `metadata`,
 `definitions` (the wiring). The calls are the client's (`DotClient.create_environment`...).
+`scoped_dot_resource(dot, settings)` is the `dot` resource for everything else (notes,
+catalogue, questions): their calls carry the environment's header, the history export none.
 """
 
 from dot_orchestration.environments.definitions import build_dot_environment_definitions
@@ -19,6 +21,7 @@ from dot_orchestration.environments.jobs import ConfirmConfig
 from dot_orchestration.environments.lookup import (
     EnvironmentNotFoundError,
     UnreadableEnvironmentsError,
+    scoped_dot_resource,
 )
 from dot_orchestration.environments.metadata import DotEnvironmentMetadata
 from dot_orchestration.environments.settings import DotEnvironmentSettings, EnvironmentMode
@@ -35,4 +38,5 @@ __all__ = [
     "build_dot_environment_definitions",
     "deployment_environment",
     "is_branch_deployment",
+    "scoped_dot_resource",
 ]

@@ -6,13 +6,17 @@ the `dot/environment` asset creates it; the check, the syncs and the jobs refuse
 before it exists instead of creating it as a side effect.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from dot_orchestration.client import DotClient
 from dot_orchestration.client._environments import environment_names
-from dot_orchestration.environments.deployment import DeploymentEnvironment
+from dot_orchestration.environments.deployment import (
+    DeploymentEnvironment,
+    deployment_environment,
+)
+from dot_orchestration.environments.settings import DotEnvironmentSettings
 from dot_orchestration.resources import DotResource
 
 
@@ -28,9 +32,35 @@ class UnreadableEnvironmentsError(RuntimeError):
 @contextmanager
 def client_in(dot: DotResource, environment_id: str | None) -> Iterator[DotClient]:
     """A client of `dot` whose calls carry `X-Dot-Environment: environment_id` (none when
-    None, whatever `dot.environment` says: for the listing and the create)."""
-    with dot.model_copy(update={"environment": environment_id}).get_client() as client:
+    None, whatever `dot.environment` or `dot.environment_name` say: for the listing and
+    the create)."""
+    update = {"environment": environment_id, "environment_name": None}
+    with dot.model_copy(update=update).get_client() as client:
         yield client
+
+
+def scoped_dot_resource(
+    dot: DotResource, settings: DotEnvironmentSettings, *, env: Mapping[str, str] | None = None
+) -> DotResource:
+    """`dot` addressing the deployment's environment, for the operations that know nothing
+    of environments (notes, catalogue, questions): their calls carry the header, while the
+    history export stays org-wide (the client never scopes it).
+
+    A fixed environment by its id (checked when a run sets the resource up); a per-branch
+    one by its name, looked up whenever a client is made, since its id exists only once
+    `dot/environment` created it: before that, those operations fail naming it instead of
+    writing to production. Production: `dot` as it is. `env` as for
+    `build_dot_environment_definitions` (a per-branch setting outside a branch deployment
+    raises `ValueError`).
+    """
+    environment = deployment_environment(settings, env)
+    if environment is None:
+        return dot
+    update = {"environment": environment.environment_id, "environment_name": environment.name}
+    # Constructed, not `model_copy`-ed: Dagster rebuilds a resource from the config it
+    # recorded at construction, which a copy's update never reaches. Iterating the model
+    # keeps `EnvVar`s as references.
+    return type(dot)(**{**dict(dot), **update})
 
 
 def listed_environments(client: DotClient) -> dict[str, str]:
@@ -118,4 +148,5 @@ __all__ = [
     "find_environment",
     "find_or_create_environment",
     "listed_environments",
+    "scoped_dot_resource",
 ]
