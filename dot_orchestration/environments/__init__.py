@@ -10,6 +10,7 @@ in Dot at run time), `asset`, `checks`, `jobs` (merge and delete, confirmed), `m
 catalogue, questions): their calls carry the environment's header, the history export none.
 """
 
+from dot_orchestration.environments.dbt_targets import with_dbt_targets
 from dot_orchestration.environments.definitions import build_dot_environment_definitions
 from dot_orchestration.environments.deployment import (
     BRANCH_DEPLOYMENT_VARIABLES,
@@ -39,4 +40,5 @@ __all__ = [
     "deployment_environment",
     "is_branch_deployment",
     "scoped_dot_resource",
+    "with_dbt_targets",
 ]
