@@ -58,12 +58,13 @@ def build_warehouse(warehouse: Path, *, model_factor: float = 1.0) -> None:
 
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("questions") / "warehouse.duckdb"
+    path = tmp_path_factory.mktemp("questions") / "warehouse.duckdb"
+    build_warehouse(path)
+    return path
 
 
 @pytest.fixture(scope="module")
 def data_dot_server(warehouse: Path) -> Iterator[EmulatorServer]:
-    build_warehouse(warehouse)
     config = EmulatorConfig(
         seed=42, answer_delay_s=0.0, answer_warehouse=warehouse, answer_rules=RULES
     )

@@ -18,7 +18,7 @@ from dagster import (
 from dagster._core.execution.plan.objects import StepFailureData
 from pydantic import ValidationError
 
-from dot_orchestration.emulator import EmulatorServer
+from dot_orchestration.emulator import EmulatorConfig, EmulatorServer
 from dot_orchestration.questions import (
     DotQuestion,
     DuckDBQuery,
@@ -27,7 +27,7 @@ from dot_orchestration.questions import (
     build_dot_question_definitions,
 )
 
-from .conftest import Run
+from .conftest import RULES, Run, build_warehouse
 
 REVENUE = DotQuestion(name="revenue_last_month", question="What was revenue last month?")
 KEY = AssetKey(["dot", "questions", "revenue_last_month"])
@@ -239,3 +239,17 @@ def test_yaml_and_python_make_the_same_question() -> None:
     assert from_yaml == from_python
     with pytest.raises(ValidationError, match="Extra inputs"):
         DotQuestion.model_validate({"name": "q", "question": "?", "shedule": "daily"})
+
+
+def test_the_asset_reads_only_what_dots_documents(warehouse: Path, run: Run) -> None:
+    """Against the strict profile (no guessed fields), the answer, table and link land."""
+    build_warehouse(warehouse)
+    config = EmulatorConfig(
+        seed=42, strict=True, answer_delay_s=0.0, answer_warehouse=warehouse, answer_rules=RULES
+    )
+    with EmulatorServer(config, port=0) as strict_dot:
+        result = run(strict_dot, REVENUE)
+    metadata = materialization_metadata(result)
+    assert metadata["dot/answer"].value == "Revenue last month was $2,800.00 over 28 days."
+    assert isinstance(metadata["dot/table"], TableMetadataValue)
+    assert isinstance(metadata["dot/url"], UrlMetadataValue)
