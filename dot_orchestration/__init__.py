@@ -4,7 +4,7 @@ This module stays import-light: the core (`dot_orchestration.client`, `.confluen
 `.transforms`, `.emulator`) must be importable without Dagster. The names a code location
 starts with are re-exported lazily and import Dagster only when asked for: the resources
 (`from dot_orchestration import DotResource`), the connection syncs, the deployment's Dot
-environment, and the components `DotComponent` and `DotDbtProjectComponent` (the names
+environment, the questions asked of Dot, and the components `DotComponent` and `DotDbtProjectComponent` (the names
 `dg` and `defs.yaml` use). Every other factory lives in the module of its operation
 (`dot_orchestration.history`, `.notes`, ...).
 """
@@ -27,6 +27,10 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time `__getattr__` 
     )
     from dot_orchestration.notes import DotNotesSettings as DotNotesSettings
     from dot_orchestration.notes import build_dot_notes_definitions as build_dot_notes_definitions
+    from dot_orchestration.questions import DotQuestion as DotQuestion
+    from dot_orchestration.questions import (
+        build_dot_question_definitions as build_dot_question_definitions,
+    )
     from dot_orchestration.resources import ConfluenceResource as ConfluenceResource
     from dot_orchestration.resources import DotResource as DotResource
     from dot_orchestration.syncing import DotConnection as DotConnection
@@ -49,10 +53,12 @@ _LAZY = {
     "DotDbtProjectComponent": "dot_orchestration.components",
     "DotEnvironmentSettings": "dot_orchestration.environments",
     "DotNotesSettings": "dot_orchestration.notes",
+    "DotQuestion": "dot_orchestration.questions",
     "DotResource": "dot_orchestration.resources",
     "SyncSettings": "dot_orchestration.syncs",
     "build_dot_environment_definitions": "dot_orchestration.environments",
     "build_dot_notes_definitions": "dot_orchestration.notes",
+    "build_dot_question_definitions": "dot_orchestration.questions",
     "build_dot_sync_definitions": "dot_orchestration.syncs",
 }
 
