@@ -1,5 +1,5 @@
 """The operations that know nothing of environments, scoped by `scoped_dot_resource`:
-in a branch, notes and the catalogue carry the environment's header (and fail, naming it,
+in a branch, notes, the catalogue and questions carry the environment's header (and fail, naming it,
 before it exists), the history export stays org-wide; in production nothing is scoped.
 
 Over real HTTP against the Dot and Confluence emulators; the Dot journal is the witness.
@@ -24,6 +24,7 @@ from dot_orchestration.environments import (
 )
 from dot_orchestration.history import DotHistorySettings, DuckDBWarehouse
 from dot_orchestration.notes import build_confluence_note_asset, note_sync_run_config
+from dot_orchestration.questions import DotQuestion, build_dot_question_definitions
 from dot_orchestration.resources import DotResource
 
 from .test_lifecycle import BRANCH, ENVIRONMENTS, PER_BRANCH, journal
@@ -151,3 +152,20 @@ def test_an_id_and_a_name_together_are_refused() -> None:
             environment="staging",
             environment_name="dagster-main",
         )
+
+
+def test_in_a_branch_a_question_is_asked_in_the_environment(
+    dot_emulator: EmulatorServer, instance: DagsterInstance
+) -> None:
+    dot = resource(dot_emulator, PER_BRANCH)
+    environment = build_dot_environment_definitions(PER_BRANCH, env=BRANCH)
+    assert materialize(environment.assets or [], resources={"dot": dot}, instance=instance).success
+    [env_id] = [i for i, env in listed(dot_emulator).items() if env["name"] == "dagster-add-tier"]
+    asked_from = len(journal(dot_emulator))
+
+    question = DotQuestion(name="revenue", question="What was revenue last month?")
+    questions = build_dot_question_definitions([question])
+    assert materialize(questions.assets or [], resources={"dot": dot}, instance=instance).success
+    calls = journal(dot_emulator)[asked_from:]
+    scoped = [e for e in calls if (e["method"], e["route"]) != ("GET", ENVIRONMENTS)]
+    assert scoped and {e["environment"] for e in scoped} == {env_id}
