@@ -28,7 +28,18 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from enum import Enum
 from functools import cached_property
-from typing import Any, ClassVar, Generic, Literal, TypeVar, Union, get_args, get_origin
+from pathlib import Path
+from typing import (
+    Annotated,
+    Any,
+    ClassVar,
+    Generic,
+    Literal,
+    TypeVar,
+    Union,
+    get_args,
+    get_origin,
+)
 
 from dagster import EnvVar, Model, ResolutionContext, Resolver
 from dagster.components.resolved.errors import ResolutionException
@@ -146,6 +157,21 @@ class YamlFront(Generic[S]):
             self.resolve, model_field_type=self.model, description=description, examples=examples
         )
 
+    def list_resolver(self, description: str, *, examples: list[Any] | None = None) -> Resolver:
+        """A Dagster `Resolver` for a component field holding a list of these settings."""
+        field_type: Any = types.GenericAlias(list, (self.model,))  # `list[model]`, at run time
+        return Resolver(
+            self.resolve_list,
+            model_field_type=field_type,
+            description=description,
+            examples=examples,
+        )
+
+    def resolve_list(self, context: ResolutionContext, values: Sequence[object]) -> list[S]:
+        """Each item of a YAML list built like a section, its errors at its index."""
+        built = (self.resolve(context.at_path(index), value) for index, value in enumerate(values))
+        return [item for item in built if item is not None]
+
     def resolve(self, context: ResolutionContext, value: object) -> S | None:
         """Render the templates of one YAML section and build the settings from it."""
         if value is None or isinstance(value, self.settings):
@@ -225,11 +251,17 @@ def _yaml_type(annotation: Any) -> Any:
     nullable (an empty section is an error, not an absent one); lists and mappings take
     their items' types. Only scalars are unions: numbers, booleans, dates and enums may
     also be a template string. Strings and literals stay strict (a misspelt literal is
-    reported with the allowed values).
+    reported with the allowed values), a path is a string. A discriminated union of
+    settings (a question's expectations, told apart by `kind`) keeps its discriminator:
+    a checker reports the one member `kind` names.
     """
     origin, args = get_origin(annotation), get_args(annotation)
     if annotation in (str, Any, type(None)) or origin is Literal:
         return annotation
+    if annotation is Path:
+        return str
+    if origin is Annotated:
+        return Annotated[(_yaml_type(args[0]), *annotation.__metadata__)]
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return YamlFront.of(annotation).model
     if origin in (Union, types.UnionType):

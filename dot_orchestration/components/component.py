@@ -4,8 +4,8 @@ A thin YAML front over the Python API. Each section of the file is validated by 
 settings class the Python API already uses (see `settings.py`) and handed to the same
 factories a Python user calls: `build_dot_sync_definitions`, `build_dot_catalogue_asset`,
 `load_dot_dashboard_specs`, `build_dot_history_definitions`, `build_dot_notes_definitions`,
-`build_dot_monitoring_definitions`, `build_dot_environment_definitions`, and their
-schedules and checks. Nothing
+`build_dot_monitoring_definitions`, `build_dot_environment_definitions`,
+`build_dot_question_definitions`, and their schedules and checks. Nothing
 here syncs, exports or reconciles.
 
 A new operation is a new section: its settings class in `settings.py`, an entry in
@@ -67,6 +67,7 @@ from dot_orchestration.components.settings import (
     ExposuresSettings,
     HistorySettings,
     MonitoringSettings,
+    QuestionSettings,
     SyncSettings,
 )
 from dot_orchestration.components.translation import DotAssetProps, Translation, template_vars
@@ -77,6 +78,7 @@ from dot_orchestration.environments import (
 from dot_orchestration.history import build_dot_history_definitions
 from dot_orchestration.monitoring import build_dot_monitoring_definitions
 from dot_orchestration.notes import build_dot_notes_definitions
+from dot_orchestration.questions import build_dot_question_definitions
 from dot_orchestration.resources import DotResource
 from dot_orchestration.syncs import (
     UpstreamError,
@@ -126,6 +128,11 @@ ATTRIBUTES: dict[str, Resolver] = {
         "by a confirmed job. The syncs then refresh it instead of production.",
         examples=[{"mode": "per_branch", "targets": {"CONNECTION_ID": {"schema": "dbt_dev"}}}],
     ),
+    "questions": YamlFront.of(QuestionSettings).list_resolver(
+        "Questions Dot answers as assets, on a cron or after the assets they read, and the "
+        "checks of their answers (`expect`).",
+        examples=[[{"name": "weekly_revenue", "question": "Summarize revenue last week"}]],
+    ),
     "translation": TranslationFnResolver(template_vars_for_translation_fn=template_vars),
 }
 
@@ -154,8 +161,8 @@ class _ResolvedFromYaml(Component):
 class DotComponent(ExposuresDefsState, _ResolvedFromYaml):
     """Dot (getdot.ai) for this code location: connection syncs after dbt builds, the
     external-asset catalogue, Dot dashboards in the lineage graph, the conversation history
-    export, Confluence notes, alerts and Dot quality incidents, each an optional section of
-    `defs.yaml`.
+    export, Confluence notes, alerts and Dot quality incidents, questions Dot answers as
+    assets and the checks of their answers, each an optional section of `defs.yaml`.
 
     With a `monitoring` section, each asset one of its schedules refreshes (the syncs,
     the history, the notes, the catalogue and its exposures snapshot) gets a freshness
@@ -178,6 +185,7 @@ class DotComponent(ExposuresDefsState, _ResolvedFromYaml):
     confluence: ConfluenceSettings | None = None
     monitoring: MonitoringSettings | None = None
     environment: EnvironmentSettings | None = None
+    questions: Sequence[QuestionSettings] = ()
     translation: TranslationFn[DotAssetProps] | None = None
 
     @classmethod
@@ -199,7 +207,9 @@ def _attributes_model() -> type[BaseModel]:
     fields: dict[str, Any] = {}
     for name, resolver in ATTRIBUTES.items():
         optional: dict[str, Any] = (
-            {} if name == "workspace" else {"default": [] if name == "upstream" else None}
+            {}
+            if name == "workspace"
+            else {"default": [] if name in ("upstream", "questions") else None}
         )
         info = Field(description=resolver.description, examples=resolver.examples, **optional)
         fields[name] = (resolver.model_field_type, info)
@@ -236,7 +246,13 @@ class _DefinitionsBuild:
     def definitions(self) -> Definitions:
         self._deployment_environment()  # first: a per-branch mistake is its section's
         syncs = self._syncs()
-        built = [self._environment(syncs), syncs, self._history(), self._confluence()]
+        built = [
+            self._environment(syncs),
+            syncs,
+            self._history(),
+            self._confluence(),
+            self._questions(),
+        ]
         made = [
             asset
             for defs in built
@@ -250,7 +266,7 @@ class _DefinitionsBuild:
             raise located_error(
                 self.at,
                 "no Dot operation is configured: add a `sync`, `catalogue`, `exposures`, "
-                "`history` or `confluence` section",
+                "`history`, `confluence` or `questions` section",
             )
         own = Definitions.merge(*sections, Definitions(resources=self._resources()))
         settings = self.component.monitoring
@@ -421,6 +437,19 @@ class _DefinitionsBuild:
         if settings is None:
             return None
         return build_dot_notes_definitions(settings, translator=self.translate.notes_translator())
+
+    # ----------------------------------------------------------------- questions
+
+    def _questions(self) -> Definitions | None:
+        """The Python API's `build_dot_question_definitions` over the `questions` list; a
+        name given twice is reported at the list."""
+        questions = self.component.questions
+        if not questions:
+            return None
+        try:
+            return build_dot_question_definitions(questions)
+        except ValueError as error:
+            raise located_error(self.at.at_path("questions"), str(error)) from None
 
     # ----------------------------------------------------------------- resources
 

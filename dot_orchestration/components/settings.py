@@ -6,8 +6,8 @@ exactly what its factory takes: the component passes the fields a file sets as k
 arguments, so the factory's defaults apply to the rest and live in one place. Where the
 Python API already has a settings class (`SyncSettings`, `DotHistorySettings`,
 `DotNotesSettings`, `DotResource`, `ConfluenceResource`, `DuckDBWarehouse`,
-`AlertChannels`, `MonitoringSettings`, `DotEnvironmentSettings`), a section uses it as it
-is: its validators are the YAML's validators.
+`AlertChannels`, `MonitoringSettings`, `DotEnvironmentSettings`, `DotQuestion`), a
+section uses it as it is: its validators are the YAML's validators.
 """
 
 from dot_orchestration.catalogue import CatalogueSchedule, CatalogueSettings, ExposuresSettings
@@ -31,6 +31,7 @@ from dot_orchestration.notes import (
     NoteSchedule,
     NoteSensor,
 )
+from dot_orchestration.questions import DotQuestion
 from dot_orchestration.resources import DotResource
 from dot_orchestration.syncs import SyncSchedule, SyncSettings
 
@@ -78,6 +79,14 @@ HistoryTables = DotHistoryTables
 ConfluenceSettings = DotNotesSettings
 
 
+# --------------------------------------------------------------------------- questions
+
+#: Each item of the `questions` section is the Python API's `DotQuestion` (its
+#: expectations told apart by `kind: number | phrases | tables`), what
+#: `build_dot_question_definitions` takes.
+QuestionSettings = DotQuestion
+
+
 # --------------------------------------------------------------------------- monitoring
 
 
@@ -98,6 +107,7 @@ __all__ = [
     "MonitoringSettings",
     "NoteSchedule",
     "NoteSensor",
+    "QuestionSettings",
     "SyncSchedule",
     "SyncSettings",
 ]

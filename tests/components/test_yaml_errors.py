@@ -96,6 +96,21 @@ CASES = {
         "attributes.catalogue.files.0",
         "nowhere.yaml",
     ),
+    "misspelt field of an answer check": (
+        WORKSPACE
+        + "questions:\n  - name: revenue\n    question: Revenue last month?\n    expect:\n"
+        "      - {kind: number, name: n, sql: select 1, warehouse: {path: x.duckdb}}\n"
+        "      - {kind: phrases, name: p, requird: [revenue]}\n",
+        15,
+        "attributes.questions.0.expect.1",
+        "requird",
+    ),
+    "question named twice": (
+        WORKSPACE + "questions:\n  - {name: q, question: a}\n  - {name: q, question: b}\n",
+        10,
+        "attributes.questions",
+        "questions named twice: q",
+    ),
     "upstream pointing at itself": (
         WORKSPACE + "upstream: [dot]\n" + CATALOGUE,
         10,
