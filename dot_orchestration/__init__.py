@@ -4,9 +4,9 @@ This module stays import-light: the core (`dot_orchestration.client`, `.confluen
 `.transforms`, `.emulator`) must be importable without Dagster. The names a code location
 starts with are re-exported lazily and import Dagster only when asked for: the resources
 (`from dot_orchestration import DotResource`), the connection syncs, the deployment's Dot
-environment, the questions asked of Dot, and the components `DotComponent` and `DotDbtProjectComponent` (the names
-`dg` and `defs.yaml` use). Every other factory lives in the module of its operation
-(`dot_orchestration.history`, `.notes`, ...).
+environment, the questions asked of Dot, and the components `DotComponent` and
+`DotDbtProjectComponent` (the names `dg` and `defs.yaml` use). Every other factory lives
+in the module of its operation (`dot_orchestration.history`, `.notes`, ...).
 """
 
 import importlib

@@ -119,7 +119,10 @@ def installed(module: str) -> bool:
     """Importable here (a module blocked with `--block` is not)."""
     if module in sys.modules:
         return sys.modules[module] is not None
-    return importlib.util.find_spec(module) is not None
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # a dotted name whose parent is absent (`google.cloud`)
+        return False
 
 
 def main() -> None:
