@@ -172,15 +172,18 @@ class DotResource(HttpSettings):
                 client.check_environment()
 
     @contextmanager
-    def get_client(self) -> Iterator[DotClient]:
+    def get_client(self, *, org_wide: bool = False) -> Iterator[DotClient]:
         """A client for one unit of work; its connection pool is closed on exit.
 
         With `environment_name` (and no id, which a caller's `model_copy` may set and which
         then wins), the name is looked up first: a name Dot does not list fails here, so
-        nothing meant for the environment reaches production instead.
+        nothing meant for the environment reaches production instead. `org_wide` is for
+        calls Dot serves for the whole org whatever the environment (the history export):
+        no environment, so nothing to look up, and such a step works before its
+        environment exists.
         """
-        environment = self.environment
-        if environment is None and self.environment_name is not None:
+        environment = None if org_wide else self.environment
+        if not org_wide and environment is None and self.environment_name is not None:
             with self._client(None) as lister:
                 environment = _environment_id(lister, self.environment_name)
         with self._client(environment) as client:

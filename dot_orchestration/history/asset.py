@@ -139,7 +139,7 @@ def build_history_asset(
     def _dot_history(context: AssetExecutionContext, dot: DotResource) -> HistoryExport:
         requests = day_requests(partitions_def, context.partition_keys)
         try:
-            with dot.get_client() as client:
+            with dot.get_client(org_wide=True) as client:
                 export = fetch_days(
                     client,
                     requests,

@@ -98,6 +98,8 @@ def test_in_a_branch_notes_and_catalogue_are_scoped_and_the_history_is_not(
     assert "Dot has no environment 'dagster-add-tier'" in failure_text(early)
     assert "materialized" in failure_text(early)
     assert scopes(dot_emulator, NOTE_WRITE_ROUTES) == []  # nothing went to production
+    # the export is org-wide: it needs no environment, not even one that exists yet
+    assert run_history(dot_emulator, dot, tmp_path, instance).success
 
     environment = build_dot_environment_definitions(PER_BRANCH, env=BRANCH)
     assert materialize(environment.assets or [], resources={"dot": dot}, instance=instance).success
@@ -115,7 +117,7 @@ def test_in_a_branch_notes_and_catalogue_are_scoped_and_the_history_is_not(
     assert note_writes and set(note_writes) == {env_id}
     assert imports and set(imports) == {env_id}
     exports = [e["environment"] for e in journal(dot_emulator) if e["path"] == EXPORT_ROUTE]
-    assert exports == [None]
+    assert exports == [None, None]
     assert created["environment"] is None
 
 
