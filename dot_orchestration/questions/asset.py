@@ -108,7 +108,13 @@ def question_spec(question: DotQuestion) -> AssetSpec:
         kinds={"dot"},
         tags={"dot/operation": "question"},
         automation_condition=condition,
-        description=f"Dot's answer to: {question.question}",
+        description=(
+            f"Dot's answer to: {question.question} Asked in a new conversation each run "
+            f"(`dot/chat_id`, Dot's link `dot/url`). On failure the run names the "
+            f"conversation: no answer within {question.timeout_s:g} s (Dot may still "
+            "answer there), a 5xx or a dropped connection means Dot is failing, 401/403 "
+            "that DOT_API_KEY needs renewing; materialize again to ask again."
+        ),
     )
 
 

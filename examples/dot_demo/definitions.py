@@ -54,6 +54,12 @@ from dot_orchestration.notes import (
     DotNotesSettings,
     build_dot_notes_definitions,
 )
+from dot_orchestration.questions import (
+    DotQuestion,
+    DuckDBQuery,
+    NumberExpectation,
+    build_dot_question_definitions,
+)
 from dot_orchestration.resources import DotResource
 from dot_orchestration.syncs import (
     DotConnection,
@@ -109,6 +115,52 @@ EXAMPLE_NOTE_SYNC = ConfluenceNoteSync(
     selection=PageSelection(descendants_of=("100000",), cql=('space = ENG and label = "runbook"',)),
     owners=("team:data",),
 )
+
+
+#: The example's questions are asked after the syncs of the connections Dot answers from.
+SYNC_KEYS = tuple(f"dot/sync/{c.type}/{c.id}" for c in EXAMPLE_CONNECTIONS)
+#: The truth Dot's "revenue last month" is checked against: the month before the last
+#: order's, summed from `orders` (what `daily_revenue`, which Dot reads, is built from).
+REVENUE_LAST_MONTH_SQL = """\
+select sum(amount) from orders
+where status <> 'returned'
+  and date_trunc('month', order_date) =
+      (select date_trunc('month', max(order_date)) - interval 1 month from orders)"""
+
+
+def example_questions(duckdb_path: Path) -> tuple[DotQuestion, ...]:
+    """A weekly revenue summary landed as an asset (Mondays 07:00 UTC), and "revenue
+    last month" asked after every sync (and daily at 06:00 UTC, an hour after the nightly
+    build), its number checked on `daily_revenue` against `orders` in the warehouse at
+    `duckdb_path`: a dbt change that gets the model wrong makes Dot's answer wrong, and
+    this check says so. Both schedules are stopped until someone starts them."""
+    return (
+        DotQuestion(
+            name="weekly_revenue_summary",
+            question="Weekly revenue summary: revenue and orders of the last four weeks",
+            deps=SYNC_KEYS,
+            ask_after_deps=False,
+            cron="0 7 * * 1",
+            labels=("dagster", "weekly"),
+            owners=("team:data",),
+        ),
+        DotQuestion(
+            name="revenue_last_month",
+            question="What was the revenue last month?",
+            deps=SYNC_KEYS,
+            cron="0 6 * * *",
+            owners=("team:data",),
+            expect=(
+                NumberExpectation(
+                    name="dot_revenue_last_month_matches_orders",
+                    asset="daily_revenue",
+                    sql=REVENUE_LAST_MONTH_SQL,
+                    warehouse=DuckDBQuery(path=duckdb_path),
+                    tolerance=0.01,
+                ),
+            ),
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -323,6 +375,7 @@ def build_definitions(settings: ExampleSettings) -> Definitions:
         sync,
         history_definitions(settings, usage),
         catalogue_definitions(settings, dbt_assets=[dbt, usage], syncs=syncs),
+        build_dot_question_definitions(example_questions(settings.duckdb_path)),
         *optional_definitions(settings),
     )
     return build_dot_monitoring_definitions(

@@ -19,9 +19,11 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from pathlib import Path
 
 import duckdb
 from dagster import (
+    AssetCheckKey,
     AssetKey,
     DagsterInstance,
     Definitions,
@@ -36,18 +38,22 @@ from dot_demo.definitions import (
     EXAMPLE_NOTE_SYNC,
     ExampleSettings,
     build_definitions,
+    example_questions,
 )
 from dot_orchestration.catalogue import refresh_dot_exposures
 from dot_orchestration.client import DotClient
 from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorConfig, EmulatorServer
 from dot_orchestration.emulator.confluence import DEFAULT_USERS as CONFLUENCE_USERS
 from dot_orchestration.emulator.confluence import ConfluenceEmulatorServer
+from dot_orchestration.emulator.rules import load_answer_rules
 from dot_orchestration.notes import NOTES_POOL
 
 CATALOGUE_KEY = AssetKey(["dot", "external_assets"])
 NOTES_KEY = AssetKey(["dot", "notes", EXAMPLE_NOTE_SYNC.name])
 NOTES_JOB = f"dot_notes_{EXAMPLE_NOTE_SYNC.name}_job"
 HISTORY_SCHEDULE = f"{EXAMPLE_HISTORY.name}_daily"
+#: How the Dot emulator answers the example's questions: from the example warehouse.
+ANSWER_RULES = Path(__file__).with_name("answer_rules.yaml")
 #: Steps that must not overlap: notes are read-modify-written, DuckDB has one writer.
 POOL_LIMITS = {NOTES_POOL: 1, DUCKDB_POOL: 1}
 
@@ -76,10 +82,16 @@ def running_emulators(
     environment pointing at them.
 
     Dot's exposures are fetched before definitions load, as a deployment's build step
-    would, so Dot's dashboards show up in the lineage graph.
+    would, so Dot's dashboards show up in the lineage graph. Dot answers the example's
+    questions from the warehouse dbt builds (`answer_rules.yaml`), as it is when asked.
     """
     (settings.demo_home / "dagster_home").mkdir(parents=True, exist_ok=True)
-    config = EmulatorConfig(seed=42, strict=strict)
+    config = EmulatorConfig(
+        seed=42,
+        strict=strict,
+        answer_warehouse=settings.duckdb_path,
+        answer_rules=load_answer_rules(ANSWER_RULES),
+    )
     with EmulatorServer(config) as dot, ConfluenceEmulatorServer() as wiki:
         os.environ.update(demo_environment(settings, dot, wiki))
         profile = " (strict profile)" if strict else ""
@@ -114,6 +126,39 @@ def run_main_job(defs: Definitions, instance: DagsterInstance) -> bool:
         for job, selection in runs
     ]
     return all(ok) and run_schedule_tick(defs, instance, HISTORY_SCHEDULE).success
+
+
+def ask_questions(
+    defs: Definitions, instance: DagsterInstance, settings: ExampleSettings
+) -> ExecuteInProcessResult:
+    """What the automation sensor and the weekly schedule run after the syncs: each
+    question, and the checks of its answer on the models it names."""
+    questions = example_questions(settings.duckdb_path)
+    checks = {AssetCheckKey(q.target(e), e.name) for q in questions for e in q.expect}
+    job = defs.resolve_implicit_global_asset_job_def().get_subset(
+        asset_selection={q.asset_key for q in questions}, asset_check_selection=checks
+    )
+    return job.execute_in_process(instance=instance, raise_on_error=False)
+
+
+def question_lines(
+    instance: DagsterInstance, settings: ExampleSettings, asked: ExecuteInProcessResult
+) -> list[str]:
+    """Dot's answer to each question, and each answer check with both numbers."""
+    lines = ["Asked Dot:"]
+    for question in example_questions(settings.duckdb_path):
+        meta = latest_metadata(instance, question.asset_key)
+        answer = meta.get("dot/answer", "NOT answered")
+        lines.append(f"  {question.name}: {answer}")
+    for check in asked.get_asset_check_evaluations():
+        numbers = {k: getattr(v, "value", v) for k, v in check.metadata.items()}
+        verdict = "passed" if check.passed else "FAILED"
+        lines.append(
+            f"  check {check.check_name} on {check.asset_key.to_user_string()}: {verdict}, "
+            f"Dot {numbers.get('dot_value', '?')} vs SQL {numbers.get('sql_value', '?')} "
+            f"(tolerance {numbers.get('tolerance', '?')})"
+        )
+    return lines
 
 
 def run_schedule_tick(
@@ -219,8 +264,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             instance.event_log_storage.set_concurrency_slots(pool, limit)
         started = time.monotonic()
         ok = run_main_job(defs, instance)
-        for line in summarise(defs, instance, settings, time.monotonic() - started):
+        seconds = time.monotonic() - started
+        asked = ask_questions(defs, instance, settings)
+        for line in summarise(defs, instance, settings, seconds):
             print(line)
+        for line in question_lines(instance, settings, asked):
+            print(line)
+        ok = ok and asked.success
     if not ok:
         print("The main job FAILED; see the run in the UI (make dev).", file=sys.stderr)
         return 1

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from dagster import Definitions
+from dagster import AssetCheckKey, AssetKey, Definitions
 from dagster.components.core.component_tree import ComponentTree
 
 from dot_demo.definitions import ExampleSettings, build_definitions
@@ -20,6 +20,13 @@ from dot_orchestration.client import DotClient
 from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorServer
 
 from ._support import example_copy
+
+QUESTIONS = {
+    AssetKey(["dot", "questions", name])
+    for name in ("weekly_revenue_summary", "revenue_last_month")
+}
+#: Dot's "revenue last month" checked on the dbt model it reads.
+ANSWER_CHECK = AssetCheckKey(AssetKey("daily_revenue"), "dot_revenue_last_month_matches_orders")
 
 
 @pytest.fixture
@@ -62,6 +69,7 @@ def test_the_yaml_example_matches_the_python_example(
     keys = python.asset_graph.get_all_asset_keys()
     assert yaml.asset_graph.get_all_asset_keys() == keys
     assert any(key.path[:2] == ["dot", "dashboards"] for key in keys)
+    assert {key for key in keys if key.path[:2] == ["dot", "questions"]} == QUESTIONS
     for key in keys:
         ours, theirs = yaml.asset_graph.get(key), python.asset_graph.get(key)
         assert set(ours.parent_keys) == set(theirs.parent_keys), key
@@ -69,5 +77,6 @@ def test_the_yaml_example_matches_the_python_example(
         if key.path[0] == "dot":  # the dbt models' are the dbt component's, see the README
             assert ours.freshness_policy == theirs.freshness_policy, key
     assert python.asset_graph.asset_check_keys <= yaml.asset_graph.asset_check_keys
+    assert ANSWER_CHECK in python.asset_graph.asset_check_keys
     assert {s.name for s in yaml.schedule_defs} == {s.name for s in python.schedule_defs}
     assert {s.name for s in yaml.sensor_defs} == {s.name for s in python.sensor_defs}

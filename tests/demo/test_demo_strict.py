@@ -49,6 +49,13 @@ def test_the_demo_passes_against_the_strict_profile(tmp_path: Path) -> None:
     assert re.search(r"Confluence notes: pages_synced [1-9]", done.stdout), done.stdout
     assert re.search(r"\d{4}-\d\d-\d\d: [1-9]\d* conversations", done.stdout), done.stdout
     assert "dot_usage_daily" in done.stdout
+    # Dot answered both questions from the warehouse dbt built, and its number matched
+    assert "weekly_revenue_summary: In the week of 2026-03-09, revenue was $" in done.stdout
+    assert re.search(
+        r"check dot_revenue_last_month_matches_orders on daily_revenue: passed, "
+        r"Dot 1455\.47 vs SQL 1455\.47",
+        done.stdout,
+    ), done.stdout
     # The usage build (the history schedule's run) came after the main build in the same
     # home: it reused that build's parse, as a deployment's scheduled builds do.
     (usage_build,) = (tmp_path / "demo" / "dbt_runs").glob("dot_usage_dbt-*")
