@@ -146,8 +146,9 @@ class DotResource(HttpSettings):
         """A resource whose secrets are `EnvVar`s, shaped by which variables are set.
 
         `DOT_API_KEY` (required), `DOT_BASE_URL` or `DOT_REGION` (default `app`),
-        `DOT_USER_ID`, `DOT_AUTH_MODE`, `DOT_ENVIRONMENT`. Secrets stay references: the
-        value is read in the step that uses it and is never stored in the definitions.
+        `DOT_USER_ID`, `DOT_AUTH_MODE`, `DOT_ENVIRONMENT` (an id) or `DOT_ENVIRONMENT_NAME`
+        (a name, looked up when a client is made). Secrets stay references: the value is
+        read in the step that uses it and is never stored in the definitions.
         """
         explicit = bool(env.get("DOT_BASE_URL"))
         return cls(
@@ -157,6 +158,7 @@ class DotResource(HttpSettings):
             user_id=EnvVar("DOT_USER_ID") if env.get("DOT_USER_ID") else None,
             auth_mode=env.get("DOT_AUTH_MODE", "header"),
             environment=env.get("DOT_ENVIRONMENT") or None,
+            environment_name=env.get("DOT_ENVIRONMENT_NAME") or None,
         )
 
     def setup_for_execution(self, context: InitResourceContext) -> None:

@@ -46,7 +46,13 @@ def dot_env(dot_emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> Em
     monkeypatch.setenv("DOT_BASE_URL", dot_emulator.url)
     monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("DOT_ALERTS_TEAMS_WEBHOOK_URL", "https://teams.example.com/hook")
-    for name in ("DOT_REGION", "DOT_USER_ID", "DOT_AUTH_MODE", "DOT_ENVIRONMENT"):
+    for name in (
+        "DOT_REGION",
+        "DOT_USER_ID",
+        "DOT_AUTH_MODE",
+        "DOT_ENVIRONMENT",
+        "DOT_ENVIRONMENT_NAME",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("DOT_ALERTS_SLACK_TOKEN", raising=False)
     return dot_emulator

@@ -67,7 +67,9 @@ SYNCS = PipelineStep(
 )
 #: Variables read when the definitions load (not `EnvVar`s): changing one means loading
 #: the definitions again, as a redeploy would.
-LOAD_TIME_VARIABLES = frozenset({"DOT_AUTH_MODE", "DOT_USER_ID", "DOT_ENVIRONMENT", "DOT_REGION"})
+LOAD_TIME_VARIABLES = frozenset(
+    {"DOT_AUTH_MODE", "DOT_USER_ID", "DOT_ENVIRONMENT", "DOT_ENVIRONMENT_NAME", "DOT_REGION"}
+)
 FAST_RETRIES = dot_run_config(initial_backoff_s=0.01, max_backoff_s=0.05)
 EVERY_CALL = "/api/*"
 

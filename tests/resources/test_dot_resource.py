@@ -51,3 +51,14 @@ def test_a_literal_secret_never_shows_in_a_validation_error() -> None:
     with pytest.raises(ValidationError, match="personal_access_token") as refused:
         ConfluenceResource(base_url="https://w.example", personal_access_token=["s3cr3t"])  # type: ignore[arg-type]
     assert "s3cr3t" not in str(refused.value)
+
+
+def test_from_env_takes_an_environment_by_id_or_by_name_not_both() -> None:
+    base = {"DOT_API_KEY": "unused", "DOT_REGION": "eu"}
+    by_id = DotResource.from_env({**base, "DOT_ENVIRONMENT": "env_0123456789ab"})
+    by_name = DotResource.from_env({**base, "DOT_ENVIRONMENT_NAME": "dagster-my-branch"})
+    assert (by_id.environment, by_id.environment_name) == ("env_0123456789ab", None)
+    assert (by_name.environment, by_name.environment_name) == (None, "dagster-my-branch")
+    both = {**base, "DOT_ENVIRONMENT": "env_0123456789ab", "DOT_ENVIRONMENT_NAME": "x"}
+    with pytest.raises(ValueError, match="set `environment` \\(an id\\) or `environment_name`"):
+        DotResource.from_env(both)
