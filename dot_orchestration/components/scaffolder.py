@@ -204,6 +204,27 @@ _COMMENTED_SECTIONS = """\
   #         descendants_of: ["123456"]
   #       dialect: org_notes
 
+  # Questions Dot answers as assets (dot/questions/<name>), on a cron or after the assets
+  # they read, and checks of the answers: a number against SQL on the warehouse (kind:
+  # number), phrases (phrases) or the tables the answer read (tables).
+  # questions:
+  #   - name: weekly_revenue_summary
+  #     question: "Weekly revenue summary: revenue and orders of the last four weeks"
+  #     cron: "0 7 * * 1"
+  #   - name: revenue_last_month
+  #     question: What was the revenue last month?
+  #     deps: [dot/sync/duckdb/prod]   # the syncs it answers from: asked after each
+  #     expect:
+  #       - kind: number
+  #         name: dot_revenue_matches_orders
+  #         asset: daily_revenue       # the dbt model the answer reads (a warning)
+  #         sql: |
+  #           select sum(amount) from orders
+  #           where order_date >= date '2026-02-01' and order_date < date '2026-03-01'
+  #         warehouse:
+  #           path: "{{ env.DOT_DEMO_DUCKDB_PATH }}"
+  #         relative_tolerance: 0.005
+
   # Freshness from the schedules above (an asset a schedule refreshes is late one
   # interval plus the grace after a missed run), alerts on failed runs and checks (to
   # Slack and/or Teams; logged without a channel), and Dot quality incidents while a

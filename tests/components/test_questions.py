@@ -4,10 +4,14 @@ gives in Python, the same `DotQuestion`s and the same assets, checks, schedules 
 
 from pathlib import Path
 
-from dagster import AssetKey, Definitions, EnvVar
+import pytest
+import yaml
+from dagster import AssetKey, Definitions, EnvVar, ResolutionContext
 from dagster.components.testing import DefsFolderSandbox
 
 from dot_orchestration.components import DotComponent
+from dot_orchestration.components._yaml import YamlFront
+from dot_orchestration.components.scaffolder import DotScaffoldParams, render_defs_yaml
 from dot_orchestration.emulator import EmulatorServer
 from dot_orchestration.questions import (
     DotQuestion,
@@ -19,7 +23,7 @@ from dot_orchestration.questions import (
 )
 from dot_orchestration.resources import DotResource
 
-from ._support import WORKSPACE, write_dot_yaml
+from ._support import DOT_TYPE, WORKSPACE, write_dot_yaml
 
 SYNC = AssetKey(["dot", "sync", "duckdb", "dot_demo"])
 
@@ -130,3 +134,24 @@ def assert_same_definitions(yaml_defs: Definitions, python_defs: Definitions) ->
 
 
 CHECK_NAMES = {"matches_daily_revenue", "no_apology", "reads_daily_revenue"}
+
+
+def test_the_scaffolded_questions_uncommented_are_questions(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """What `dg scaffold` shows, commented out, is a valid `questions` section."""
+    monkeypatch.setenv("DOT_DEMO_DUCKDB_PATH", str(tmp_path / "warehouse.duckdb"))
+    lines = render_defs_yaml(DOT_TYPE, DotScaffoldParams(), dbt="dbt").splitlines()
+    start = lines.index("  # questions:")
+    end = lines.index("", start)
+    section = yaml.safe_load("\n".join(line.removeprefix("  # ") for line in lines[start:end]))
+    front = YamlFront.of(DotQuestion)
+    items = [front.model.model_validate(item) for item in section["questions"]]
+
+    summary, checked = front.resolve_list(ResolutionContext.default(), items)
+
+    assert summary.cron == "0 7 * * 1"
+    (number,) = checked.expect
+    assert isinstance(number, NumberExpectation)
+    assert number.warehouse.path == tmp_path / "warehouse.duckdb"
+    assert checked.target(number) == AssetKey("daily_revenue")

@@ -45,7 +45,14 @@ def test_scaffold_finds_the_dbt_component_and_writes_only_env_references(
         {"type": "duckdb", "id": "dot_demo", "dbt_select": "fqn:*"}
     ]
     assert ADMIN_TOKEN not in text and not re.search(r"dot-[0-9a-f]{8,}", text)
-    commented = ("catalogue:", "exposures:", "history:", "confluence:", "monitoring:")
+    commented = (
+        "catalogue:",
+        "exposures:",
+        "history:",
+        "confluence:",
+        "questions:",
+        "monitoring:",
+    )
     for section in (*commented, "translation:"):
         assert f"# {section}" in text, f"{section} is not shown, commented out"
 
