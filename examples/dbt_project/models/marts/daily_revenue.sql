@@ -9,7 +9,12 @@ select
     count(distinct customer_id) as number_of_customers,
     sum(amount) as gross_revenue,
     sum(case when status = 'returned' then amount else 0 end) as returned_revenue,
-    sum(case when status <> 'returned' then amount else 0 end) as net_revenue
+    sum(case when status <> 'returned' then amount else 0 end)
+    {%- if dot_demo_switch('dot_demo_revenue_fan_out') %}
+    -- dot_demo_revenue_fan_out is on: every order counted twice, as a join fanning out
+    -- would; the model builds and its tests pass, but Dot's revenue is wrong.
+    * 2
+    {%- endif %} as net_revenue
     {%- if dot_demo_switch('dot_demo_fail_model') %},
     -- dot_demo_fail_model is on: reference a column that doesn't exist, so the
     -- warehouse rejects the statement and the model fails to build.
