@@ -74,6 +74,8 @@ from dot_orchestration.components.translation import DotAssetProps, Translation,
 from dot_orchestration.environments import (
     build_dot_environment_definitions,
     deployment_environment,
+    scoped_dot_resource,
+    with_dbt_targets,
 )
 from dot_orchestration.history import build_dot_history_definitions
 from dot_orchestration.monitoring import build_dot_monitoring_definitions
@@ -410,6 +412,14 @@ class _DefinitionsBuild:
         settings = self.component.environment
         if settings is None:
             return None
+        if settings.targets_from_dbt:
+            at = self.at.at_path("environment").at_path("targets_from_dbt")
+            dbt = self._dbt_or_fail(at, "`targets_from_dbt` reads the dbt manifest")
+            connections = self.component.sync.connections if self.component.sync else ()
+            try:
+                settings = with_dbt_targets(settings, connections, dbt)
+            except (UpstreamError, ValueError) as error:
+                raise located_error(at, str(error)) from None
         after = sync_assets_of(syncs).keys if syncs is not None else ()
         return build_dot_environment_definitions(settings, check_after=after)
 
@@ -454,8 +464,13 @@ class _DefinitionsBuild:
     # ----------------------------------------------------------------- resources
 
     def _resources(self) -> dict[str, object]:
-        resources: dict[str, object] = {"dot": self.component.workspace}
-        return resources
+        """`dot` addresses the `environment` section's environment (by id, or per branch by
+        name), so notes, catalogue and questions work in it; the history export stays
+        org-wide."""
+        dot = self.component.workspace
+        if self.component.environment is not None:
+            dot = scoped_dot_resource(dot, self.component.environment)
+        return {"dot": dot}
 
     def _path(self, path: str) -> Path:
         """A path from the file: absolute, or relative to the folder of this defs.yaml."""

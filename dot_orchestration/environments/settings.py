@@ -58,6 +58,12 @@ class DotEnvironmentSettings(BaseModel):
         "given to `PUT /api/environments/{id}/targets`; empty: the environment's targets "
         "are left as they are in Dot.",
     )
+    targets_from_dbt: bool = Field(
+        default=False,
+        description="YAML (Python calls `with_dbt_targets`): add, for each sync connection "
+        "reading dbt models, the database and schema the dbt component's manifest builds "
+        "them into; `targets` still override.",
+    )
     color: str | None = Field(
         default=None, description="per_branch: the color Dot shows a created environment in."
     )

@@ -59,6 +59,9 @@ def test_a_per_branch_section_creates_the_environment_in_a_branch_deployment(
             "dot_environment_merge",
             "dot_environment_delete",
         }
+        # notes, catalogue and questions of this component address the environment
+        assert defs.resources is not None
+        assert defs.resources["dot"].environment_name == "dagster-add-tier"
         job = defs.resolve_implicit_job_def_def_for_assets([ENVIRONMENT])
         assert job is not None
         assert job.execute_in_process(instance=instance, asset_selection=[ENVIRONMENT]).success
@@ -88,3 +91,23 @@ def test_a_production_section_defines_nothing(sandbox: DefsFolderSandbox) -> Non
     write(sandbox, "production")
     with sandbox.build_all_defs() as defs:
         assert list(defs.assets or ()) == [] and list(defs.jobs or ()) == []
+
+
+def test_targets_from_dbt_without_a_dbt_component_fails_at_its_line(
+    sandbox: DefsFolderSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in BRANCH.items():
+        monkeypatch.setenv(name, value)
+    path = sandbox.defs_folder_path / "dot" / "defs.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = textwrap.indent(ATTRIBUTES % "per_branch" + "  targets_from_dbt: true\n", "  ")
+    path.write_text(f"type: dot_orchestration.DotComponent\n\nattributes:\n{body}", "utf-8")
+    with pytest.raises(Exception) as raised, sandbox.build_all_defs():
+        pass
+    messages, error = [], raised.value
+    while error is not None:
+        messages.append(str(error))
+        error = error.__cause__ or error.__context__
+    message = "\n".join(messages)
+    assert "attributes.environment.targets_from_dbt" in message, message
+    assert "reads the dbt manifest" in message
