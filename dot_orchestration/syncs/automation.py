@@ -49,9 +49,14 @@ def build_dbt_then_sync_schedule(
         if exclude
         else AssetSelection.assets(*dbt_assets)
     )
+    built = dbt | AssetSelection.assets(sync_assets)
+    # The built assets with only the checks dbt and the syncs define: another definition's
+    # check on a dbt model (a question's answer check, say) belongs to its own runs, not to
+    # every dbt build, where it would read an answer older than the build.
+    own_checks = AssetSelection.checks(*dbt_assets, sync_assets)
     job = define_asset_job(
         schedule.job_name,
-        selection=dbt | AssetSelection.assets(sync_assets),
+        selection=built & (own_checks | built.without_checks()),
         description="dbt build, then tell Dot to re-sync every connection that reads the models.",
     )
     return ScheduleDefinition(

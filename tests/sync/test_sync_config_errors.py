@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from dagster import AssetKey, AssetsDefinition, AssetSpec, asset
+from dagster import AssetCheckResult, AssetKey, AssetsDefinition, AssetSpec, asset, asset_check
 from pydantic import ValidationError
 
 from dot_demo.definitions import (
@@ -11,6 +11,7 @@ from dot_demo.definitions import (
     build_example_dbt_assets,
     prepared_dbt_project,
 )
+from dot_orchestration._compat import asset_graph_of
 from dot_orchestration.syncs import (
     DotConnection,
     DotSyncProps,
@@ -178,3 +179,25 @@ def test_the_nightly_job_can_leave_models_out_of_its_build() -> None:
     nightly = job_of(SyncSchedule(dbt_exclude="tag:dot_usage"))
     assert usage not in nightly
     assert {AssetKey("orders"), *syncs.keys} <= nightly
+
+
+def test_the_nightly_job_runs_the_checks_of_dbt_and_the_syncs_not_others_on_its_models() -> None:
+    """A check another definition puts on a dbt model (a question's answer check, say)
+    runs in that definition's own runs: in the nightly build it would read an answer
+    older than the build and warn falsely."""
+    dbt = build_example_dbt_assets(
+        prepared_dbt_project(ExampleSettings()), push_run_results=False, exclude=None
+    )
+    syncs = syncs_of(DotConnection(type="duckdb", id="demo", dbt_select="tag:dot"), upstream=[dbt])
+
+    @asset_check(asset=AssetKey("daily_revenue"))
+    def answer_matches() -> AssetCheckResult:
+        return AssetCheckResult(passed=True)
+
+    nightly = build_dbt_then_sync_schedule([dbt], syncs, SyncSchedule()).job
+    graph = asset_graph_of([dbt, syncs, answer_matches])
+    checks = nightly.selection.resolve_checks(graph)  # type: ignore[union-attr]
+    assert answer_matches.check_key not in checks
+    dbt_tests = {key for key in checks if key.asset_key == AssetKey("daily_revenue")}
+    assert dbt_tests, "the dbt tests of the built models still run"
+    assert set(syncs.check_keys) <= checks
