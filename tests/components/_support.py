@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from dagster import AssetKey, DagsterInstance, Definitions, ExecuteInProcessResult
 from dagster.components.testing import DefsFolderSandbox
 
@@ -113,6 +114,17 @@ def write_dot_yaml(sandbox: DefsFolderSandbox, attributes: str, folder: str = "d
     body = textwrap.indent(textwrap.dedent(attributes).strip("\n"), "  ")
     path.write_text(f"type: {DOT_TYPE}\n\nattributes:\n{body}\n", encoding="utf-8")
     return path
+
+
+def load_error(sandbox: DefsFolderSandbox) -> str:
+    """Every message of the exception chain the sandbox's load raises (it must fail)."""
+    with pytest.raises(Exception) as raised, sandbox.build_all_defs():
+        pass
+    messages, error = [], raised.value
+    while error is not None:
+        messages.append(str(error))
+        error = error.__cause__ or error.__context__
+    return "\n".join(messages)
 
 
 def run_assets(

@@ -11,7 +11,7 @@ from dagster.components.testing import DefsFolderSandbox
 
 from dot_orchestration.emulator import EmulatorServer
 
-from ._support import WORKSPACE, write_dot_yaml
+from ._support import WORKSPACE, load_error, write_dot_yaml
 
 CATALOGUE = "catalogue: {dagster_assets: true}\n"
 
@@ -118,17 +118,6 @@ CASES = {
         "is this component",
     ),
 }
-
-
-def load_error(sandbox: DefsFolderSandbox) -> str:
-    """Every message of the exception chain the load raises."""
-    with pytest.raises(Exception) as raised, sandbox.build_all_defs():
-        pass
-    messages, error = [], raised.value
-    while error is not None:
-        messages.append(str(error))
-        error = error.__cause__ or error.__context__
-    return "\n".join(messages)
 
 
 @pytest.mark.parametrize("case", list(CASES))

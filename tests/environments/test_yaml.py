@@ -2,11 +2,11 @@
 definitions as Python, and a per-branch section outside a branch deployment failing the
 load at its line."""
 
-import textwrap
 from collections.abc import Iterator
 
 import httpx
 import pytest
+from components._support import load_error, write_dot_yaml
 from dagster import AssetKey, DagsterInstance
 from dagster.components.testing import DefsFolderSandbox, create_defs_folder_sandbox
 
@@ -39,10 +39,7 @@ def sandbox(
 
 
 def write(sandbox: DefsFolderSandbox, mode: str) -> None:
-    path = sandbox.defs_folder_path / "dot" / "defs.yaml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    body = textwrap.indent(ATTRIBUTES % mode, "  ")
-    path.write_text(f"type: dot_orchestration.DotComponent\n\nattributes:\n{body}", "utf-8")
+    write_dot_yaml(sandbox, ATTRIBUTES % mode)
 
 
 def test_a_per_branch_section_creates_the_environment_in_a_branch_deployment(
@@ -76,13 +73,7 @@ def test_a_per_branch_section_outside_a_branch_deployment_fails_at_its_line(
     sandbox: DefsFolderSandbox,
 ) -> None:
     write(sandbox, "per_branch")
-    with pytest.raises(Exception) as raised, sandbox.build_all_defs():
-        pass
-    messages, error = [], raised.value
-    while error is not None:
-        messages.append(str(error))
-        error = error.__cause__ or error.__context__
-    message = "\n".join(messages)
+    message = load_error(sandbox)
     assert "attributes.environment" in message and "outside a branch deployment" in message
     assert "DAGSTER_CLOUD_IS_BRANCH_DEPLOYMENT=None" in message
 
@@ -98,16 +89,7 @@ def test_targets_from_dbt_without_a_dbt_component_fails_at_its_line(
 ) -> None:
     for name, value in BRANCH.items():
         monkeypatch.setenv(name, value)
-    path = sandbox.defs_folder_path / "dot" / "defs.yaml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    body = textwrap.indent(ATTRIBUTES % "per_branch" + "  targets_from_dbt: true\n", "  ")
-    path.write_text(f"type: dot_orchestration.DotComponent\n\nattributes:\n{body}", "utf-8")
-    with pytest.raises(Exception) as raised, sandbox.build_all_defs():
-        pass
-    messages, error = [], raised.value
-    while error is not None:
-        messages.append(str(error))
-        error = error.__cause__ or error.__context__
-    message = "\n".join(messages)
+    write_dot_yaml(sandbox, ATTRIBUTES % "per_branch" + "  targets_from_dbt: true\n")
+    message = load_error(sandbox)
     assert "attributes.environment.targets_from_dbt" in message, message
     assert "reads the dbt manifest" in message
