@@ -212,7 +212,11 @@ class DbtBuildConfig(Config):
 
 
 def dbt_executable() -> str:
-    """The `dbt` installed beside this interpreter, so an unactivated venv still finds it."""
+    """`DOT_DEMO_DBT_EXECUTABLE` when set (another dbt, e.g. a wrapper that starts faster),
+    else the `dbt` installed beside this interpreter, so an unactivated venv still finds it."""
+    chosen = os.environ.get("DOT_DEMO_DBT_EXECUTABLE")
+    if chosen:
+        return chosen
     beside = Path(sys.executable).with_name("dbt")
     return str(beside) if beside.exists() else "dbt"
 
