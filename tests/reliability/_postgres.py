@@ -1,10 +1,11 @@
 """A throwaway PostgreSQL cluster on 127.0.0.1 for a Postgres-backed Dagster instance.
 
 PostgreSQL refuses to run as root, so when the tests run as root the server binaries run
-as the `postgres` system user (`runuser`), in a temporary directory that user owns. The
-cluster listens on loopback only, on a free port, with password authentication over TCP,
-and is stopped and deleted afterwards whatever happened (`stop` is safe to call twice,
-and kills the postmaster if a clean shutdown does not finish in time).
+as the `postgres` system user (`runuser`), in a temporary directory that user owns and can
+reach (`cluster_parent`). The cluster listens on loopback only, on a free port, with
+password authentication over TCP, and is stopped and deleted afterwards whatever happened
+(`stop` is safe to call twice, and kills the postmaster if a clean shutdown does not finish
+in time).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import secrets
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import tempfile
 import time
@@ -136,7 +138,7 @@ def start_cluster() -> PostgresCluster:
     failure stops and removes what was started before re-raising.
     """
     bindir, run_as = server_binaries(), _run_as()
-    root = Path(tempfile.mkdtemp(prefix="dot-reliability-pg-"))
+    root = Path(tempfile.mkdtemp(prefix="dot-reliability-pg-", dir=cluster_parent(run_as)))
     cluster = PostgresCluster(root, bindir, free_port(), secrets.token_urlsafe(16), run_as)
     try:
         _initdb(cluster)
@@ -146,6 +148,24 @@ def start_cluster() -> PostgresCluster:
         cluster.stop()
         raise
     return cluster
+
+
+def cluster_parent(run_as: list[str]) -> Path:
+    """Where the cluster's directory goes: the temporary folder, or, when the server runs
+    as another user, its nearest ancestor that user can reach.
+
+    A private temporary folder (the suite's own, mode 0700, see tests/conftest.py) is
+    closed to the `postgres` user: it could not read the files the cluster is made of.
+    """
+    temp = Path(tempfile.gettempdir()).resolve()
+    if not run_as:
+        return temp
+    return next(folder for folder in (temp, *temp.parents) if _open_to_others(folder))
+
+
+def _open_to_others(folder: Path) -> bool:
+    """Every folder from the root down to `folder` can be entered by any user."""
+    return all(path.stat().st_mode & stat.S_IXOTH for path in (folder, *folder.parents))
 
 
 def _initdb(cluster: PostgresCluster) -> None:
