@@ -7,13 +7,18 @@ which public alternative was checked. `tests/compat/test_compat.py` pins the beh
 rely on, so a Dagster upgrade that changes one of them fails there first, by name.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from dagster import AssetsDefinition, AssetSpec, Definitions
 from dagster._core.definitions.assets.graph.asset_graph import AssetGraph
 from dagster._core.definitions.metadata.metadata_set import NamespacedMetadataSet
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 from dagster._utils.schedules import get_smallest_cron_interval
+from dagster_dbt.asset_utils import (
+    DAGSTER_DBT_UNIQUE_ID_METADATA_KEY,
+    get_manifest_and_translator_from_dbt_assets,
+)
 from dagster_shared.yaml_utils.source_position import SourcePositionTree
 
 # NamespacedMetadataSet: the base of our metadata classes (`dot/connection_id`, …): they are
@@ -44,6 +49,18 @@ from dagster_shared.yaml_utils.source_position import SourcePositionTree
 # connection, so they build it once per load and hand it to `resolve`, which accepts a graph
 # (`asset_graph_of`). Checked: `Definitions.resolve_asset_graph` is not marked public and
 # builds the whole repository, which refuses dbt assets whose `dbt` resource is not there.
+
+# get_manifest_and_translator_from_dbt_assets, DAGSTER_DBT_UNIQUE_ID_METADATA_KEY: the
+# manifest a dagster-dbt definition was built from, and the dbt node each of its asset
+# specs stands for. dagster-dbt's public selection (`build_dbt_asset_selection`,
+# `DbtManifestAssetSelection`) rebuilds dbt's Manifest and selection graph on every
+# `resolve` and scans every node per term (0.1-0.2 s a call at 2,000 models); a code
+# location with 50 connections resolves ~100 terms at each load, so the sync assets index
+# the manifest once (`dot_orchestration.syncs.dbt_terms`). Checked: dagster-dbt exports
+# `get_asset_key_for_model` (a scan of the manifest per call, by name only) but neither
+# the manifest nor the key of a node; `build_dbt_asset_selection` reads the manifest
+# through this same function, and every dbt asset spec carries the unique id under this
+# key (also shown in the UI). Pinned by tests/sync/test_dbt_terms.py.
 
 #: Run tags that make one run materialize a range of partitions (a single-run backfill).
 #: Checked: `RunRequest` takes a `partition_key` but no range in 1.13.20-1.13.27; Dagster
@@ -85,6 +102,18 @@ def asset_graph_of(assets: Sequence[AssetsDefinition]) -> AssetGraph:
     return AssetGraph.from_assets(assets)
 
 
+def dbt_manifest_of(dbt_assets: AssetsDefinition) -> Mapping[str, Any]:
+    """The manifest (as JSON) a dagster-dbt definition was built from."""
+    manifest, _, _ = get_manifest_and_translator_from_dbt_assets([dbt_assets])
+    return manifest
+
+
+def dbt_unique_id_of(spec: AssetSpec) -> str | None:
+    """The unique id of the dbt node a dagster-dbt asset spec stands for (None elsewhere)."""
+    unique_id = spec.metadata.get(DAGSTER_DBT_UNIQUE_ID_METADATA_KEY)
+    return unique_id if isinstance(unique_id, str) else None
+
+
 __all__ = [
     "PARTITION_RANGE_END_TAG",
     "PARTITION_RANGE_START_TAG",
@@ -93,6 +122,8 @@ __all__ = [
     "SourcePositionTree",
     "UnresolvedAssetJobDefinition",
     "asset_graph_of",
+    "dbt_manifest_of",
+    "dbt_unique_id_of",
     "get_smallest_cron_interval",
     "replace_assets",
 ]
