@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from _dbt_builds import DbtHome
-from _instances import sqlite_instance
+from _instances import make_template, sqlite_instance
 from dagster import DagsterInstance
 
 from dot_orchestration.emulator import EmulatorConfig, EmulatorServer
@@ -132,22 +132,32 @@ def confluence_server() -> Iterator[ConfluenceEmulatorServer]:
         yield server
 
 
+@pytest.fixture(scope="session")
+def instance_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated instance's home that every instance of this worker starts as a copy of."""
+    home = tmp_path_factory.mktemp("dagster_template")
+    make_template(home)
+    return home
+
+
 @pytest.fixture
-def instance(tmp_path: Path) -> Iterator[DagsterInstance]:
+def instance(tmp_path: Path, instance_template: Path) -> Iterator[DagsterInstance]:
     """A real (SQLite) Dagster instance of this test's own: no other test's runs, events or
     asset history. Suites that pay for one instance per test too often use
     `session_instance` and keep apart by asset keys."""
     home = tmp_path / "dagster_home"
     home.mkdir()
-    with sqlite_instance(home) as created:
+    with sqlite_instance(home, instance_template) as created:
         yield created
 
 
 @pytest.fixture(scope="session")
-def session_instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagsterInstance]:
+def session_instance(
+    tmp_path_factory: pytest.TempPathFactory, instance_template: Path
+) -> Iterator[DagsterInstance]:
     """One real (SQLite) Dagster instance per worker; its history is shared by every test
     that uses it, so such a test reads only its own runs' events."""
-    with sqlite_instance(tmp_path_factory.mktemp("dagster_home")) as created:
+    with sqlite_instance(tmp_path_factory.mktemp("dagster_home"), instance_template) as created:
         yield created
 
 
