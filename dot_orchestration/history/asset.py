@@ -7,17 +7,19 @@ year, is one step:
 
 1. **Fetch.** `fetch_days` (the Dagster-free core, `transforms.history_days`) calls
    `GET /api/export_history` once per day on a bounded thread pool
-   (`DotResource.max_concurrency`) and spools each normalised day to local disk.
+   (`DotResource.max_concurrency`), spools Dot's answers to local disk, then normalises
+   them in batches of consecutive days (DuckDB maps them where it can) and spools each
+   batch's rows as Arrow files.
 2. **Land.** The asset returns the spooled `HistoryExport`; `DotHistoryIOManager` replaces
-   each day's partition of both tables in one transaction, all days on one connection.
+   each batch's days of both tables in one transaction, all batches on one connection.
 
 Why it is exactly once:
 
 * **Nothing is written unless every day of the run was fetched and normalised**, so a
   failure at Dot leaves the warehouse as it was. (A failure of the warehouse itself stops
-  the writes at that day: the days before it are replaced whole, the rest untouched.)
-* **A write replaces, atomically.** Each day's rows of both tables are deleted and inserted
-  in one transaction: a crash leaves the old day or the new day, and a re-run never
+  the writes at that batch: the days before it are replaced whole, the rest untouched.)
+* **A write replaces, atomically.** A batch's rows of both tables are deleted and inserted
+  in one transaction: a crash leaves the old days or the new days, and a re-run never
   duplicates rows.
 * **An empty day is written only when Dot said so.** A `SpooledDay` exists only for an
   answer Dot sent and that parsed whole; an error, a malformed body or an unknown shape
@@ -194,7 +196,7 @@ def _failure(error: DayExportError) -> Failure:
 
 
 class DotHistoryIOManager(ConfigurableIOManager):
-    """Lands a `HistoryExport`: each day's rows of both tables in one transaction.
+    """Lands a `HistoryExport`: a batch of days' rows of both tables per transaction.
 
     Unlike a generic DataFrame IO manager it never deletes outside the transaction that
     inserts, it writes empty partitions only for days Dot answered with nothing (see the
@@ -211,21 +213,9 @@ class DotHistoryIOManager(ConfigurableIOManager):
                 f"{IO_MANAGER_KEY} lands HistoryExport values, got {type(obj).__name__}"
             )
         schema, tables = _tables(context.definition_metadata)
-        inserted = deleted = 0
         try:
             with self.warehouse.session() as session:
-                for day, history in obj:
-                    results = session.replace_partitions(
-                        schema=schema,
-                        tables={tables[0]: history.conversations, tables[1]: history.messages},
-                        partition_column=PARTITION_COLUMN,
-                        partition_values=[day.request.day],
-                        # a SpooledDay exists only for an answer Dot sent that parsed whole:
-                        # no conversation in it means Dot has none for this day
-                        allow_empty=day.conversations == 0,
-                    )
-                    inserted += sum(result.rows_inserted for result in results.values())
-                    deleted += sum(result.rows_deleted for result in results.values())
+                inserted, deleted = obj.replace(session, schema=schema, tables=tables)
         finally:
             obj.close()
         context.log.info(

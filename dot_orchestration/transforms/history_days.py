@@ -1,17 +1,26 @@
 """Fetch and spool days of Dot's conversation history: the export's core, without Dagster.
 
-A day of history is one `GET /api/export_history` call (`DayRequest`), normalised by
-`normalise_history` and spooled to local disk (`SpooledDay`), so memory holds the days in
-flight, never a backfill's range. `fetch_days` runs the calls on a bounded thread pool and
-gives all of them (`HistoryExport`) or raises for the earliest day that failed: nothing is
-ever half-fetched, so a caller that writes only a whole `HistoryExport` leaves the warehouse
-as it was when Dot fails.
+A day of history is one `GET /api/export_history` call (`DayRequest`). `fetch_days` runs
+the calls on a bounded thread pool and spools each answer to local disk as Dot sent it;
+then `HistoryExport.of_bodies` normalises the answers, consecutive days together in
+batches of about `BATCH_BYTES`, and spools each batch's two tables as Arrow files
+(`SpooledBatch`): memory holds one batch, never a backfill's range. The export is all of
+the days or an error raised for the earliest day that failed: nothing is ever half-fetched,
+so a caller that writes only a whole `HistoryExport` leaves the warehouse as it was when
+Dot fails. `HistoryExport.replace` then writes it batch by batch, each batch's days of both
+tables in one transaction.
+
+Why batches: DuckDB maps a batch of answers in a handful of statements
+(`normalise_bodies`) and a writer replaces its days in one transaction; a statement or a
+transaction per day would cost more than the rows of a day. Without pyarrow (which the
+Arrow files and the DuckDB path need) every day is normalised by the Python path, once to
+check it and once more when it is written, and written in a transaction of its own.
 
 Why the request is the day: Dot's `start_date`/`end_date` are UTC days, end exclusive (the
 emulator behaves so; Dot's default end "tomorrow" implies it). A UTC day asks for exactly
 itself. A day in another time zone asks for the two UTC days its window overlaps and keeps
 the conversations created inside the window; the others belong to the neighbouring day,
-which fetches them itself. `normalise_history` refuses a conversation created outside the
+which fetches them itself. Normalising refuses a conversation created outside the
 requested UTC days, so a Dot that filtered differently fails loudly instead of doubling rows.
 
 It lives beside `normalise_history` (not in `warehouse/`, which knows nothing of Dot) so
@@ -21,24 +30,39 @@ another.
 
 from __future__ import annotations
 
-import pickle
+import json
 import tempfile
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING, TypedDict
 
 from dot_orchestration.client import DotClient, DotError
 from dot_orchestration.transforms.history import (
+    ExportBody,
     HistoryShapeError,
     NormalisedHistory,
+    fast_path_installed,
+    normalise_bodies,
     normalise_history,
 )
+from dot_orchestration.warehouse import PartitionSession, WriteResult
+
+if TYPE_CHECKING:
+    import pyarrow as pa  # type: ignore[import-untyped]  # pyarrow ships no type hints
+
+    from dot_orchestration.transforms.history._tables import HistoryTables
 
 #: The column both tables are partitioned by: a conversation's creation day in the export's
-#: time zone (`normalise_history` fills it).
+#: time zone (normalising fills it).
 PARTITION_COLUMN = "partition_date"
+
+#: How much of Dot's answers (JSON bytes) is normalised, spooled and written together. A
+#: year of a busy organisation (130 MiB) is then about twenty batches, each taking a few
+#: tens of MiB of memory while it is normalised.
+BATCH_BYTES = 8 << 20
 
 
 @dataclass(frozen=True)
@@ -70,35 +94,124 @@ class DayRequest:
 
 
 @dataclass(frozen=True)
+class SpooledBatch:
+    """Consecutive days' rows of both tables, spooled as Arrow files until a writer lands
+    them, in one transaction."""
+
+    days: tuple[date, ...]
+    conversations: Path
+    messages: Path
+
+    def tables(self) -> HistoryTables:
+        """The rows, memory-mapped: reading them copies nothing."""
+        import pyarrow as pa
+
+        from dot_orchestration.transforms.history._tables import HistoryTables
+
+        def read(path: Path) -> pa.Table:
+            return pa.ipc.open_file(pa.memory_map(str(path))).read_all()
+
+        return HistoryTables(read(self.conversations), read(self.messages))
+
+
+@dataclass(frozen=True)
 class SpooledDay:
-    """One day's normalised rows, on local disk until a writer lands them."""
+    """One day of the export: Dot's answer as sent (``path``), its rows' counts, and the
+    batch its rows are spooled in (None without pyarrow: then `load` normalises again)."""
 
     request: DayRequest
     conversations: int
     messages: int
     path: Path
+    tz: str
+    batch: SpooledBatch | None
 
     def load(self) -> NormalisedHistory:
-        with self.path.open("rb") as spooled:
-            history: NormalisedHistory = pickle.load(spooled)
-        return history
+        """The day's rows as pandas frames."""
+        if self.batch is not None:
+            return self.batch.tables().of_day(self.request.day).frames()
+        return _history_of_day(self.path, self.request, self.tz)
 
 
 class HistoryExport:
-    """What one fetch gave: one spooled day per request, in request order.
+    """What one fetch gave: one spooled day per request, in request order, and the batches
+    holding their rows.
 
     The spool is a temporary directory removed by `close` (the writer calls it once the days
     are landed) or, failing that, when the object is garbage collected.
     """
 
-    def __init__(self, days: Sequence[SpooledDay], spool: tempfile.TemporaryDirectory[str]):
+    def __init__(
+        self,
+        days: Sequence[SpooledDay],
+        batches: Sequence[SpooledBatch],
+        spool: tempfile.TemporaryDirectory[str],
+    ):
         self.days = list(days)
+        self.batches = list(batches)
         self._spool = spool
 
+    @classmethod
+    def of_bodies(
+        cls,
+        requests: Sequence[DayRequest],
+        bodies: Sequence[Path],
+        *,
+        tz: str,
+        spool: tempfile.TemporaryDirectory[str] | None = None,
+    ) -> HistoryExport:
+        """Normalise Dot's answers (``bodies[i]`` answers ``requests[i]``) and spool them.
+
+        Raises `DayExportError` for the earliest day whose answer does not fit the tables.
+        The spool (a new one unless given) holds the batches and is removed on failure.
+        """
+        spool = spool or tempfile.TemporaryDirectory(prefix="dot-history-")
+        try:
+            if not fast_path_installed():
+                return cls(_checked_days(requests, bodies, tz), [], spool)
+            days: list[SpooledDay] = []
+            batches = []
+            for number, batch in enumerate(_batches(requests, bodies)):
+                spooled, batch_days = _spool_batch(
+                    batch, tz, Path(spool.name) / f"batch-{number:05d}", len(requests)
+                )
+                batches.append(spooled)
+                days += batch_days
+            return cls(days, batches, spool)
+        except BaseException:
+            spool.cleanup()
+            raise
+
     def __iter__(self) -> Iterator[tuple[SpooledDay, NormalisedHistory]]:
-        """Each day with its rows, loaded one at a time."""
+        """Each day with its rows as pandas frames, loaded one at a time (`replace` writes
+        whole batches, without pandas)."""
         for day in self.days:
             yield day, day.load()
+
+    def replace(
+        self, session: PartitionSession, *, schema: str, tables: tuple[str, str]
+    ) -> tuple[int, int]:
+        """Replace every day's partition of ``schema``'s two ``tables`` (conversations,
+        messages), a batch of days in one transaction; the rows written and replaced.
+
+        A session taking Arrow tables gets them as spooled; any other gets pandas frames.
+        A day with no conversations is written empty: a `SpooledDay` exists only for an
+        answer Dot sent that parsed whole, so no conversation in it means Dot has none.
+        """
+        inserted = deleted = 0
+        for days, rows in self._writes():
+            results = _replace(session, schema, tables, days, rows)
+            inserted += sum(result.rows_inserted for result in results.values())
+            deleted += sum(result.rows_deleted for result in results.values())
+        return inserted, deleted
+
+    def _writes(self) -> Iterator[tuple[list[date], HistoryTables | NormalisedHistory]]:
+        """Each write's days and rows: a batch's, or (without pyarrow) a day's."""
+        for batch in self.batches:
+            yield list(batch.days), batch.tables()
+        if not self.batches:
+            for day, history in self:
+                yield [day.request.day], history
 
     def close(self) -> None:
         self._spool.cleanup()
@@ -124,34 +237,19 @@ class DayExportError(Exception):
 
 
 def export_day(
-    client: DotClient,
-    request: DayRequest,
-    *,
-    tz: str,
-    include_all_workspaces: bool,
-    spool: Path,
-) -> SpooledDay:
-    """Fetch, normalise and spool one day (runs on the pool's threads).
+    client: DotClient, request: DayRequest, *, include_all_workspaces: bool, spool: Path
+) -> Path:
+    """Fetch one day and spool Dot's answer (runs on the pool's threads).
 
-    Dot's raw answer, several times the size of its rows, is dropped before they are
-    spooled.
+    The client hands the decoded answer, which is encoded again for the spool: a little
+    of the time it took to decode, and the answer never sits in memory past this call.
     """
     payload = client.export_history(
         request.start_date, request.end_date, include_all_workspaces=include_all_workspaces
     )
-    start, end = request.window
-    history = _rows_of_day(
-        normalise_history(payload, window_start=start, window_end=end, tz=tz), request.day
-    )
-    path = spool / f"{request.partition_key}.pickle"
-    with path.open("wb") as out:
-        pickle.dump(history, out, protocol=pickle.HIGHEST_PROTOCOL)
-    return SpooledDay(
-        request=request,
-        conversations=len(history.conversations),
-        messages=len(history.messages),
-        path=path,
-    )
+    path = spool / f"{request.partition_key}.json"
+    path.write_bytes(json.dumps(payload).encode())
+    return path
 
 
 def fetch_days(
@@ -162,18 +260,17 @@ def fetch_days(
     include_all_workspaces: bool,
     max_concurrency: int,
 ) -> HistoryExport:
-    """Every requested day, `max_concurrency` at a time: all of them, or an error.
+    """Every requested day, `max_concurrency` calls at a time: all of them, or an error.
 
-    The first day that fails stops the fetch (queued days are cancelled) and the earliest
-    failed day is raised: a `DayExportError` for Dot's errors and unusable answers, any other
-    exception as it is (a bug, with its traceback). The spool is removed on failure.
+    The first call that fails stops the fetch (queued days are cancelled) and the earliest
+    failed day is raised: a `DayExportError` for Dot's errors and unusable answers, any
+    other exception as it is (a bug, with its traceback). The spool is removed on failure.
     """
     spool = tempfile.TemporaryDirectory(prefix="dot-history-")
     try:
-        days = _fetch_all(
+        bodies = _fetch_all(
             client,
             requests,
-            tz=tz,
             include_all_workspaces=include_all_workspaces,
             max_concurrency=max_concurrency,
             spool=Path(spool.name),
@@ -181,18 +278,17 @@ def fetch_days(
     except BaseException:
         spool.cleanup()
         raise
-    return HistoryExport(days, spool)
+    return HistoryExport.of_bodies(requests, bodies, tz=tz, spool=spool)
 
 
 def _fetch_all(
     client: DotClient,
     requests: Sequence[DayRequest],
     *,
-    tz: str,
     include_all_workspaces: bool,
     max_concurrency: int,
     spool: Path,
-) -> list[SpooledDay]:
+) -> list[Path]:
     workers = max(1, min(max_concurrency, len(requests)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dot-history") as pool:
         futures = {
@@ -200,7 +296,6 @@ def _fetch_all(
                 export_day,
                 client,
                 request,
-                tz=tz,
                 include_all_workspaces=include_all_workspaces,
                 spool=spool,
             ): request
@@ -211,22 +306,128 @@ def _fetch_all(
             future.cancel()
         for future, request in futures.items():  # the earliest failed day, if any
             error = future.exception() if future in done else None
-            if isinstance(error, DotError | HistoryShapeError):
+            if isinstance(error, DotError):
                 raise DayExportError(request, error, len(requests)) from error
             if error is not None:
                 raise error  # a bug, not Dot: keep its traceback
     return [future.result() for future in futures]
 
 
-def _rows_of_day(history: NormalisedHistory, day: date) -> NormalisedHistory:
-    """The day's rows; a two-day request also returned the neighbour's."""
+def _replace(
+    session: PartitionSession,
+    schema: str,
+    tables: tuple[str, str],
+    days: list[date],
+    rows: HistoryTables | NormalisedHistory,
+) -> dict[str, WriteResult]:
+    """One write: Arrow tables to a session taking them, pandas frames to any other."""
+    from dot_orchestration.warehouse._arrow import ArrowSession
+
+    where = _Partitions(
+        schema=schema, partition_column=PARTITION_COLUMN, partition_values=days, allow_empty=True
+    )
+    if not isinstance(rows, NormalisedHistory):
+        if isinstance(session, ArrowSession) and session.accepts_arrow:
+            arrow = {tables[0]: rows.conversations, tables[1]: rows.messages}
+            return session.replace_partitions(tables=arrow, **where)
+        rows = rows.frames()
+    frames = {tables[0]: rows.conversations, tables[1]: rows.messages}
+    return session.replace_partitions(tables=frames, **where)
+
+
+class _Partitions(TypedDict):
+    """What a write replaces, whatever the rows come as."""
+
+    schema: str
+    partition_column: str
+    partition_values: list[date]
+    allow_empty: bool
+
+
+def _batches(
+    requests: Sequence[DayRequest], bodies: Sequence[Path]
+) -> Iterator[list[tuple[DayRequest, Path]]]:
+    """Consecutive days, about `BATCH_BYTES` of answers each."""
+    batch: list[tuple[DayRequest, Path]] = []
+    size = 0
+    for request, body in zip(requests, bodies, strict=True):
+        batch.append((request, body))
+        size += body.stat().st_size
+        if size >= BATCH_BYTES:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def _spool_batch(
+    batch: list[tuple[DayRequest, Path]], tz: str, path: Path, total: int
+) -> tuple[SpooledBatch, list[SpooledDay]]:
+    """Normalise a batch, spool its tables; the batch and its days."""
+    normalised = normalise_bodies([_body(request, body) for request, body in batch], tz=tz)
+    days: list[HistoryTables] = []
+    for request, _ in batch:
+        try:
+            days.append(next(normalised))
+        except HistoryShapeError as error:
+            raise DayExportError(request, error, total) from error
+    spooled = SpooledBatch(
+        tuple(request.day for request, _ in batch),
+        _write([day.conversations for day in days], path.with_suffix(".conversations.arrow")),
+        _write([day.messages for day in days], path.with_suffix(".messages.arrow")),
+    )
+    return spooled, [
+        SpooledDay(request, day.conversations.num_rows, day.messages.num_rows, body, tz, spooled)
+        for (request, body), day in zip(batch, days, strict=True)
+    ]
+
+
+def _write(tables: list[pa.Table], path: Path) -> Path:
+    """The days' tables, one after the other, as one Arrow file."""
+    import pyarrow as pa
+
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, tables[0].schema) as writer:
+        for table in tables:
+            writer.write_table(table)
+    return path
+
+
+def _checked_days(
+    requests: Sequence[DayRequest], bodies: Sequence[Path], tz: str
+) -> list[SpooledDay]:
+    """Without pyarrow: each day normalised (Python) to check it, its rows not kept."""
+    days = []
+    for request, body in zip(requests, bodies, strict=True):
+        history = _history_of_day(body, request, tz, total=len(requests))
+        days.append(
+            SpooledDay(request, len(history.conversations), len(history.messages), body, tz, None)
+        )
+    return days
+
+
+def _history_of_day(
+    body: Path, request: DayRequest, tz: str, *, total: int = 1
+) -> NormalisedHistory:
+    """The Python path for one day's answer: its rows of the day."""
+    start, end = request.window
+    try:
+        history = normalise_history(body.read_bytes(), window_start=start, window_end=end, tz=tz)
+    except HistoryShapeError as error:
+        raise DayExportError(request, error, total) from error
     conversations, messages = history.conversations, history.messages
-    if (conversations[PARTITION_COLUMN] == day).all():
+    if (conversations[PARTITION_COLUMN] == request.day).all():
         return history
     return NormalisedHistory(
-        conversations=conversations[conversations[PARTITION_COLUMN] == day].reset_index(drop=True),
-        messages=messages[messages[PARTITION_COLUMN] == day].reset_index(drop=True),
+        conversations=conversations[conversations[PARTITION_COLUMN] == request.day].reset_index(
+            drop=True
+        ),
+        messages=messages[messages[PARTITION_COLUMN] == request.day].reset_index(drop=True),
     )
+
+
+def _body(request: DayRequest, path: Path) -> ExportBody:
+    start, end = request.window
+    return ExportBody(path, start, end, request.day)
 
 
 def _utc_midnight(day: date) -> datetime:
@@ -234,10 +435,12 @@ def _utc_midnight(day: date) -> datetime:
 
 
 __all__ = [
+    "BATCH_BYTES",
     "PARTITION_COLUMN",
     "DayExportError",
     "DayRequest",
     "HistoryExport",
+    "SpooledBatch",
     "SpooledDay",
     "export_day",
     "fetch_days",

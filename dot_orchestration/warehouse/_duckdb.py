@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -14,7 +14,8 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from dot_orchestration._extras import extra_required
-from dot_orchestration.warehouse._contract import DuplicateKeys, WriteResult, check_frames
+from dot_orchestration.warehouse._arrow import Frame, check_tables, kinds, stored
+from dot_orchestration.warehouse._contract import DuplicateKeys, WriteResult
 from dot_orchestration.warehouse._types import (
     TEXT,
     check_matches,
@@ -24,7 +25,6 @@ from dot_orchestration.warehouse._types import (
     quote,
     restored,
     schema_problems,
-    storable,
 )
 from dot_orchestration.warehouse.errors import PartitionWriteError
 
@@ -100,8 +100,11 @@ class DuckDBSession:
 
     A table is created and its schema compared once per session, on the first write that
     commits: the session's read-write connection holds DuckDB's file lock, so no other
-    process can alter the table meanwhile (a day's write costs a third less).
+    process can alter the table meanwhile (a day's write costs a third less). Rows may come
+    as Arrow tables (`ArrowSession`), which DuckDB scans without a copy per value.
     """
+
+    accepts_arrow = True
 
     def __init__(
         self, connection: duckdb.DuckDBPyConnection, *, after_delete: AfterDelete | None = None
@@ -114,7 +117,7 @@ class DuckDBSession:
         self,
         *,
         schema: str,
-        tables: Mapping[str, pd.DataFrame],
+        tables: Mapping[str, Frame],
         partition_column: str,
         partition_values: Sequence[date],
         allow_empty: bool,
@@ -182,7 +185,7 @@ def replace_partition(
     table: str,
     partition_column: str,
     partition_values: Sequence[date],
-    frame: pd.DataFrame,
+    frame: Frame,
     allow_empty: bool,
     after_delete: AfterDelete | None = None,
 ) -> WriteResult:
@@ -214,7 +217,7 @@ def replace_partitions(
     target: DuckDBTarget,
     *,
     schema: str,
-    tables: Mapping[str, pd.DataFrame],
+    tables: Mapping[str, Frame],
     partition_column: str,
     partition_values: Sequence[date],
     allow_empty: bool,
@@ -242,7 +245,7 @@ def _replace_partitions(
     target: DuckDBTarget,
     *,
     schema: str,
-    tables: Mapping[str, pd.DataFrame],
+    tables: Mapping[str, Frame],
     partition_column: str,
     partition_values: Sequence[date],
     allow_empty: bool,
@@ -250,7 +253,7 @@ def _replace_partitions(
     after_delete: AfterDelete | None,
 ) -> dict[str, WriteResult]:
     """`replace_partitions`, skipping the tables ``verified`` earlier on this connection."""
-    values = check_frames(
+    values = check_tables(
         tables,
         partition_column=partition_column,
         partition_values=partition_values,
@@ -259,8 +262,7 @@ def _replace_partitions(
     # Types and storable frames first: a frame that cannot be stored is refused before
     # the transaction starts.
     plans = {
-        table: (column_types(frame, partition_column), storable(frame))
-        for table, frame in tables.items()
+        table: (kinds(frame, partition_column), stored(frame)) for table, frame in tables.items()
     }
     described = ", ".join(f"{schema}.{table}" for table in tables)
     with _connection(target) as conn:
@@ -299,7 +301,7 @@ def _replace(
     table: str,
     partition_column: str,
     values: Sequence[date],
-    rows: pd.DataFrame,
+    rows: Frame,
     *,
     types: dict[str, str | None],
     verified: bool,
@@ -313,7 +315,7 @@ def _replace(
     deleted = _delete_partitions(conn, name, partition_column, values)
     if after_delete is not None:
         after_delete(schema, table)
-    inserted = _insert_frame(conn, name, rows) if len(rows) else 0
+    inserted = _insert_frame(conn, name, rows, types) if len(rows) else 0
     return WriteResult(rows_deleted=deleted, rows_inserted=inserted)
 
 
@@ -394,10 +396,12 @@ def _delete_partitions(
     return int(result[0]) if result else 0
 
 
-def _insert_frame(conn: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> int:
-    """Insert through a uniquely named view of the frame, by column name."""
+def _insert_frame(
+    conn: duckdb.DuckDBPyConnection, name: str, frame: Frame, names: Iterable[str]
+) -> int:
+    """Insert through a uniquely named view of the frame (or Arrow table), by column name."""
     view = f"dot_frame_{uuid4().hex}"
-    columns = ", ".join(quote(column) for column in frame.columns)
+    columns = ", ".join(quote(column) for column in names)
     conn.register(view, frame)
     try:
         result = conn.execute(

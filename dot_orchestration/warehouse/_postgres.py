@@ -15,7 +15,9 @@ Same semantics as the DuckDB writer, whose frame checks (`check_frames`) and typ
   the catalogue), so a role with ``USAGE`` and table privileges but no ``CREATE`` on the
   database can write existing tables; the schema is compared on every write, since other
   sessions may alter a table at any time.
-* **Bulk load is ``COPY``** in the text format, built before the transaction starts.
+* **Bulk load is ``COPY``**, its payload built before the transaction starts: a pandas
+  frame in the text format, value by value; an Arrow table as CSV, by pyarrow's writer
+  (every value quoted, so an empty string stays apart from NULL, an unquoted empty field).
 """
 
 from __future__ import annotations
@@ -33,16 +35,15 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from dot_orchestration._extras import extra_required
-from dot_orchestration.warehouse._contract import DuplicateKeys, WriteResult, check_frames
+from dot_orchestration.warehouse._arrow import Frame, check_tables, is_arrow, kinds, stored
+from dot_orchestration.warehouse._contract import DuplicateKeys, WriteResult
 from dot_orchestration.warehouse._types import (
     check_matches,
-    column_types,
     duplicate_keys_found,
     duplicate_keys_query,
     quote,
     restored,
     schema_problems,
-    storable,
 )
 from dot_orchestration.warehouse.errors import PartitionWriteError, SchemaMismatchError
 
@@ -142,17 +143,21 @@ class _Plan:
 
     types: dict[str, str | None]  # column → PostgreSQL type, None if the frame cannot tell
     payload: bytes
+    format: str  # COPY's option naming the payload's format ("" for its text format)
     rows: int
 
 
 class PostgresSession:
     """The `PartitionSession` of PostgreSQL, on one connection in autocommit mode.
 
-    A read-only session reads in one ``REPEATABLE READ READ ONLY`` transaction, held until
+    It takes Arrow tables too (`ArrowSession`), copied in as CSV. A read-only session reads
+    in one ``REPEATABLE READ READ ONLY`` transaction, held until
     the connection closes: the server refuses writes, and the reads of a check or of an
     input (conversations, then messages) see one snapshot, not two sides of a commit. An
     error inside it aborts that transaction, so a read-only session ends at its first error.
     """
+
+    accepts_arrow = True
 
     def __init__(self, connection: psycopg2.extensions.connection, *, read_only: bool = False):
         if not connection.autocommit:
@@ -166,7 +171,7 @@ class PostgresSession:
         self,
         *,
         schema: str,
-        tables: Mapping[str, pd.DataFrame],
+        tables: Mapping[str, Frame],
         partition_column: str,
         partition_values: Sequence[date],
         allow_empty: bool,
@@ -177,7 +182,7 @@ class PostgresSession:
         a failure after it rolls everything back, and a PostgreSQL error is raised as a
         `PartitionWriteError` saying so.
         """
-        values = check_frames(
+        values = check_tables(
             tables,
             partition_column=partition_column,
             partition_values=partition_values,
@@ -285,7 +290,7 @@ class PostgresSession:
         if plan.rows:
             columns = ", ".join(quote(column) for column in plan.types)
             self.connection.cursor().copy_expert(
-                f"COPY {_name(schema, table)} ({columns}) FROM STDIN",
+                f"COPY {_name(schema, table)} ({columns}) FROM STDIN{plan.format}",
                 io.BytesIO(plan.payload),
                 size=_COPY_BUFFER,
             )
@@ -332,17 +337,21 @@ class PostgresSession:
 # --- the frame ----------------------------------------------------------------------------
 
 
-def _types(frame: pd.DataFrame, partition_column: str) -> dict[str, str | None]:
+def _types(frame: Frame, partition_column: str) -> dict[str, str | None]:
     """The PostgreSQL type of each column, by the contract's one-type-per-kind mapping."""
-    kinds = column_types(frame, partition_column)
-    return {column: _TYPES[kind][0] if kind else None for column, kind in kinds.items()}
+    found = kinds(frame, partition_column)
+    return {column: _TYPES[kind][0] if kind else None for column, kind in found.items()}
 
 
-def _plan(frame: pd.DataFrame, partition_column: str, described: str) -> _Plan:
+def _plan(frame: Frame, partition_column: str, described: str) -> _Plan:
     """Types and COPY payload; a frame that cannot be encoded is refused here, unwritten."""
     types = _types(frame, partition_column)
-    stored = storable(frame)
-    columns = [_copy_column(stored[column], kind) for column, kind in types.items()]
+    if is_arrow(frame):
+        return _Plan(
+            types=types, payload=_csv(stored(frame)), format=" (FORMAT csv)", rows=len(frame)
+        )
+    storable = stored(frame)
+    columns = [_copy_column(storable[column], kind) for column, kind in types.items()]
     text = "".join("\t".join(row) + "\n" for row in zip(*columns, strict=True))
     try:
         payload = text.encode("utf-8")
@@ -351,7 +360,27 @@ def _plan(frame: pd.DataFrame, partition_column: str, described: str) -> _Plan:
             f"refusing to write {described}: the frame holds text that cannot be stored as "
             f"UTF-8 ({error.reason}: {error.object[error.start : error.end]!r})"
         ) from None
-    return _Plan(types=types, payload=payload, rows=len(frame))
+    return _Plan(types=types, payload=payload, format="", rows=len(frame))
+
+
+def _csv(table: Any) -> bytes:
+    """An Arrow table as CSV for COPY: pyarrow writes it column-wise, every value quoted
+    (an unquoted empty field is NULL) and floats in their shortest exact form. Arrow text
+    is UTF-8 already, so there is nothing to refuse."""
+    import pyarrow as pa  # type: ignore[import-untyped]  # pyarrow ships no type hints
+    import pyarrow.csv  # type: ignore[import-untyped]
+
+    # microseconds, as PostgreSQL's TIMESTAMP holds them: cut, as the text format's are
+    microseconds = pa.schema(
+        [
+            field.with_type(pa.timestamp("us")) if pa.types.is_timestamp(field.type) else field
+            for field in table.schema
+        ]
+    )
+    sink = io.BytesIO()
+    options = pyarrow.csv.WriteOptions(include_header=False, quoting_style="all_valid")
+    pyarrow.csv.write_csv(table.cast(microseconds, safe=False), sink, write_options=options)
+    return sink.getvalue()
 
 
 def _copy_column(column: pd.Series, kind: str | None) -> list[str]:

@@ -39,6 +39,7 @@ from uuid import uuid4
 
 import pandas as pd
 
+from dot_orchestration.warehouse._arrow import Frame, pandas_frame
 from dot_orchestration.warehouse._contract import DuplicateKeys, WriteResult, check_frames
 from dot_orchestration.warehouse._types import (
     DATE,
@@ -263,6 +264,8 @@ class StagedSession:
     (the warehouse's grants are what really enforce it).
     """
 
+    accepts_arrow = True
+
     def __init__(
         self,
         connection: SqlConnection,
@@ -280,12 +283,17 @@ class StagedSession:
         self,
         *,
         schema: str,
-        tables: Mapping[str, pd.DataFrame],
+        tables: Mapping[str, Frame],
         partition_column: str,
         partition_values: Sequence[date],
         allow_empty: bool,
     ) -> dict[str, WriteResult]:
-        """Replace the partitions of every table in ``tables`` (see the module docstring)."""
+        """Replace the partitions of every table in ``tables`` (see the module docstring).
+
+        Arrow tables are written as the pandas frames they convert to: each warehouse's
+        bulk load here takes rows from a frame.
+        """
+        tables = {table: pandas_frame(frame) for table, frame in tables.items()}
         values = check_frames(
             tables,
             partition_column=partition_column,

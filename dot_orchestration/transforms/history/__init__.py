@@ -41,14 +41,26 @@ the payload passes through them:
 * `_timestamps`: a column of timestamps, however each was sent, into UTC;
 * `_frames`: the window check and the two frames in the contract's dtypes;
 * `_errors`: `HistoryShapeError` and the JSON path and excerpt it shows.
+
+The body as Dot sent it (bytes) has a faster way through, `normalise_bodies`, when DuckDB
+and pyarrow are installed: DuckDB parses it and maps every column in SQL, for the shapes
+`_shapes` proves give exactly the Python path's tables (the emulator's, and what Dot is
+believed to send); every other body takes the Python path above, unchanged. `_fast` holds
+the SQL, `_tables` the two tables as Arrow (`HistoryTables`), which the writers take whole.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+import json
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from dot_orchestration.transforms.history._errors import HistoryShapeError
+from dot_orchestration.transforms.history._errors import HistoryShapeError, shape_error
 from dot_orchestration.transforms.history._frames import (
     CONVERSATION_DTYPES,
     MESSAGE_DTYPES,
@@ -60,12 +72,18 @@ from dot_orchestration.transforms.history._items import read_items
 from dot_orchestration.transforms.history._values import AUTO_REVIEW_LABELS
 from dot_orchestration.transforms.history._wrapper import unwrap
 
+if TYPE_CHECKING:  # pyarrow is needed only by the bytes' way through
+    from dot_orchestration.transforms.history._tables import HistoryTables
+
 __all__ = [
     "AUTO_REVIEW_LABELS",
     "CONVERSATION_DTYPES",
     "MESSAGE_DTYPES",
+    "ExportBody",
     "HistoryShapeError",
     "NormalisedHistory",
+    "fast_path_installed",
+    "normalise_bodies",
     "normalise_history",
 ]
 
@@ -77,20 +95,98 @@ def normalise_history(
     window_end: datetime,
     tz: str | tzinfo = "UTC",
 ) -> NormalisedHistory:
-    """Normalise a decoded export body covering ``[window_start, window_end)``.
+    """Normalise an export body covering ``[window_start, window_end)``.
 
-    ``tz`` is the timezone of the partitions: ``partition_date`` is a conversation's
-    ``created_at`` date there, and naive window bounds are read there. Naive timestamps in
-    the payload are UTC. Messages share their conversation's ``partition_date`` so that a
-    conversation and its messages are always replaced together. Rows are sorted by
-    conversation ``created_at`` and id, messages by index, so the same export always gives
-    the same frames.
+    ``payload`` is the decoded body, or its bytes as Dot sent them (then DuckDB maps it
+    where it can, see `normalise_bodies`; the result is the same). ``tz`` is the timezone
+    of the partitions: ``partition_date`` is a conversation's ``created_at`` date there,
+    and naive window bounds are read there. Naive timestamps in the payload are UTC.
+    Messages share their conversation's ``partition_date`` so that a conversation and its
+    messages are always replaced together. Rows are sorted by conversation ``created_at``
+    and id, messages by index, so the same export always gives the same frames.
 
     Raises `HistoryShapeError` for anything that cannot be normalised whole, including a
     conversation created outside the window, and `ValueError` for an empty window.
     """
-    zone = ZoneInfo(tz) if isinstance(tz, str) else tz
+    zone = _zone(tz)
+    if isinstance(payload, bytes):
+        if fast_path_installed():
+            with tempfile.TemporaryDirectory(prefix="dot-history-") as spool:
+                path = Path(spool) / "body.json"
+                path.write_bytes(payload)
+                body = ExportBody(path, window_start, window_end)
+                return next(normalise_bodies([body], tz=zone)).frames()
+        payload = _decoded(payload)
     start, end = window_bounds(window_start, window_end, zone)
     items, where = unwrap(payload, "$", 0)
     conversations = read_items(items, where)
     return build_frames(conversations, start, end, zone)
+
+
+@dataclass(frozen=True)
+class ExportBody:
+    """One export body as Dot sent it, spooled to a file; the window it answers (as for
+    `normalise_history`); and the one partition to keep (None: all of them)."""
+
+    path: Path
+    window_start: datetime
+    window_end: datetime
+    day: date | None = None
+
+
+def normalise_bodies(
+    bodies: Sequence[ExportBody], *, tz: str | tzinfo = "UTC"
+) -> Iterator[HistoryTables]:
+    """Each body's tables as Arrow, in order: what `normalise_history` gives, faster.
+
+    DuckDB maps every body whose shape it proves, all in a few statements; the others are
+    decoded and take the Python path. A body that does not fit raises its
+    `HistoryShapeError` when its turn comes, so a caller knows which one it was. Needs
+    DuckDB and pyarrow (`fast_path_installed`).
+    """
+    from dot_orchestration.transforms.history._fast import FastBody, fast_tables
+    from dot_orchestration.transforms.history._tables import tables_of
+
+    zone = _zone(tz)
+    windows = [window_bounds(body.window_start, body.window_end, zone) for body in bodies]
+    fast = fast_tables(
+        [
+            FastBody(body.path, *window, body.day)
+            for body, window in zip(bodies, windows, strict=True)
+        ],
+        zone,
+    )
+    for body, tables in zip(bodies, fast, strict=True):
+        if tables is None:
+            history = normalise_history(
+                _decoded(body.path.read_bytes()),
+                window_start=body.window_start,
+                window_end=body.window_end,
+                tz=zone,
+            )
+            tables = tables_of(history)
+            tables = tables if body.day is None else tables.of_day(body.day)
+        yield tables
+
+
+def fast_path_installed() -> bool:
+    """Whether DuckDB and pyarrow are there for `normalise_bodies`."""
+    try:
+        import duckdb  # noqa: F401
+        import pyarrow  # type: ignore[import-untyped]  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _decoded(body: bytes) -> object:
+    try:
+        return json.loads(body)
+    except ValueError as error:  # UnicodeDecodeError is one too
+        raise shape_error(
+            f"the body is not JSON ({error})", where="$", item=body[:300].decode(errors="replace")
+        ) from None
+
+
+def _zone(tz: str | tzinfo) -> tzinfo:
+    return ZoneInfo(tz) if isinstance(tz, str) else tz

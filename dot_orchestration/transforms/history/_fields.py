@@ -45,7 +45,7 @@ def _spellings(*names: str) -> tuple[FieldPath, ...]:
 
 CONVERSATION_ID = _spellings("chat_id", "conversation_id", "id")
 CREATED_AT = _spellings("created_at", "timestamp", "time")
-_MESSAGE_COUNT = _spellings("number_of_messages", "num_messages", "message_count", "messages_count")
+MESSAGE_COUNT = _spellings("number_of_messages", "num_messages", "message_count", "messages_count")
 # Conversation fields in reading order; a spelling earlier in a field's list wins.
 CONVERSATION_FIELDS: dict[str, tuple[FieldPath, ...]] = {
     "conversation_id": CONVERSATION_ID,
@@ -66,9 +66,9 @@ CONVERSATION_FIELDS: dict[str, tuple[FieldPath, ...]] = {
     ),
     "environment": _spellings("environment", "environment_id"),
     "workspace": _spellings("workspace", "workspace_id"),
-    "message_count": _MESSAGE_COUNT,
+    "message_count": MESSAGE_COUNT,
 }
-_MESSAGE_FIELDS: dict[str, tuple[FieldPath, ...]] = {
+MESSAGE_FIELDS: dict[str, tuple[FieldPath, ...]] = {
     "conversation_id": _spellings("chat_id", "conversation_id"),
     "message_index": _spellings("message_index", "index", "position"),
     "role": _spellings("role", "sender"),
@@ -90,7 +90,7 @@ _CONVERSATION_KEYS = (
 )
 _MESSAGE_ROW_KEYS = frozenset(("role", "content", "message"))
 _MESSAGE_FIELD_KEYS = frozenset(
-    (*(path[0] for paths in _MESSAGE_FIELDS.values() for path in paths), "id")
+    (*(path[0] for paths in MESSAGE_FIELDS.values() for path in paths), "id")
 )
 _PLAN_CACHE_SIZE = 1024  # distinct key sets per process; exports repeat a handful
 
@@ -113,24 +113,40 @@ class _MessagePlan(NamedTuple):
     """
 
     paths: dict[str, tuple[FieldPath, ...]]
-    direct: tuple[str | None, ...] | None  # the key of each field, in `_MESSAGE_FIELDS` order
+    direct: tuple[str | None, ...] | None  # the key of each field, in `MESSAGE_FIELDS` order
     rest: tuple[str, ...]  # keys no field reads (with a direct plan)
 
 
 @lru_cache(maxsize=_PLAN_CACHE_SIZE)
 def _message_plan(keys: tuple[str, ...]) -> _MessagePlan:
     """`conversation_plan` for messages, which are ten times as many, with a fast path."""
-    paths = _plan(keys, _MESSAGE_FIELDS)
+    paths = _plan(keys, MESSAGE_FIELDS)
+    direct = direct_keys(keys, MESSAGE_FIELDS)
+    if direct is None:
+        return _MessagePlan(paths, None, ())
+    used = tuple(direct.values())
+    return _MessagePlan(paths, used, tuple(key for key in keys if key not in used))
+
+
+def direct_keys(
+    keys: tuple[str, ...], fields: Mapping[str, tuple[FieldPath, ...]]
+) -> dict[str, str | None] | None:
+    """The one top-level key each field is read from in items with these keys (None: absent).
+
+    None when some field has several spellings present or a nested one: reading then needs
+    `take`, which tries them in order per item. Nearly every export spells each field one
+    way, so a whole column can then be read from its one key (also by the DuckDB path).
+    """
+    paths = _plan(keys, fields)
     if any(
         len(spellings) > 1 or len(spellings[0]) > 1 for spellings in paths.values() if spellings
     ):
-        return _MessagePlan(paths, None, ())
-    direct = tuple(spellings[0][0] if spellings else None for spellings in paths.values())
-    return _MessagePlan(paths, direct, tuple(key for key in keys if key not in direct))
+        return None
+    return {name: spellings[0][0] if spellings else None for name, spellings in paths.items()}
 
 
 def message_fields(message: Mapping[str, object]) -> tuple[list[object], dict[str, object]]:
-    """The raw value of each message field (in `_MESSAGE_FIELDS` order) and the unread rest."""
+    """The raw value of each message field (in `MESSAGE_FIELDS` order) and the unread rest."""
     plan = _message_plan(tuple(message))
     if plan.direct is not None:
         values = [None if key is None else message[key] for key in plan.direct]

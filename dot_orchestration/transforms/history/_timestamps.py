@@ -19,6 +19,7 @@ from dot_orchestration.transforms.history._errors import render, shape_error
 from dot_orchestration.transforms.history._records import Conversation, Message
 
 _EPOCH_TEXT = re.compile(r"[+-]?\d+(\.\d*)?")
+_ZONED = re.compile(r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?)\s*$")
 
 
 def utc_column(
@@ -29,7 +30,7 @@ def utc_column(
     """ISO strings in one vectorised pass; epochs, digit strings and datetimes one by one."""
     text = [value if isinstance(value, str) else None for value in values]
     parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
-    nanos = parsed.asi8.copy()
+    nanos = _naive_in_utc(text, parsed.asi8.copy())
     missed = np.flatnonzero(parsed.isna())
     for pos in map(int, missed):
         value = values[pos]
@@ -43,6 +44,23 @@ def utc_column(
             )
         nanos[pos] = instant
     return pd.DatetimeIndex(nanos.view("M8[ns]")).tz_localize("UTC")
+
+
+def _naive_in_utc(text: list[str | None], nanos: np.ndarray) -> np.ndarray:
+    """Naive strings are UTC, also beside strings with an offset.
+
+    pandas (2.x) reads a naive string that follows one with an offset in that offset, not
+    in UTC: in a column mixing both, the naive ones are parsed again on their own.
+    """
+    naive = [
+        pos for pos, value in enumerate(text) if value is not None and not _ZONED.search(value)
+    ]
+    if naive and len(naive) < sum(value is not None for value in text):
+        again = pd.to_datetime(
+            [text[pos] for pos in naive], format="ISO8601", utc=True, errors="coerce"
+        )
+        nanos[naive] = again.asi8
+    return nanos
 
 
 def _instant(value: object) -> int | None:
