@@ -4,11 +4,17 @@ Imports every module of the Dagster layer, then uses each feature that needs an 
 reports what happened, so the tests can assert on it from the outside. Run it with the
 Python of a core-only venv (the extras are absent), or with `--block` to make this
 interpreter behave as if the optional modules were not installed.
+
+`--validate FILE` then runs `dagster definitions validate -f FILE` in this interpreter, as
+`python -m dagster` runs it (its log after the report, its exit status this process's): the
+release-set tests check a code location loads without paying for a second interpreter
+that imports Dagster and the layer again.
 """
 
 import importlib
 import importlib.util
 import json
+import runpy
 import sys
 from collections.abc import Callable
 
@@ -148,7 +154,11 @@ def main() -> None:
             {"extra": extra, "feature": label, "installed": available[module], "outcome": outcome}
         )
     report = {"import_errors": import_errors, "optional_modules_loaded": loaded}
-    print(json.dumps({**report, "features": features}))
+    print(json.dumps({**report, "features": features}), flush=True)
+    if "--validate" in sys.argv:
+        location = sys.argv[sys.argv.index("--validate") + 1]
+        sys.argv = ["dagster", "definitions", "validate", "-f", location]
+        runpy.run_module("dagster", run_name="__main__", alter_sys=True)
 
 
 if __name__ == "__main__":

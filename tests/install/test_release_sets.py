@@ -6,8 +6,8 @@ this package declares (dagster 1.13.20 + dagster-dbt 0.29.20 + dbt-core 1.10 +
 dbt-postgres) and the newest one the registry has. In each, the install must leave the
 team's versions alone and pull no optional part (web servers, the demo's warehouse, the
 emulator), the Dagster layer must import, a small code location must load with
-`dagster definitions validate`, and a feature whose extra is missing must say which extra
-to install.
+`dagster definitions validate` (run by the probe, in the interpreter that imported the
+layer), and a feature whose extra is missing must say which extra to install.
 
 Speed: each venv is cached in the user's cache folder (`$XDG_CACHE_HOME` or `~/.cache`,
 then `dot-orchestration/compat-venvs`; `DOT_COMPAT_VENVS` overrides), outside the checkout so
@@ -17,8 +17,8 @@ venv (and removes the set's old one): ~5 min a set (downloads and ~100 installs)
 machine. The wheel is cached there too, keyed by a hash of the sources it is built from,
 so an unchanged checkout (CI's next fresh clone) builds none; a venv records the hash of
 the wheel it holds, and reinstalls it (`--no-deps`, then `pip check`) only when that
-differs. A cached run then costs what the tests themselves run: per set the probe and
-`dagster definitions validate`.
+differs. A cached run then costs what the tests themselves run: per set one interpreter,
+the probe then `dagster definitions validate`.
 """
 
 import email.parser
@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from _probe import assert_core_only, run_probe
+from _probe import ProbeRun, assert_core_only, probe
 from filelock import FileLock
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -318,20 +318,21 @@ def test_installing_beside_a_release_set_pulls_no_optional_part(compat_venv: Com
     assert compat_venv.changed == {}, "the install changed the team's versions"
 
 
-def test_the_dagster_layer_imports_and_extras_are_named(compat_venv: CompatVenv) -> None:
-    assert_core_only(run_probe(compat_venv.python))
+@pytest.fixture(scope="module")
+def probed(compat_venv: CompatVenv, tmp_path_factory: pytest.TempPathFactory) -> ProbeRun:
+    """The probe in the venv, then `dagster definitions validate` of `_tiny_location.py` in
+    the same interpreter (one import of Dagster and the layer instead of two), in a fresh
+    folder that is also its `DAGSTER_HOME`."""
+    home = tmp_path_factory.mktemp("probe")
+    location = str(HERE / "_tiny_location.py")
+    return probe(compat_venv.python, "--validate", location, cwd=home, DAGSTER_HOME=str(home))
 
 
-def test_a_small_code_location_loads(compat_venv: CompatVenv, tmp_path: Path) -> None:
-    dagster = compat_venv.path / "bin" / "dagster"
-    result = run(
-        dagster,
-        "definitions",
-        "validate",
-        "-f",
-        HERE / "_tiny_location.py",
-        cwd=tmp_path,
-        DAGSTER_HOME=str(tmp_path),
-    )
-    logged = result.stdout + result.stderr  # Dagster logs to stderr
-    assert "Validation successful for code location _tiny_location.py" in logged
+def test_the_dagster_layer_imports_and_extras_are_named(probed: ProbeRun) -> None:
+    assert probed.report is not None, probed.log
+    assert_core_only(probed.report)
+
+
+def test_a_small_code_location_loads(probed: ProbeRun) -> None:
+    assert probed.returncode == 0, probed.log
+    assert "Validation successful for code location _tiny_location.py" in probed.log  # stdout
