@@ -5,27 +5,27 @@ checkout whose example dbt project is parsed (`examples/dbt_project/target/manif
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from dot_demo.definitions import dbt_executable
 from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorServer
 from dot_orchestration.emulator.confluence import DEFAULT_USERS, ConfluenceEmulatorServer
 
 REPO = Path(__file__).resolve().parents[2]
-DBT = Path(sys.executable).with_name("dbt")
 
 
 @pytest.fixture(scope="session")
 def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder laid out like the repository where the snippets need it: the example dbt
-    project, parsed once (its DuckDB file stays in that folder)."""
+    project, parsed once (its DuckDB file stays in that folder) by the dbt the example's
+    builds run (the session's, when it chose one: see `dbt_executable`)."""
     root = tmp_path_factory.mktemp("checkout")
     project = root / "examples" / "dbt_project"
     unwanted = shutil.ignore_patterns("target", "logs", "*.duckdb", ".user.yml")
     shutil.copytree(REPO / "examples" / "dbt_project", project, ignore=unwanted)
-    parse = [str(DBT), "parse", "--quiet", "--project-dir", str(project)]
+    parse = [dbt_executable(), "parse", "--quiet", "--project-dir", str(project)]
     env = {**os.environ, "DBT_PROFILES_DIR": str(project)}
     subprocess.run(parse, cwd=project, env=env, check=True, timeout=300)
     return root
@@ -50,6 +50,7 @@ def reader_env(
     monkeypatch.setenv("CONFLUENCE_EMAIL", analyst.email)
     monkeypatch.setenv("CONFLUENCE_API_TOKEN", analyst.api_token)
     monkeypatch.setenv("DBT_PROFILES_DIR", str(checkout / "examples" / "dbt_project"))
-    monkeypatch.setenv("PATH", f"{DBT.parent}{os.pathsep}{os.environ['PATH']}")
+    dbt_folder = Path(dbt_executable()).parent
+    monkeypatch.setenv("PATH", f"{dbt_folder}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.chdir(checkout)
     return checkout
