@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from ._support import EXAMPLE_PROJECT, WORKSPACE, example_copy
+from ._support import EXAMPLE_PROJECT, WORKSPACE, dbt_first, example_copy
 
 DG = Path(sys.executable).with_name("dg")
 TIMEOUT_S = 240
@@ -71,8 +71,8 @@ _PROJECT_VARIABLES = ("DOT_", "CONFLUENCE_")
 
 
 def dg_env(home: Path, **variables: str) -> dict[str, str]:
-    """The venv on PATH, a Dagster home, and of the example's variables only `variables`:
-    CI validates definitions without the deployment's secrets."""
+    """The venv on PATH (after the example's dbt), a Dagster home, and of the example's
+    variables only `variables`: CI validates definitions without the deployment's secrets."""
     venv_bin = str(Path(sys.executable).parent)
     env = {
         name: value for name, value in os.environ.items() if not name.startswith(_PROJECT_VARIABLES)
@@ -80,7 +80,7 @@ def dg_env(home: Path, **variables: str) -> dict[str, str]:
     return {
         **env,
         "VIRTUAL_ENV": str(Path(sys.executable).parents[1]),
-        "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PATH": dbt_first(f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}"),
         "DAGSTER_HOME": str(home),
         "NO_COLOR": "1",
         **variables,

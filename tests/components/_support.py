@@ -1,8 +1,10 @@
 """Paths and helpers of the component tests."""
 
+import os
 import shutil
 import textwrap
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -10,7 +12,12 @@ from typing import Any
 import httpx
 import pytest
 from dagster import AssetKey, DagsterInstance, Definitions, ExecuteInProcessResult
-from dagster.components.testing import DefsFolderSandbox
+from dagster.components.testing import DefsFolderSandbox, create_defs_folder_sandbox
+from dagster_dbt import DbtProjectComponent
+
+from dot_demo.definitions import dbt_executable
+from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorServer
+from dot_orchestration.emulator.confluence import DEFAULT_USERS, ConfluenceEmulatorServer
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE_PROJECT = REPO / "examples" / "dg_project"
@@ -27,6 +34,54 @@ workspace:
   initial_backoff_s: 0.01
   max_backoff_s: 0.05
 """
+
+
+def dbt_first(path: str) -> str:
+    """`path` (a PATH value) with the folder of the example's dbt (`dbt_executable`: the
+    session's, when it chose one) first, for the `dbt` that dagster-dbt runs."""
+    dbt = Path(dbt_executable())
+    if not dbt.is_absolute():  # then `dbt` on PATH already is the example's
+        return path
+    return f"{dbt.parent}{os.pathsep}{path}"
+
+
+def set_dot_env(patch: pytest.MonkeyPatch, dot: EmulatorServer) -> None:
+    """DOT_API_KEY and DOT_BASE_URL point at the emulator, a Teams webhook is set and no
+    Slack token or other Dot setting; the example's dbt first on PATH."""
+    patch.setenv("DOT_API_KEY", ADMIN_TOKEN)
+    patch.setenv("DOT_BASE_URL", dot.url)
+    patch.setenv("PATH", dbt_first(os.environ["PATH"]))
+    patch.setenv("DOT_ALERTS_TEAMS_WEBHOOK_URL", "https://teams.example.com/hook")
+    for name in (
+        "DOT_REGION",
+        "DOT_USER_ID",
+        "DOT_AUTH_MODE",
+        "DOT_ENVIRONMENT",
+        "DOT_ENVIRONMENT_NAME",
+        "DOT_ALERTS_SLACK_TOKEN",
+    ):
+        patch.delenv(name, raising=False)
+
+
+def set_confluence_env(patch: pytest.MonkeyPatch, site: ConfluenceEmulatorServer) -> None:
+    """The Confluence emulator's URL and its analyst's Cloud credentials."""
+    analyst = DEFAULT_USERS[0]
+    patch.setenv("CONFLUENCE_BASE_URL", site.url)
+    patch.setenv("CONFLUENCE_EMAIL", analyst.email)
+    patch.setenv("CONFLUENCE_API_TOKEN", analyst.api_token)
+
+
+@contextmanager
+def dbt_sandbox(dbt_project_dir: Path) -> Iterator[DefsFolderSandbox]:
+    """A fresh dg project whose `defs/dbt` is the example dbt project, scaffolded by `dg`'s
+    own scaffolder for `DbtProjectComponent`."""
+    with create_defs_folder_sandbox() as sandbox:
+        sandbox.scaffold_component(
+            DbtProjectComponent,
+            defs_path="dbt",
+            scaffold_params={"project_path": str(dbt_project_dir)},
+        )
+        yield sandbox
 
 
 def every_section(tmp_path: Path, history_day: date) -> str:

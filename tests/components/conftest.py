@@ -5,22 +5,20 @@ loads the project with Dagster's component testing helpers, as `dg` would. The D
 and URLs reach the YAML through environment variables only, like in a deployment.
 """
 
-import os
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from dagster import DagsterInstance
-from dagster.components.testing import DefsFolderSandbox, create_defs_folder_sandbox
-from dagster_dbt import DbtProjectComponent
+from dagster.components.testing import DefsFolderSandbox
 
 from dot_demo.definitions import ExampleSettings, prepared_dbt_project
-from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorServer
-from dot_orchestration.emulator.confluence import DEFAULT_USERS, ConfluenceEmulatorServer
+from dot_orchestration.emulator import EmulatorServer
+from dot_orchestration.emulator.confluence import ConfluenceEmulatorServer
 
 from ._dg import DgRun, launch, stop
+from ._support import dbt_sandbox, set_confluence_env, set_dot_env
 
 
 @pytest.fixture(scope="session")
@@ -40,34 +38,15 @@ def dbt_project_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def dot_env(dot_emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> EmulatorServer:
-    """DOT_API_KEY and DOT_BASE_URL point at the emulator, a Teams webhook is set and no
-    Slack token; the venv's dbt is on PATH."""
-    monkeypatch.setenv("DOT_API_KEY", ADMIN_TOKEN)
-    monkeypatch.setenv("DOT_BASE_URL", dot_emulator.url)
-    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("DOT_ALERTS_TEAMS_WEBHOOK_URL", "https://teams.example.com/hook")
-    for name in (
-        "DOT_REGION",
-        "DOT_USER_ID",
-        "DOT_AUTH_MODE",
-        "DOT_ENVIRONMENT",
-        "DOT_ENVIRONMENT_NAME",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.delenv("DOT_ALERTS_SLACK_TOKEN", raising=False)
+    """The emulator, reset, and the environment of `set_dot_env`."""
+    set_dot_env(monkeypatch, dot_emulator)
     return dot_emulator
 
 
 @pytest.fixture
 def project(dbt_project_dir: Path) -> Iterator[DefsFolderSandbox]:
-    """A fresh dg project whose `defs/dbt` is the example dbt project, scaffolded by `dg`'s
-    own scaffolder for `DbtProjectComponent`."""
-    with create_defs_folder_sandbox() as sandbox:
-        sandbox.scaffold_component(
-            DbtProjectComponent,
-            defs_path="dbt",
-            scaffold_params={"project_path": str(dbt_project_dir)},
-        )
+    """A project of `dbt_sandbox`, this test's own."""
+    with dbt_sandbox(dbt_project_dir) as sandbox:
         yield sandbox
 
 
@@ -75,12 +54,9 @@ def project(dbt_project_dir: Path) -> Iterator[DefsFolderSandbox]:
 def confluence_env(
     confluence_server: ConfluenceEmulatorServer, monkeypatch: pytest.MonkeyPatch
 ) -> ConfluenceEmulatorServer:
-    """The Confluence emulator, reset, and its analyst's Cloud credentials in the env."""
+    """The Confluence emulator, reset, and the environment of `set_confluence_env`."""
     confluence_server.state.reset()
-    analyst = DEFAULT_USERS[0]
-    monkeypatch.setenv("CONFLUENCE_BASE_URL", confluence_server.url)
-    monkeypatch.setenv("CONFLUENCE_EMAIL", analyst.email)
-    monkeypatch.setenv("CONFLUENCE_API_TOKEN", analyst.api_token)
+    set_confluence_env(monkeypatch, confluence_server)
     return confluence_server
 
 

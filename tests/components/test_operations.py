@@ -21,7 +21,6 @@ from dagster import (
     EnvVar,
     build_sensor_context,
 )
-from dagster.components.testing import DefsFolderSandbox
 from dagster_dbt import DbtProjectComponent
 
 from dot_orchestration.catalogue import refresh_dot_exposures
@@ -30,7 +29,16 @@ from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorServer
 from dot_orchestration.emulator.confluence import ConfluenceEmulatorServer
 from dot_orchestration.monitoring import schedule_freshness_policy
 
-from ._support import every_section, journal, run_assets, spec_of, write_dot_yaml
+from ._support import (
+    dbt_sandbox,
+    every_section,
+    journal,
+    run_assets,
+    set_confluence_env,
+    set_dot_env,
+    spec_of,
+    write_dot_yaml,
+)
 
 HISTORY_DAY = (datetime.now(timezone.utc) - timedelta(days=2)).date()
 DUCKDB_SYNC = AssetKey(["dot", "sync", "duckdb", "dot_demo"])
@@ -50,24 +58,42 @@ class Loaded:
     warehouse: Path
 
 
+@pytest.fixture(scope="module")
+def module_defs(
+    dbt_project_dir: Path,
+    dot_emulator_server: EmulatorServer,
+    confluence_server: ConfluenceEmulatorServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Definitions, DbtProjectComponent, Path]]:
+    """The project loaded once for the module (a load is most of a test's time here): the
+    tests only read the definitions or run them, and each starts from reset emulators
+    (`loaded`), so none sees what another ran but in the shared instance and warehouse,
+    which each reads by its own run or partition."""
+    files = tmp_path_factory.mktemp("operations")
+    dot_emulator_server.state.reset()
+    with pytest.MonkeyPatch.context() as patch, dbt_sandbox(dbt_project_dir) as project:
+        set_dot_env(patch, dot_emulator_server)
+        set_confluence_env(patch, confluence_server)
+        defs_yaml = write_dot_yaml(project, every_section(files, HISTORY_DAY))
+        with DotClient(api_token=ADMIN_TOKEN, base_url=dot_emulator_server.url) as client:
+            refresh_dot_exposures(client, defs_yaml.parent / "dot_exposures.json")
+        with project.build_component_tree() as tree:
+            yield (
+                tree.build_defs(),
+                tree.load_component("dbt", DbtProjectComponent),
+                files / "warehouse.duckdb",
+            )
+
+
 @pytest.fixture
 def loaded(
-    project: DefsFolderSandbox,
+    module_defs: tuple[Definitions, DbtProjectComponent, Path],
     dot_env: EmulatorServer,
     confluence_env: ConfluenceEmulatorServer,
-    tmp_path: Path,
-) -> Iterator[Loaded]:
-    defs_yaml = write_dot_yaml(project, every_section(tmp_path, HISTORY_DAY))
-    with DotClient(api_token=ADMIN_TOKEN, base_url=dot_env.url) as client:
-        refresh_dot_exposures(client, defs_yaml.parent / "dot_exposures.json")
-    with project.build_component_tree() as tree:
-        yield Loaded(
-            defs=tree.build_defs(),
-            dbt=tree.load_component("dbt", DbtProjectComponent),
-            dot=dot_env,
-            site=confluence_env,
-            warehouse=tmp_path / "warehouse.duckdb",
-        )
+) -> Loaded:
+    """The module's definitions, with the emulators reset and the environment a run reads."""
+    defs, dbt, warehouse = module_defs
+    return Loaded(defs=defs, dbt=dbt, dot=dot_env, site=confluence_env, warehouse=warehouse)
 
 
 def dbt_assets_of(loaded: Loaded) -> set[AssetKey]:
