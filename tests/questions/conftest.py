@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dagster import AssetCheckEvaluation, ExecuteInProcessResult, materialize
+from dagster import AssetCheckEvaluation, DagsterInstance, ExecuteInProcessResult, materialize
 
 from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorConfig, EmulatorServer
 from dot_orchestration.emulator.rules import AnswerRule, ChartRule
@@ -90,10 +90,19 @@ def slow_dot() -> Iterator[EmulatorServer]:
 Run = Callable[..., ExecuteInProcessResult]
 
 
+@pytest.fixture(scope="module")
+def runs_instance() -> Iterator[DagsterInstance]:
+    """One ephemeral instance for a module's question runs: making one costs more CPU than
+    a small run, and a question asset reads nothing from it (its answer checks judge the
+    answer in the asset's own step); each test reads its own run's result."""
+    with DagsterInstance.ephemeral() as instance:
+        yield instance
+
+
 @pytest.fixture
-def run() -> Run:
+def run(runs_instance: DagsterInstance) -> Run:
     """`run(server, *questions, **dot_resource_fields)`: materialize the questions against
-    that Dot, on an ephemeral instance."""
+    that Dot, on the module's ephemeral instance."""
 
     def materialize_questions(
         server: EmulatorServer, *questions: DotQuestion, **resource: float
@@ -103,6 +112,7 @@ def run() -> Run:
         return materialize(
             list(defs.assets or ()),
             resources={"dot": dot},
+            instance=runs_instance,
             raise_on_error=False,
         )
 
