@@ -103,7 +103,8 @@ def stub_dot() -> Iterator[StubDot]:
             """Quiet: pytest shows failures, not access logs."""
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # `shutdown()` waits for the loop to look: every 0.05 s, not the default 0.5 s.
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     stub.url = f"http://127.0.0.1:{server.server_address[1]}"
     try:

@@ -7,9 +7,11 @@ Dot holds and which writes reached it (from the Dot journal).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import functools
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import httpx
@@ -80,6 +82,28 @@ def dot_resource(dot: EmulatorServer, url: str | None = None) -> DotResource:
     )
 
 
+@functools.cache
+def run_resources(
+    dot: EmulatorServer,
+    site: ConfluenceEmulatorServer,
+    flavour: str,
+    confluence_class: type[ConfluenceResource],
+    dot_url: str | None,
+) -> Mapping[str, Any]:
+    """The `dot` and `confluence` resources of a run, made once for each combination: a
+    resource is an immutable model, and making one infers its config schema again."""
+    return MappingProxyType(
+        {
+            "dot": dot_resource(dot, dot_url),
+            "confluence": confluence_resource(site, flavour, confluence_class),
+        }
+    )
+
+
+#: The tests' own calls to the emulators' control routes: one client, not one per call
+#: (`httpx.get` builds a client, and with it an SSL context, every time).
+EMULATOR_HTTP = httpx.Client(timeout=10)
+
 #: Called before every Confluence request of `HookedConfluenceResource`, on its thread.
 REQUEST_HOOKS: list[Callable[[httpx.Request], None]] = []
 
@@ -135,10 +159,9 @@ class NoteHarness:
     dot_url: str | None = None  # Dot's URL for the runs, when not the emulator's own
 
     def resources(self) -> dict[str, Any]:
-        return {
-            "dot": dot_resource(self.dot, self.dot_url),
-            "confluence": confluence_resource(self.site, self.flavour, self.confluence_class),
-        }
+        return dict(
+            run_resources(self.dot, self.site, self.flavour, self.confluence_class, self.dot_url)
+        )
 
     def run(
         self,
@@ -177,10 +200,10 @@ class NoteHarness:
         return DotClient(api_token=ADMIN_TOKEN, base_url=self.dot.url, retry=HttpRetries())
 
     def journal(self) -> list[dict[str, Any]]:
-        return list(httpx.get(f"{self.dot.url}/_emulator/journal").json()["entries"])
+        return list(EMULATOR_HTTP.get(f"{self.dot.url}/_emulator/journal").json()["entries"])
 
     def clear_journal(self) -> None:
-        httpx.delete(f"{self.dot.url}/_emulator/journal").raise_for_status()
+        EMULATOR_HTTP.delete(f"{self.dot.url}/_emulator/journal").raise_for_status()
 
     def note_writes(self) -> list[dict[str, Any]]:
         return [e for e in self.journal() if (e["method"], e["route"]) in NOTE_WRITE_ROUTES]

@@ -43,7 +43,6 @@ from dagster import (
     Definitions,
     EnvVar,
     ExecuteInProcessResult,
-    instance_for_test,
     serialize_value,
 )
 from dagster.components.testing import create_defs_folder_sandbox
@@ -652,12 +651,6 @@ def dot() -> Iterator[EmulatorServer]:
     )
     with EmulatorServer(config, port=0) as server:
         yield server
-
-
-@pytest.fixture
-def instance(tmp_path: Path) -> Iterator[DagsterInstance]:
-    with instance_for_test(temp_dir=str(tmp_path)) as created:
-        yield created
 
 
 def event_log(instance: DagsterInstance) -> str:
