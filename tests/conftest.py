@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from _dbt_builds import DbtHome
 from _instances import make_template, sqlite_instance
+from _warm_dbt import EXAMPLE_DBT, WarmDbt, start_for_session
 from dagster import DagsterInstance
 
 from dot_orchestration.emulator import EmulatorConfig, EmulatorServer
@@ -44,13 +45,25 @@ CALM_RUN_GROUP = LONGEST_FIRST[0]
 #: share of the suite's time is spent waiting for it (tests/notes: 67 s on disk, 57 s here).
 RAM_DISK = Path("/dev/shm")
 _RAM_TEMP = pytest.StashKey[Path]()
+_WARM_DBT = pytest.StashKey[WarmDbt]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    """Choose the session's temporary folder, then start its warm dbt (`_warm_dbt.py`:
+    dbt imported once, not by each of the suite's dbt calls) unless the caller chose a dbt.
+    The controller decides; xdist workers inherit its environment."""
+    if hasattr(config, "workerinput"):
+        return
+    use_ram_disk(config)
+    if EXAMPLE_DBT not in os.environ:
+        config.stash[_WARM_DBT] = start_for_session()
+
+
+def use_ram_disk(config: pytest.Config) -> None:
     """Put the session's temporary files (pytest's `tmp_path`s and everything that asks
     `tempfile`, dbt and subprocesses included) on the RAM disk when there is one and no
-    `TMPDIR` was chosen. The controller decides; xdist workers inherit its `TMPDIR`."""
-    if hasattr(config, "workerinput") or "TMPDIR" in os.environ:
+    `TMPDIR` was chosen."""
+    if "TMPDIR" in os.environ:
         return
     if not (RAM_DISK.is_dir() and os.access(RAM_DISK, os.W_OK)):
         return
@@ -62,8 +75,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Free the RAM disk after a passing session; after a failure keep what the failing
-    tests left, for a look (pytest prints the `tmp_path` of each)."""
+    """Stop the warm dbt (it also stops if the session is killed). Free the RAM disk after
+    a passing session; after a failure keep what the failing tests left, for a look
+    (pytest prints the `tmp_path` of each)."""
+    warm = session.config.stash.get(_WARM_DBT, None)
+    if warm is not None:
+        warm.stop()
     base = session.config.stash.get(_RAM_TEMP, None)
     if base is not None and exitstatus == 0:
         shutil.rmtree(base, ignore_errors=True)
