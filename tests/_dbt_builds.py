@@ -8,11 +8,23 @@ own made every build parse in full, about a third of a build's CPU. Instead, the
 a worker use one path, emptied for a test that needs a fresh warehouse, and keep the last
 parse under `runs_dir`: where the example's own builds look for it (`run_target`, when
 given `runs_dir`) and where dagster-dbt does when `DBT_TARGET_PATH` points there.
-Builds with other `--vars` (the failure switches) still parse in full: dbt's rule.
+
+The example's failure switches are environment variables its dbt project reads only when
+executing (examples/dbt_project/README.md): a broken build reuses the parse too, where
+other `--vars` would make dbt parse in full. `switched_on` sets them around a build.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
+
+#: The example dbt project's failure switches (environment variables of the dbt process).
+FAIL_TEST = "DOT_DEMO_FAIL_TEST"
+FAIL_MODEL = "DOT_DEMO_FAIL_MODEL"
+REVENUE_FAN_OUT = "DOT_DEMO_REVENUE_FAN_OUT"
 
 
 @dataclass(frozen=True)
@@ -38,7 +50,7 @@ class DbtHome:
 
     def keep_parse_of(self, run_id: str) -> None:
         """Keep the parse of a run's dbt build for the next build, as the example does after
-        its own default builds (dagster-dbt names a build's target folder after its run)."""
+        its own builds (dagster-dbt names a build's target folder after its run)."""
         from dot_demo.definitions import keep_parse_state  # the example, only when building
 
         for target in self.runs_dir.glob(f"*-{run_id[:7]}*"):
@@ -50,3 +62,13 @@ def empty_duckdb(path: Path) -> Path:
     for built in (path, path.with_name(f"{path.name}.wal")):
         built.unlink(missing_ok=True)
     return path
+
+
+@contextmanager
+def switched_on(*switches: str) -> Iterator[None]:
+    """The failure `switches` on for the dbt builds started inside (dagster-dbt starts
+    dbt with this process's environment)."""
+    with pytest.MonkeyPatch.context() as env:
+        for switch in switches:
+            env.setenv(switch, "true")
+        yield

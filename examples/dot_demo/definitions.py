@@ -23,7 +23,6 @@ from dagster import (
     AssetExecutionContext,
     AssetsDefinition,
     AssetSelection,
-    Config,
     Definitions,
     Failure,
     definitions,
@@ -205,12 +204,6 @@ class ExampleSettings:
         )
 
 
-class DbtBuildConfig(Config):
-    """Extra `--vars` for one dbt build (the tests use it to break the build on purpose)."""
-
-    dbt_vars: dict[str, Any] = {}
-
-
 def dbt_executable() -> str:
     """`DOT_DEMO_DBT_EXECUTABLE` when set (another dbt, e.g. a wrapper that starts faster),
     else the `dbt` installed beside this interpreter, so an unactivated venv still finds it."""
@@ -291,13 +284,12 @@ def build_example_dbt_assets(
         context: AssetExecutionContext,
         dbt: DbtCliResource,
         dot: DotResource,
-        config: DbtBuildConfig,
     ) -> Iterator[Any]:
-        args = ["build", "--vars", json.dumps({**DBT_VARS, **config.dbt_vars})]
+        args = ["build", "--vars", json.dumps(DBT_VARS)]
         target = run_target(context, runs_dir, project)
         invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=target)
         yield from invocation.stream()
-        if target is not None and runs_dir is not None and not config.dbt_vars:
+        if target is not None and runs_dir is not None:
             keep_parse_state(target, runs_dir)
         if push_run_results:
             push_dbt_run_results(context, dot, invocation)
@@ -318,8 +310,8 @@ def run_target(
 
     dbt re-parses the whole project when its target folder has no `partial_parse.msgpack`,
     and dagster-dbt copies one into a run's folder only from `target/` or `DBT_TARGET_PATH`,
-    not from where these definitions parse (`DBT_TARGET`). The state is the last default
-    build's under `runs_dir` (`keep_parse_state`), else the definitions' own parse. dbt
+    not from where these definitions parse (`DBT_TARGET`). The state is the last build's
+    under `runs_dir` (`keep_parse_state`), else the definitions' own parse. dbt
     checks it before use (same dbt, `--vars`, profile and project files, else it parses
     in full), so a stale copy costs a full parse, never a wrong manifest.
     """
@@ -335,10 +327,12 @@ def run_target(
 
 
 def keep_parse_state(target: Path, runs_dir: Path) -> None:
-    """Keep a default build's parse state for the next build under `runs_dir`.
+    """Keep a build's parse state for the next build under `runs_dir`.
 
-    Only builds with the default `--vars` (a different `--vars` is a full parse for dbt);
-    the file is replaced whole, so a build starting meanwhile reads the old or the new one.
+    Every build of the example passes the same `--vars` (`DBT_VARS`; the dbt project's
+    failure switches are environment variables, which leave the parse valid), so the last
+    build's parse is the next one's; the file is replaced whole, so a build starting
+    meanwhile reads the old or the new one.
     """
     state = target / PARTIAL_PARSE
     if state.exists():

@@ -5,8 +5,9 @@
 JOBS_JSON holds a list of jobs, ``{"name": str, "workdir": str, "args": [...], "env": {...}}``,
 optionally ``"parse_state"``: an earlier job's ``partial_parse.msgpack``, copied into
 ``<workdir>/target`` first (dbt reuses it if it matches). For each job this sets ``env`` in
-``os.environ``, runs ``dbtRunner().invoke(args)`` (dbt's programmatic entry point, the same
-code path as the CLI), puts the environment back and writes ``<workdir>/invocation.json``:
+``os.environ`` and makes ``workdir`` the working directory (where a relative DuckDB path
+lands), runs ``dbtRunner().invoke(args)`` (dbt's programmatic entry point, the same code
+path as the CLI), puts both back and writes ``<workdir>/invocation.json``:
 ``{"success": bool, "exception": str | null, "result": [str] | null}``; ``result`` holds
 what ``dbt ls`` listed. Artifacts (``run_results.json``, ``manifest.json``) and logs land
 wherever ``args`` say.
@@ -52,11 +53,14 @@ def _run(job: dict[str, Any]) -> dict[str, Any]:
         shutil.copyfile(job["parse_state"], target / "partial_parse.msgpack")
     saved = {key: os.environ.get(key) for key in job["env"]}
     os.environ.update(job["env"])
+    cwd = os.getcwd()
+    os.chdir(job["workdir"])
     try:
         res = dbtRunner().invoke(job["args"])
     except Exception:  # dbtRunner reports failures in its result; this is a crash
         return {"success": False, "exception": traceback.format_exc(), "result": None}
     finally:
+        os.chdir(cwd)
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)

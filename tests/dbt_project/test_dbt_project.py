@@ -6,6 +6,12 @@ through dbt's programmatic entry point (``dbtRunner``) one after the other in on
 process (``_dbt_batch.py``, one import of dbt), started by a module-scoped fixture. The
 default build comes first and is shared by every test that reads it; each test waits only
 for the run it reads.
+
+Each invocation runs in its own folder with the profile's default DuckDB path,
+`dot_demo.duckdb` relative to the working directory: one path for dbt (the profile is
+part of what its saved parse must match), a file of their own for the builds. So the
+invocations with the default `--vars` parse the project once between them, the builds
+with a failure switch on included (the switches are environment variables).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from typing import Any
 
 import duckdb
 import pytest
+from _dbt_builds import FAIL_MODEL, FAIL_TEST
 
 PROJECT_DIR = Path(__file__).resolve().parents[2] / "examples" / "dbt_project"
 SEEDS_DIR = PROJECT_DIR / "seeds"
@@ -37,6 +44,9 @@ FAILING_MODEL = "daily_revenue"
 BATCH_TIMEOUT_S = 240
 LS_TAG_DOT = ["ls", "--select", "tag:dot", "--output", "json"]
 LS_TAG_DOT += ["--output-keys", "unique_id", "resource_type"]
+#: The profile's DuckDB path when `DOT_DEMO_DUCKDB_PATH` is unset, relative to dbt's
+#: working directory.
+DUCKDB_FILE = "dot_demo.duckdb"
 
 
 # --------------------------------------------------------------------------- helpers
@@ -67,7 +77,8 @@ class DbtRun:
 
     @property
     def db_path(self) -> Path:
-        return self.workdir / "dot_demo.duckdb"
+        """The profile's default DuckDB file, in the run's working directory."""
+        return self.workdir / DUCKDB_FILE
 
     @property
     def output(self) -> str:
@@ -105,26 +116,27 @@ class DbtRun:
 
 @dataclass
 class DbtJob:
-    """One dbt invocation to run: its arguments and, optionally, a DuckDB file to prepare."""
+    """One dbt invocation to run: its arguments, the failure switches it turns on (the
+    example project's environment variables) and, optionally, a DuckDB file to prepare."""
 
     args: list[str]
     dbt_vars: dict[str, Any] | None = None
+    switches: tuple[str, ...] = ()
     prepare_db: Callable[[Path], None] | None = None
-    #: An earlier job of the batch whose DuckDB file and parse this one reuses (same
-    #: `--vars`): dbt then parses only what changed, as the example's builds do.
+    #: An earlier job of the batch whose parse this one reuses (same `--vars`; the same
+    #: profile, see the module's docstring): dbt then parses only what changed, as the
+    #: example's builds do.
     reuse_parse_of: str | None = None
 
     def spec(self, name: str, workdir: Path) -> dict[str, Any]:
         """The job as _dbt_batch.py takes it; prepares the workdir (and the DuckDB file)."""
         workdir.mkdir(parents=True)
         spec: dict[str, Any] = {"name": name, "workdir": str(workdir)}
-        db_path = workdir / "dot_demo.duckdb"
         if self.reuse_parse_of is not None:
             earlier = workdir.with_name(self.reuse_parse_of)
-            db_path = earlier / "dot_demo.duckdb"  # the profile is part of what dbt checks
             spec["parse_state"] = str(earlier / "target" / "partial_parse.msgpack")
         if self.prepare_db is not None:
-            self.prepare_db(db_path)
+            self.prepare_db(workdir / DUCKDB_FILE)
         args = [
             *self.args,
             "--project-dir", str(PROJECT_DIR),
@@ -136,7 +148,7 @@ class DbtJob:
             args += ["--vars", json.dumps(self.dbt_vars)]
         if self.reuse_parse_of is not None:
             args.append("--partial-parse")
-        return {**spec, "args": args, "env": {"DOT_DEMO_DUCKDB_PATH": str(db_path)}}
+        return {**spec, "args": args, "env": dict.fromkeys(self.switches, "true")}
 
 
 class DbtBatch:
@@ -277,8 +289,8 @@ def dbt_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DbtBatch]:
         {
             "default": DbtJob(["build"]),
             "ls_dot": DbtJob(LS_TAG_DOT, reuse_parse_of="default"),
-            "fail_test": DbtJob(["build"], dbt_vars={"dot_demo_fail_test": True}),
-            "fail_model": DbtJob(["build"], dbt_vars={"dot_demo_fail_model": True}),
+            "fail_test": DbtJob(["build"], switches=(FAIL_TEST,), reuse_parse_of="default"),
+            "fail_model": DbtJob(["build"], switches=(FAIL_MODEL,), reuse_parse_of="default"),
             "dot_usage": DbtJob(
                 ["build", "--select", "tag:dot_usage"],
                 dbt_vars={"dot_usage_enabled": True},
@@ -413,7 +425,7 @@ def test_dbt_ls_tag_dot_lists_exactly_the_marts(dbt_runs: DbtBatch, default_buil
     assert others == _tests_attached_to(default_build.manifest, MARTS)
 
 
-def test_fail_test_var_fails_exactly_the_blocking_orders_test(
+def test_fail_test_switch_fails_exactly_the_blocking_orders_test(
     dbt_runs: DbtBatch, default_build: DbtRun
 ) -> None:
     run = dbt_runs["fail_test"]
@@ -441,7 +453,7 @@ def test_fail_test_var_fails_exactly_the_blocking_orders_test(
     _assert_all_others_succeeded(statuses, broken.keys() | skipped)
 
 
-def test_fail_model_var_breaks_the_daily_revenue_model(
+def test_fail_model_switch_breaks_the_daily_revenue_model(
     dbt_runs: DbtBatch, default_build: DbtRun
 ) -> None:
     run = dbt_runs["fail_model"]

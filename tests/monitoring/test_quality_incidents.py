@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from _dbt_builds import FAIL_TEST, switched_on
 from dagster import AssetKey, AssetSelection, DagsterInstance, Definitions
 
 from dot_orchestration.client.errors import DotPermissionError
@@ -26,14 +27,11 @@ FAILING_TEST = "orders_amount_matches_payments"
 BUILT = AssetSelection.assets(AssetKey("orders"), AssetKey("customers")).upstream()
 
 
-def build(defs: Definitions, instance: DagsterInstance, **dbt_vars: Any) -> bool:
-    config = {"ops": {"dot_demo_dbt": {"config": {"dbt_vars": dbt_vars}}}}
+def build(defs: Definitions, instance: DagsterInstance) -> bool:
     keys = list(BUILT.resolve(defs.resolve_asset_graph()))
     return (
         defs.resolve_implicit_global_asset_job_def()
-        .execute_in_process(
-            instance=instance, asset_selection=keys, run_config=config, raise_on_error=False
-        )
+        .execute_in_process(instance=instance, asset_selection=keys, raise_on_error=False)
         .success
     )
 
@@ -62,7 +60,8 @@ def test_failed_dbt_test_opens_one_incident_and_its_pass_resolves_it(
     cursor = tick(sensor, instance, None, dot=dot)
     assert reports(dot_emulator) == [], "no check has run: nothing to report"
 
-    assert not build(example, instance, dot_demo_fail_test=True)
+    with switched_on(FAIL_TEST):
+        assert not build(example, instance)
     dot_emulator.state.faults = [
         FaultRule(method="POST", path=INCIDENTS, kind="status", status=403)
     ]

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from _dbt_builds import DbtHome
+from _dbt_builds import FAIL_MODEL, FAIL_TEST, DbtHome, switched_on
 from dagster import AssetKey, AssetsDefinition, DagsterInstance, Definitions
 from dagster import evaluate_automation_conditions as evaluate
 from dagster_dbt import DbtCliResource, DbtProject
@@ -62,12 +62,9 @@ def sync_calls(server: EmulatorServer) -> list[dict[str, Any]]:
     return [e for e in entries if e["route"] == SYNC_ROUTE]
 
 
-def run_job(defs: Definitions, instance: DagsterInstance, **dbt_vars: Any) -> bool:
-    """The nightly job; `dbt_vars` break the build on purpose (the example's models)."""
-    config = {"ops": {"dot_demo_dbt": {"config": {"dbt_vars": dbt_vars}}}} if dbt_vars else None
-    result = defs.resolve_job_def(JOB).execute_in_process(
-        instance=instance, run_config=config, raise_on_error=False
-    )
+def run_job(defs: Definitions, instance: DagsterInstance) -> bool:
+    """The nightly job (its dbt build broken on purpose inside `switched_on`)."""
+    result = defs.resolve_job_def(JOB).execute_in_process(instance=instance, raise_on_error=False)
     return result.success
 
 
@@ -113,12 +110,14 @@ def test_a_failed_blocking_dbt_test_syncs_nothing(
     instance: DagsterInstance, dot_emulator: EmulatorServer, nightly: Nightly
 ) -> None:
     """A dbt test of severity error is a blocking check: the run stops before the syncs."""
-    assert not run_job(nightly(dot_emulator), instance, dot_demo_fail_test=True)
+    with switched_on(FAIL_TEST):
+        assert not run_job(nightly(dot_emulator), instance)
     assert sync_calls(dot_emulator) == []
 
 
 def test_a_failed_model_syncs_nothing(
     instance: DagsterInstance, dot_emulator: EmulatorServer, nightly: Nightly
 ) -> None:
-    assert not run_job(nightly(dot_emulator), instance, dot_demo_fail_model=True)
+    with switched_on(FAIL_MODEL):
+        assert not run_job(nightly(dot_emulator), instance)
     assert sync_calls(dot_emulator) == []

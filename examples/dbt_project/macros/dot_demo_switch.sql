@@ -1,16 +1,16 @@
 {#-
-  dot_demo_switch(name): true when the project var `name` is switched on.
+  dot_demo_switch(name): true when the environment variable `name` is switched on
+  ("true", "1", "yes" or "on", in any case; unset is off).
 
-  Accepts what --vars may deliver: YAML/JSON booleans, "true"/"1"/"yes" strings, 1.
-  Used by the failure switches (dot_demo_fail_test, dot_demo_fail_model,
-  dot_demo_revenue_fan_out). Called at compile time, so flipping a switch never changes
-  the project's node graph.
+  Used by the failure switches (DOT_DEMO_FAIL_TEST, DOT_DEMO_FAIL_MODEL,
+  DOT_DEMO_REVENUE_FAN_OUT). Read only when dbt executes, never while it parses: flipping
+  a switch changes neither the node graph nor anything dbt's saved parse depends on, so
+  a build with a switch on reuses the parse of one without (a `--vars` would re-parse the
+  whole project).
 -#}
 {% macro dot_demo_switch(name) -%}
-  {%- set value = var(name, false) -%}
-  {%- if value is string -%}
-    {{ return(value | trim | lower in ['true', '1', 'yes', 'on']) }}
-  {%- else -%}
-    {{ return(value in [true, 1]) }}
+  {%- if not execute -%}
+    {{ return(false) }}
   {%- endif -%}
+  {{ return(env_var(name, 'false') | trim | lower in ['true', '1', 'yes', 'on']) }}
 {%- endmacro %}

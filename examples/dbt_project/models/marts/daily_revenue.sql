@@ -10,13 +10,13 @@ select
     sum(amount) as gross_revenue,
     sum(case when status = 'returned' then amount else 0 end) as returned_revenue,
     sum(case when status <> 'returned' then amount else 0 end)
-    {%- if dot_demo_switch('dot_demo_revenue_fan_out') %}
-    -- dot_demo_revenue_fan_out is on: every order counted twice, as a join fanning out
+    {%- if dot_demo_switch('DOT_DEMO_REVENUE_FAN_OUT') %}
+    -- DOT_DEMO_REVENUE_FAN_OUT is on: every order counted twice, as a join fanning out
     -- would; the model builds and its tests pass, but Dot's revenue is wrong.
     * 2
     {%- endif %} as net_revenue
-    {%- if dot_demo_switch('dot_demo_fail_model') %},
-    -- dot_demo_fail_model is on: reference a column that doesn't exist, so the
+    {%- if dot_demo_switch('DOT_DEMO_FAIL_MODEL') %},
+    -- DOT_DEMO_FAIL_MODEL is on: reference a column that doesn't exist, so the
     -- warehouse rejects the statement and the model fails to build.
     dot_demo_fail_model_is_on
     {%- endif %}
