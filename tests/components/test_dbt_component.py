@@ -9,7 +9,6 @@ source tables do not exist), which is how one test sees a failed build reach Dot
 
 import json
 import os
-import sys
 import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from dagster.components.core.component_tree import ComponentTreeException
 from dagster.components.testing import DefsFolderSandbox, create_defs_folder_sandbox
 from dagster_dbt import DbtProjectComponent
 
+from dot_demo.definitions import dbt_executable
 from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorServer
 
 from ._support import WORKSPACE, journal, run_assets, spec_of, write_dot_yaml
@@ -57,15 +57,17 @@ class Loaded:
 
 @pytest.fixture(scope="module")
 def env(dot_emulator_server: EmulatorServer, dbt_home: DbtHome) -> Iterator[None]:
-    """The Dot token and URL (the emulator), the venv's dbt on PATH, and for dbt the
-    worker's DuckDB path, emptied, and its runs folder, where dagster-dbt finds the parse
-    of an earlier build (`DBT_TARGET_PATH`)."""
+    """The Dot token and URL (the emulator), the example's dbt first on PATH (the
+    component runs `dbt`), and for dbt the worker's DuckDB path, emptied, and its runs
+    folder, where dagster-dbt finds the parse of an earlier build (`DBT_TARGET_PATH`)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DOT_API_KEY", ADMIN_TOKEN)
         patch.setenv("DOT_BASE_URL", dot_emulator_server.url)
         patch.setenv("DOT_DEMO_DUCKDB_PATH", str(dbt_home.fresh_warehouse()))
         patch.setenv("DBT_TARGET_PATH", str(dbt_home.runs_dir))
-        patch.setenv("PATH", str(Path(sys.executable).parent), prepend=os.pathsep)
+        dbt = Path(dbt_executable())
+        if dbt.is_absolute():  # else `dbt` on PATH already is the example's
+            patch.setenv("PATH", str(dbt.parent), prepend=os.pathsep)
         yield
 
 
