@@ -83,12 +83,15 @@ def running_emulators(
 
     Dot's exposures are fetched before definitions load, as a deployment's build step
     would, so Dot's dashboards show up in the lineage graph. Dot answers the example's
-    questions from the warehouse dbt builds (`answer_rules.yaml`), as it is when asked.
+    questions from the warehouse dbt builds (`answer_rules.yaml`), as it is when asked,
+    and at once: the emulator's default half second of "thinking" per question would only
+    make the demo wait.
     """
     (settings.demo_home / "dagster_home").mkdir(parents=True, exist_ok=True)
     config = EmulatorConfig(
         seed=42,
         strict=strict,
+        answer_delay_s=0.0,
         answer_warehouse=settings.duckdb_path,
         answer_rules=load_answer_rules(ANSWER_RULES),
     )
