@@ -125,12 +125,13 @@ def start(folder: Path) -> WarmDbt:
                 pass_fds=[listener.fileno()],
                 start_new_session=True,  # a Ctrl-C of the session reaches the callers only
             )
-    client = write_client(folder / "bin", socket_path)
+    client = write_client(folder / "bin", socket_path, real_dbt())
     return WarmDbt(server=server, folder=folder, client=client)
 
 
-def write_client(folder: Path, socket_path: Path) -> Path:
-    """An executable `dbt` in `folder` asking the server at `socket_path` to run dbt."""
+def write_client(folder: Path, socket_path: Path, dbt: Path) -> Path:
+    """An executable `dbt` in `folder` asking the server at `socket_path` to run dbt, and
+    becoming the executable `dbt` when no server answers."""
     folder.mkdir(parents=True, exist_ok=True)
     client = folder / "dbt"
     # -I -S: the client needs the standard library only, and starts in a few milliseconds.
@@ -139,7 +140,7 @@ def write_client(folder: Path, socket_path: Path) -> Path:
         "import sys\n"
         f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
         "from _warm_dbt import run_client\n"
-        f"run_client({str(socket_path)!r}, {str(real_dbt())!r})\n"
+        f"run_client({str(socket_path)!r}, {str(dbt)!r})\n"
     )
     client.chmod(0o755)
     return client

@@ -3,7 +3,8 @@ exit codes, output on the caller's own streams, the caller's folder and environm
 build stopped by SIGINT (as dagster-dbt stops one), and the real dbt when no server runs.
 
 dbt's JSON log names the process that wrote each line (`info.pid`): a warm dbt is a child
-of the server, not the client the caller started; without a server it is the client itself.
+of the server, not the client the caller started. Without a server the client becomes the
+real dbt (exec); a stand-in for it shows that, without paying for dbt's import.
 """
 
 from __future__ import annotations
@@ -187,9 +188,11 @@ def feed(fifo: Path, rows: bytes, reader: subprocess.Popen[str]) -> None:
         return
 
 
-def test_without_a_server_the_client_runs_dbt_itself(project: Path, tmp_path: Path) -> None:
-    client = write_client(tmp_path / "bin", tmp_path / "no_server.sock")
-    shown = run(client, "--log-format", "json", "debug", "--config-dir", cwd=project)
-    assert shown.code == 0, shown.stderr
-    (opened,) = [e for e in shown.events() if e["info"]["name"] == "OpenCommand"]
-    assert opened["info"]["pid"] == shown.pid  # the client became the real dbt
+def test_without_a_server_the_client_becomes_the_real_dbt(tmp_path: Path) -> None:
+    # The real dbt, as far as this test can tell: it prints its pid and arguments.
+    stand_in = tmp_path / "real_dbt"
+    stand_in.write_text('#!/bin/sh\necho "$$ $*"\n')
+    stand_in.chmod(0o755)
+    client = write_client(tmp_path / "bin", tmp_path / "no_server.sock", stand_in)
+    shown = run(client, "debug", "--config-dir", cwd=tmp_path)
+    assert (shown.code, shown.stdout) == (0, f"{shown.pid} debug --config-dir\n"), shown
