@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import ssl
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -23,6 +25,8 @@ from dot_orchestration._http import (
     parse_retry_after,
     redact,
 )
+from dot_orchestration.client import DotClient
+from dot_orchestration.confluence import ConfluenceClient
 
 NOW = datetime(2026, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
 
@@ -214,3 +218,23 @@ def test_call_error_message_names_the_call_and_redacts_the_body() -> None:
     assert "after 3 attempts: rejected | body: " in message
     assert "dot-s3cret" not in message
     assert len(error.body) <= HTTPCallError.BODY_EXCERPT
+
+
+def test_clients_share_one_ssl_context(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Clients are made per unit of work (a run, a sensor tick); each building its own SSL
+    context would load the CA bundle again every time."""
+    DotClient(api_token="t", base_url="https://app.getdot.ai").close()  # the process's one
+    built: list[str] = []
+    real = ssl.create_default_context
+
+    def counted(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        built.append("an SSL context")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ssl, "create_default_context", counted)
+
+    for _ in range(2):
+        DotClient(api_token="t", base_url="https://app.getdot.ai").close()
+        ConfluenceClient("https://example.atlassian.net/wiki", email="a@b.c", api_token="t").close()
+
+    assert built == []
