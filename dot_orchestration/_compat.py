@@ -11,6 +11,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dagster import AssetsDefinition, AssetSpec, Definitions
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluationTargetMaterializationData,
+)
 from dagster._core.definitions.assets.graph.asset_graph import AssetGraph
 from dagster._core.definitions.metadata.metadata_set import NamespacedMetadataSet
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
@@ -61,6 +64,15 @@ from dagster_shared.yaml_utils.source_position import SourcePositionTree
 # the manifest nor the key of a node; `build_dbt_asset_selection` reads the manifest
 # through this same function, and every dbt asset spec carries the unique id under this
 # key (also shown in the UI). Pinned by tests/sync/test_dbt_terms.py.
+
+# AssetCheckEvaluationTargetMaterializationData: the materialization a check evaluation is
+# about, which the UI links the check to. The sync step yields its checks as (public)
+# `AssetCheckEvaluation`s instead of `AssetCheckResult`s, which Dagster resolves with one
+# event-log query per check and a pass over every output of the step (a third of a
+# 200-connection run's CPU); the step looks the materializations up in one
+# `get_asset_records` query and names each here. Checked: `dagster` exports
+# `AssetCheckEvaluation` but not this class (1.13.20, 1.13.27). Pinned by
+# tests/sync/test_sync_events.py.
 
 #: Run tags that make one run materialize a range of partitions (a single-run backfill).
 #: Checked: `RunRequest` takes a `partition_key` but no range in 1.13.20-1.13.27; Dagster
@@ -117,6 +129,7 @@ def dbt_unique_id_of(spec: AssetSpec) -> str | None:
 __all__ = [
     "PARTITION_RANGE_END_TAG",
     "PARTITION_RANGE_START_TAG",
+    "AssetCheckEvaluationTargetMaterializationData",
     "AssetGraph",
     "NamespacedMetadataSet",
     "SourcePositionTree",

@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 
 from dagster import (
-    AssetCheckResult,
+    AssetCheckEvaluation,
     AssetExecutionContext,
     AssetKey,
     AssetsDefinition,
@@ -38,13 +38,14 @@ from dot_orchestration.syncing import NON_WAREHOUSE_TYPES, sync_connections
 from dot_orchestration.syncs.results import (
     DotSyncMetadata,
     accepted_sync,
+    accepted_sync_checks,
     refused_sync_check,
     sync_accepted_check_spec,
+    sync_timing,
     syncs_failed,
 )
 from dot_orchestration.syncs.settings import SyncSettings
 from dot_orchestration.syncs.translator import (
-    SYNC_ACCEPTED_CHECK,
     DotConnectionMetadata,
     DotSyncProps,
     DotSyncTranslator,
@@ -95,7 +96,7 @@ def build_dot_sync_assets(
     )
     def _sync_connections(
         context: AssetExecutionContext, dot: DotResource
-    ) -> Iterator[MaterializeResult | AssetCheckResult]:
+    ) -> Iterator[MaterializeResult | AssetCheckEvaluation]:
         if deployed is not None:
             yield from sync_environment_target(context, dot, deployed)
         else:
@@ -130,12 +131,16 @@ def _label(spec: AssetSpec) -> str:
 
 def sync_selected_connections(
     context: AssetExecutionContext, dot: DotResource
-) -> Iterator[MaterializeResult | AssetCheckResult]:
-    """Sync the selected connections concurrently; report every failure, keep every success."""
+) -> Iterator[MaterializeResult | AssetCheckEvaluation]:
+    """Sync the selected connections concurrently; report every failure, keep every success.
+
+    A selected check is evaluated as its call ends when the call failed, and with the
+    others once every call ended when it passed (`accepted_sync_checks`)."""
     every = connections_by_key(context.assets_def)
     targets = {key: every[key] for key in context.selected_asset_keys}
     checked = {key.asset_key for key in context.selected_asset_check_keys}
     failures: dict[str, DotError] = {}
+    passed: dict[AssetKey, DotSyncMetadata] = {}
     with dot.get_client() as client:
         for result in sync_connections(client, targets, max_concurrency=dot.max_concurrency):
             if result.error is not None:
@@ -144,19 +149,17 @@ def sync_selected_connections(
                 if result.target in checked:
                     yield refused_sync_check(result.target, result.error)
             elif result.accepted is not None:
-                yield accepted_sync(
-                    result.target,
-                    result.accepted,
-                    result.seconds,
-                    checked=result.target in checked,
-                )
+                yield accepted_sync(result.target, result.accepted, result.seconds)
+                if result.target in checked:
+                    passed[result.target] = sync_timing(result.accepted, result.seconds)
+    yield from accepted_sync_checks(context.instance, context.run.run_id, passed)
     if failures:
         raise syncs_failed(failures, len(targets)) from failures[min(failures)]
 
 
 def sync_environment_target(
     context: AssetExecutionContext, dot: DotResource, environment: DeploymentEnvironment
-) -> Iterator[MaterializeResult | AssetCheckResult]:
+) -> Iterator[MaterializeResult | AssetCheckEvaluation]:
     """One `sync_target` of the deployment's environment stands for every selected
     connection: Dot refreshes the environment's documentation from its dev target, and no
     production connection is synced. Never creates the environment (its asset does)."""
@@ -186,12 +189,9 @@ def sync_environment_target(
         **timing,
     }
     for key in selected:
-        check = AssetCheckResult(
-            asset_key=key, check_name=SYNC_ACCEPTED_CHECK, passed=True, metadata=dict(timing)
-        )
-        yield MaterializeResult(
-            asset_key=key, metadata=metadata, check_results=[check] if key in checked else None
-        )
+        yield MaterializeResult(asset_key=key, metadata=metadata)
+    timings = {key: timing for key in selected if key in checked}
+    yield from accepted_sync_checks(context.instance, context.run.run_id, timings)
 
 
 def connections_by_key(sync_assets: AssetsDefinition) -> Mapping[AssetKey, tuple[str, str]]:

@@ -1,27 +1,42 @@
-"""What a sync step reports: each connection's result as a materialization or a failed
-check, and the step's Failure naming every connection that did not sync.
+"""What a sync step reports: each connection's result as a materialization and a check
+evaluation, and the step's Failure naming every connection that did not sync.
 
 All metadata is under the `dot/` namespace (`DotSyncMetadata`), with `sync_` names that no
 other operation uses.
+
+The step yields its checks as `AssetCheckEvaluation`s, not `AssetCheckResult`s: Dagster
+resolves each `AssetCheckResult` with an event-log query for the asset's latest
+materialization and a pass over every output of the step, and stores an output event for
+it; for a 200-connection run that was a third of its CPU and one of its six events per
+connection. An evaluation is stored as it is. The accepted syncs' evaluations come once
+every call ended, naming the materializations they are about from one query
+(`accepted_sync_checks`). Dagster then notes, at INFO, that the step did not yield the
+checks' outputs.
 """
 
 from collections.abc import Mapping
 
 from dagster import (
-    AssetCheckResult,
+    AssetCheckEvaluation,
     AssetCheckSpec,
     AssetKey,
+    DagsterInstance,
     Failure,
     JsonMetadataValue,
     MaterializeResult,
     MetadataValue,
 )
 
-from dot_orchestration._compat import NamespacedMetadataSet
+from dot_orchestration._compat import (
+    AssetCheckEvaluationTargetMaterializationData,
+    NamespacedMetadataSet,
+)
 from dot_orchestration.client import DotError, SyncAccepted
 from dot_orchestration.syncing import describe_failures, outcome_of
 from dot_orchestration.syncs.translator import SYNC_ACCEPTED_CHECK
 
+#: A refused sync does not stop what reads the asset: the data it would read is unchanged.
+_BLOCKING = False
 #: How a person re-sends only the failed syncs, in the Dagster UI's words.
 _RERUN = (
     "select their assets, or Re-execute > From asset failure: 'From failure' re-runs the "
@@ -55,32 +70,69 @@ def sync_accepted_check_spec(key: AssetKey) -> AssetCheckSpec:
     return AssetCheckSpec(
         name=SYNC_ACCEPTED_CHECK,
         asset=key,
+        blocking=_BLOCKING,
         description="Dot accepted this run's sync call (a 2xx, retries included). When it "
         "fails, its description holds Dot's answer; the asset's description says what to do.",
     )
 
 
-def accepted_sync(
-    key: AssetKey, accepted: SyncAccepted, seconds: float, *, checked: bool
-) -> MaterializeResult:
+def sync_timing(accepted: SyncAccepted, seconds: float) -> DotSyncMetadata:
+    """How long an accepted sync took and in how many attempts: its check's metadata."""
+    return DotSyncMetadata(sync_duration_s=round(seconds, 3), sync_attempts=accepted.attempts)
+
+
+def accepted_sync(key: AssetKey, accepted: SyncAccepted, seconds: float) -> MaterializeResult:
     """What Dot said, and nothing guessed: Dot documents no web page per connection, so
     no link is shown, and `dot/sync_response` is whatever 2xx body Dot sent (often empty)."""
-    timing = DotSyncMetadata(sync_duration_s=round(seconds, 3), sync_attempts=accepted.attempts)
-    check = AssetCheckResult(
-        asset_key=key, check_name=SYNC_ACCEPTED_CHECK, passed=True, metadata=dict(timing)
-    )
+    timing = sync_timing(accepted, seconds)
     metadata = DotSyncMetadata(
         connection=f"{accepted.connection_type}/{accepted.connection_id}",
         sync_response=MetadataValue.json(accepted.response or {}),
         sync_duration_s=timing.sync_duration_s,
         sync_attempts=timing.sync_attempts,
     )
-    return MaterializeResult(
-        asset_key=key, metadata=dict(metadata), check_results=[check] if checked else None
-    )
+    return MaterializeResult(asset_key=key, metadata=dict(metadata))
 
 
-def refused_sync_check(key: AssetKey, error: DotError) -> AssetCheckResult:
+def accepted_sync_checks(
+    instance: DagsterInstance, run_id: str, timings: Mapping[AssetKey, DotSyncMetadata]
+) -> list[AssetCheckEvaluation]:
+    """The passed checks of syncs run `run_id` just materialized, each with its timing and
+    the materialization it is about, all looked up in one query. An asset whose latest
+    materialization is another run's (an event store that lags) gets no target rather
+    than a wrong one."""
+    if not timings:
+        return []
+    latest = {
+        record.asset_entry.asset_key: record.asset_entry.last_materialization_record
+        for record in instance.get_asset_records(list(timings))
+    }
+    evaluations = []
+    for key, timing in timings.items():
+        materialization = latest.get(key)
+        target = (
+            AssetCheckEvaluationTargetMaterializationData(
+                storage_id=materialization.storage_id,
+                run_id=run_id,
+                timestamp=materialization.timestamp,
+            )
+            if materialization is not None and materialization.run_id == run_id
+            else None
+        )
+        evaluations.append(
+            AssetCheckEvaluation(
+                asset_key=key,
+                check_name=SYNC_ACCEPTED_CHECK,
+                passed=True,
+                metadata=dict(timing),
+                target_materialization_data=target,
+                blocking=_BLOCKING,
+            )
+        )
+    return evaluations
+
+
+def refused_sync_check(key: AssetKey, error: DotError) -> AssetCheckEvaluation:
     """The failed check of one connection, with Dot's answer and whether it may have synced."""
     outcome = outcome_of(error)
     heading = (
@@ -91,12 +143,13 @@ def refused_sync_check(key: AssetKey, error: DotError) -> AssetCheckResult:
     metadata = DotSyncMetadata(
         sync_error=str(error), sync_error_class=type(error).__name__, sync_outcome=outcome
     )
-    return AssetCheckResult(
+    return AssetCheckEvaluation(
         asset_key=key,
         check_name=SYNC_ACCEPTED_CHECK,
         passed=False,
         description=f"{heading}: {error}",
         metadata=dict(metadata),
+        blocking=_BLOCKING,
     )
 
 
@@ -122,7 +175,9 @@ def syncs_failed(failures: Mapping[str, DotError], selected: int) -> Failure:
 __all__ = [
     "DotSyncMetadata",
     "accepted_sync",
+    "accepted_sync_checks",
     "refused_sync_check",
     "sync_accepted_check_spec",
+    "sync_timing",
     "syncs_failed",
 ]
