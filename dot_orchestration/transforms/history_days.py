@@ -2,19 +2,19 @@
 
 A day of history is one `GET /api/export_history` call (`DayRequest`). `fetch_days` runs
 the calls on a bounded thread pool and spools each answer to local disk as Dot sent it;
-then `HistoryExport.of_bodies` normalises the answers, consecutive days together in
-batches of about `BATCH_BYTES`, and spools each batch's two tables as Arrow files
-(`SpooledBatch`): memory holds one batch, never a backfill's range. The export is all of
-the days or an error raised for the earliest day that failed: nothing is ever half-fetched,
-so a caller that writes only a whole `HistoryExport` leaves the warehouse as it was when
-Dot fails. `HistoryExport.replace` then writes it batch by batch, each batch's days of both
-tables in one transaction.
+then `HistoryExport.of_bodies` normalises the answers (`normalise_bodies`) and spools
+consecutive days' two tables together as Arrow files, about `WRITE_BYTES` of answers a
+`SpooledBatch`: memory holds a batch or two, never a backfill's range. The export is all
+of the days or an error raised for the earliest day that failed: nothing is ever
+half-fetched, so a caller that writes only a whole `HistoryExport` leaves the warehouse as
+it was when Dot fails. `HistoryExport.replace` then writes it batch by batch, each batch's
+days of both tables in one transaction.
 
-Why batches: DuckDB maps a batch of answers in a handful of statements
-(`normalise_bodies`) and a writer replaces its days in one transaction; a statement or a
-transaction per day would cost more than the rows of a day. Without pyarrow (which the
-Arrow files and the DuckDB path need) every day is normalised by the Python path, once to
-check it and once more when it is written, and written in a transaction of its own.
+Why batches: DuckDB maps a batch of answers in a handful of statements and a writer
+replaces its days in one transaction; a statement or a transaction per day would cost more
+than the rows of a day. Without pyarrow (which the Arrow files and the DuckDB path need)
+every day is normalised by the Python path, once to check it and once more when it is
+written, and written in a transaction of its own.
 
 Why the request is the day: Dot's `start_date`/`end_date` are UTC days, end exclusive (the
 emulator behaves so; Dot's default end "tomorrow" implies it). A UTC day asks for exactly
@@ -30,9 +30,10 @@ another.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
@@ -44,6 +45,7 @@ from dot_orchestration.transforms.history import (
     ExportBody,
     HistoryShapeError,
     NormalisedHistory,
+    batches,
     fast_path_installed,
     normalise_bodies,
     normalise_history,
@@ -59,10 +61,9 @@ if TYPE_CHECKING:
 #: time zone (normalising fills it).
 PARTITION_COLUMN = "partition_date"
 
-#: How much of Dot's answers (JSON bytes) is normalised, spooled and written together. A
-#: year of a busy organisation (130 MiB) is then about twenty batches, each taking a few
-#: tens of MiB of memory while it is normalised.
-BATCH_BYTES = 8 << 20
+#: How much of Dot's answers (JSON bytes) is spooled, and written in one transaction,
+#: together: a year of a busy organisation (130 MiB) is then about sixteen writes.
+WRITE_BYTES = 8 << 20
 
 
 @dataclass(frozen=True)
@@ -170,14 +171,19 @@ class HistoryExport:
             if not fast_path_installed():
                 return cls(_checked_days(requests, bodies, tz), [], spool)
             days: list[SpooledDay] = []
-            batches = []
-            for number, batch in enumerate(_batches(requests, bodies)):
-                spooled, batch_days = _spool_batch(
-                    batch, tz, Path(spool.name) / f"batch-{number:05d}", len(requests)
-                )
-                batches.append(spooled)
-                days += batch_days
-            return cls(days, batches, spool)
+            spooled = []
+            pairs = list(zip(requests, bodies, strict=True))
+            normalised = normalise_bodies([_body(*pair) for pair in pairs], tz=tz)
+            with contextlib.closing(normalised):  # gives DuckDB's memory back, even on error
+                days_of = batches(pairs, lambda pair: _size(pair[1]), WRITE_BYTES)
+                for number, batch in enumerate(days_of):
+                    path = Path(spool.name) / f"batch-{number:05d}"
+                    batch_spooled, batch_days = _spool_batch(
+                        batch, normalised, tz, path, len(requests)
+                    )
+                    spooled.append(batch_spooled)
+                    days += batch_days
+            return cls(days, spooled, spool)
         except BaseException:
             spool.cleanup()
             raise
@@ -344,27 +350,14 @@ class _Partitions(TypedDict):
     allow_empty: bool
 
 
-def _batches(
-    requests: Sequence[DayRequest], bodies: Sequence[Path]
-) -> Iterator[list[tuple[DayRequest, Path]]]:
-    """Consecutive days, about `BATCH_BYTES` of answers each."""
-    batch: list[tuple[DayRequest, Path]] = []
-    size = 0
-    for request, body in zip(requests, bodies, strict=True):
-        batch.append((request, body))
-        size += body.stat().st_size
-        if size >= BATCH_BYTES:
-            yield batch
-            batch, size = [], 0
-    if batch:
-        yield batch
-
-
 def _spool_batch(
-    batch: list[tuple[DayRequest, Path]], tz: str, path: Path, total: int
+    batch: list[tuple[DayRequest, Path]],
+    normalised: Generator[HistoryTables, None, None],
+    tz: str,
+    path: Path,
+    total: int,
 ) -> tuple[SpooledBatch, list[SpooledDay]]:
-    """Normalise a batch, spool its tables; the batch and its days."""
-    normalised = normalise_bodies([_body(request, body) for request, body in batch], tz=tz)
+    """The batch's days, their tables taken from ``normalised`` and spooled together."""
     days: list[HistoryTables] = []
     for request, _ in batch:
         try:
@@ -425,6 +418,10 @@ def _history_of_day(
     )
 
 
+def _size(path: Path) -> int:
+    return path.stat().st_size
+
+
 def _body(request: DayRequest, path: Path) -> ExportBody:
     start, end = request.window
     return ExportBody(path, start, end, request.day)
@@ -435,8 +432,8 @@ def _utc_midnight(day: date) -> datetime:
 
 
 __all__ = [
-    "BATCH_BYTES",
     "PARTITION_COLUMN",
+    "WRITE_BYTES",
     "DayExportError",
     "DayRequest",
     "HistoryExport",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -59,12 +60,20 @@ class DuckDBLocation(BaseModel):
     DuckDB lets one process at a time open a file for writing (and none read it meanwhile).
     ``lock_timeout_s`` is how long `connect` waits for another process (a dbt build on the
     same file) to let go before giving up with DuckDB's own "Conflicting lock" error.
+
+    ``write_memory_limit`` is DuckDB's ``memory_limit`` while a session writes. DuckDB keeps
+    the blocks it wrote in memory up to that limit (80% of RAM by default), so a backfill of
+    a year would hold every block of the year; within the limit it writes the older ones
+    out of memory. A write needs little (a batch of rows), so the default keeps a session's
+    memory flat whatever the range; the limit the file had comes back when the session
+    ends. None: DuckDB's own limit.
     """
 
     model_config = ConfigDict(frozen=True)
 
     path: Path
     lock_timeout_s: float = Field(default=0.0, ge=0)
+    write_memory_limit: str | None = "32MB"
 
     def connect(self, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         """Open the file; a writer creates its directory, a reader needs the file to exist."""
@@ -87,9 +96,25 @@ class DuckDBLocation(BaseModel):
         (~130 ms against ~25 ms for a write on a kept connection)."""
         conn = self.connect(read_only=read_only)
         try:
-            yield DuckDBSession(conn, after_delete=after_delete)
+            with _memory_limited(conn, None if read_only else self.write_memory_limit):
+                yield DuckDBSession(conn, after_delete=after_delete)
         finally:
             conn.close()
+
+
+@contextmanager
+def _memory_limited(conn: duckdb.DuckDBPyConnection, limit: str | None) -> Iterator[None]:
+    """DuckDB's memory limit set to ``limit`` meanwhile (the database's, in this process)."""
+    if limit is None:
+        yield
+        return
+    [(before,)] = conn.execute("SELECT current_setting('memory_limit')").fetchall()
+    conn.execute("SET memory_limit = ?", [limit])
+    try:
+        yield
+    finally:
+        with contextlib.suppress(duckdb.Error):  # a broken connection keeps its error
+            conn.execute("SET memory_limit = ?", [before])
 
 
 _Verified = dict[tuple[str, str], dict[str, str | None]]  # (schema, table) → column types

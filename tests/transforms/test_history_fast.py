@@ -285,16 +285,19 @@ def compare(payloads: dict[str, object], tmp_path: Path) -> set[str]:
 @contextmanager
 def spying_on_the_duckdb_path(proven: set[str], names: list[str]) -> Iterator[None]:
     """Records which of the bodies (``names``, in order) the DuckDB path maps itself."""
-    real = _fast.fast_tables
+    real = _fast.FastPath.tables
+    seen = iter(names)
 
-    def spy(bodies: list[FastBody], zone: tzinfo) -> list[HistoryTables | None]:
-        results = real(bodies, zone)
-        mapped = zip(names, results, strict=True)
+    def spy(
+        self: _fast.FastPath, bodies: list[FastBody], zone: tzinfo
+    ) -> list[HistoryTables | None]:
+        results = real(self, bodies, zone)
+        mapped = zip(seen, results, strict=False)
         proven.update(name for name, tables in mapped if tables is not None)
         return results
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(_fast, "fast_tables", spy)
+        patch.setattr(_fast.FastPath, "tables", spy)
         yield
 
 

@@ -53,11 +53,13 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Generator, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 from zoneinfo import ZoneInfo
 
 from dot_orchestration.transforms.history._errors import HistoryShapeError, shape_error
@@ -75,13 +77,25 @@ from dot_orchestration.transforms.history._wrapper import unwrap
 if TYPE_CHECKING:  # pyarrow is needed only by the bytes' way through
     from dot_orchestration.transforms.history._tables import HistoryTables
 
+#: How much of Dot's answers (JSON bytes) DuckDB maps in one batch: a year of a busy
+#: organisation (130 MiB) is about sixty. Memory holds a batch's rows and DuckDB's working
+#: space for them (several times its size, for each batch mapped at once); each of the
+#: few statements of a batch costs milliseconds.
+BATCH_BYTES = 2 << 20
+# Batches mapped at once: DuckDB maps a batch on one thread, and the machines this runs on
+# have a core or two to spare.
+_MAPPERS = 2
+Item = TypeVar("Item")
+
 __all__ = [
     "AUTO_REVIEW_LABELS",
+    "BATCH_BYTES",
     "CONVERSATION_DTYPES",
     "MESSAGE_DTYPES",
     "ExportBody",
     "HistoryShapeError",
     "NormalisedHistory",
+    "batches",
     "fast_path_installed",
     "normalise_bodies",
     "normalise_history",
@@ -136,37 +150,72 @@ class ExportBody:
 
 def normalise_bodies(
     bodies: Sequence[ExportBody], *, tz: str | tzinfo = "UTC"
-) -> Iterator[HistoryTables]:
+) -> Generator[HistoryTables, None, None]:
     """Each body's tables as Arrow, in order: what `normalise_history` gives, faster.
 
-    DuckDB maps every body whose shape it proves, all in a few statements; the others are
-    decoded and take the Python path. A body that does not fit raises its
-    `HistoryShapeError` when its turn comes, so a caller knows which one it was. Needs
-    DuckDB and pyarrow (`fast_path_installed`).
+    DuckDB maps the bodies whose shape it proves, a batch of about `BATCH_BYTES` of them
+    in a few statements; the others are decoded and take the Python path. A body that does
+    not fit raises its `HistoryShapeError` when its turn comes, so a caller knows which one
+    it was. Memory holds a batch; DuckDB's is given back when the last body is yielded.
+    Needs DuckDB and pyarrow (`fast_path_installed`).
     """
-    from dot_orchestration.transforms.history._fast import FastBody, fast_tables
-    from dot_orchestration.transforms.history._tables import tables_of
+    from dot_orchestration.transforms.history._fast import FastBody, FastPath
 
     zone = _zone(tz)
-    windows = [window_bounds(body.window_start, body.window_end, zone) for body in bodies]
-    fast = fast_tables(
-        [
-            FastBody(body.path, *window, body.day)
-            for body, window in zip(bodies, windows, strict=True)
-        ],
-        zone,
+
+    def fast_bodies(batch: list[ExportBody]) -> list[FastBody]:
+        return [
+            FastBody(body.path, *window_bounds(body.window_start, body.window_end, zone), body.day)
+            for body in batch
+        ]
+
+    with FastPath() as fast, ThreadPoolExecutor(_MAPPERS, "dot-history-map") as pool:
+        # the next batch is mapped while this one's bodies are handed out
+        pending: deque[tuple[list[ExportBody], Future[list[HistoryTables | None]]]] = deque()
+        for batch in batches(bodies, lambda body: body.path.stat().st_size):
+            pending.append((batch, pool.submit(fast.tables, fast_bodies(batch), zone)))
+            if len(pending) == _MAPPERS:
+                yield from _handed_out(*pending.popleft(), zone)
+        while pending:
+            yield from _handed_out(*pending.popleft(), zone)
+
+
+def _handed_out(
+    batch: list[ExportBody], mapped: Future[list[HistoryTables | None]], zone: tzinfo
+) -> Iterator[HistoryTables]:
+    """A batch's tables in order, the Python path's where DuckDB's gave none."""
+    for body, tables in zip(batch, mapped.result(), strict=True):
+        yield _python_tables(body, zone) if tables is None else tables
+
+
+def batches(
+    items: Sequence[Item], size: Callable[[Item], int], most: int = BATCH_BYTES
+) -> Iterator[list[Item]]:
+    """Consecutive items, about ``most`` (by ``size``) in each list."""
+    batch: list[Item] = []
+    total = 0
+    for item in items:
+        batch.append(item)
+        total += size(item)
+        if total >= most:
+            yield batch
+            batch, total = [], 0
+    if batch:
+        yield batch
+
+
+def _python_tables(body: ExportBody, zone: tzinfo) -> HistoryTables:
+    """The Python path for one body, as Arrow."""
+    from dot_orchestration.transforms.history._tables import tables_of
+
+    history = normalise_history(
+        _decoded(body.path.read_bytes()),
+        window_start=body.window_start,
+        window_end=body.window_end,
+        tz=zone,
     )
-    for body, tables in zip(bodies, fast, strict=True):
-        if tables is None:
-            history = normalise_history(
-                _decoded(body.path.read_bytes()),
-                window_start=body.window_start,
-                window_end=body.window_end,
-                tz=zone,
-            )
-            tables = tables_of(history)
-            tables = tables if body.day is None else tables.of_day(body.day)
-        yield tables
+    tables = tables_of(history)
+    return tables if body.day is None else tables.of_day(body.day)
 
 
 def fast_path_installed() -> bool:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, tzinfo
 from pathlib import Path
@@ -30,6 +30,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa  # type: ignore[import-untyped]  # pyarrow ships no type hints
+import pyarrow.compute as pc  # type: ignore[import-untyped]
 
 from dot_orchestration.transforms.history._shapes import (
     BOOLEAN,
@@ -91,40 +92,68 @@ def _json_ok(text: str) -> str:
     return f"{text} IS NULL OR NOT contains({text}, '\\u00')"
 
 
-_database: duckdb.DuckDBPyConnection | None = None
-_database_lock = threading.Lock()
+#: DuckDB's errors about a body's content (not JSON, not UTF-8, a value out of range): the
+#: Python path then says what is wrong. Any other error is a bug here and is raised.
+_UNREADABLE = (
+    duckdb.InvalidInputException,
+    duckdb.ConversionException,
+    duckdb.OutOfRangeException,
+)
 
 
-def _connection() -> duckdb.DuckDBPyConnection:
-    """A connection of the process's one in-memory database, which holds the macros.
+class FastPath:
+    """An in-memory DuckDB database that maps batches of bodies (`tables`).
 
-    Opening a database costs tens of milliseconds (its extensions load); a cursor of an
-    open one costs nothing, and its temporary tables are its own (one per thread).
+    Opening one costs tens of milliseconds (its extensions load), so an export keeps one
+    for all its batches; closing it gives its memory back, and pyarrow's spare memory too.
+    Batches may be mapped from several threads at once: each gets a connection of its own.
     """
-    global _database
-    with _database_lock:
-        if _database is None:
-            database = duckdb.connect()
-            database.execute("SET TimeZone = 'UTC'")  # naive timestamps are UTC, as in pandas
-            for macro in _MACROS:
-                database.execute(macro)
-            _database = database
-        return _database.cursor()
+
+    def __init__(self) -> None:
+        self._database = duckdb.connect()
+        self._lock = threading.Lock()
+        self._database.execute("SET TimeZone = 'UTC'")  # naive timestamps are UTC, as in pandas
+        # One thread per statement: it streams the bodies in order (the messages come out
+        # sorted) holding one chunk at a time.
+        self._database.execute("SET threads = 1")
+        for macro in _MACROS:
+            self._database.execute(macro)
+
+    def __enter__(self) -> FastPath:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def tables(self, bodies: Sequence[FastBody], zone: tzinfo) -> list[HistoryTables | None]:
+        """Each body's tables, or None where the Python path must do it."""
+        with self._lock:
+            connection = self._database.cursor()
+        try:
+            with connection as conn:
+                return _Batch(conn, bodies, zone).tables()
+        except _UNREADABLE:
+            if len(bodies) == 1:
+                return [None]  # DuckDB cannot read it (e.g. not JSON): Python says why
+            return [tables for body in bodies for tables in self.tables([body], zone)]
+
+    def close(self) -> None:
+        self._database.close()
+        pa.default_memory_pool().release_unused()
 
 
 def fast_tables(bodies: Sequence[FastBody], zone: tzinfo) -> list[HistoryTables | None]:
-    """Each body's tables, or None where the Python path must do it."""
-    try:
-        with _connection() as conn:
-            return _Batch(conn, bodies, zone).tables()
-    except duckdb.Error:
-        if len(bodies) == 1:
-            return [None]  # DuckDB cannot read it (e.g. not JSON): Python says why
-        return [tables for body in bodies for tables in fast_tables([body], zone)]
+    """`FastPath.tables` for one batch."""
+    with FastPath() as fast:
+        return fast.tables(bodies, zone)
 
 
 class _Batch:
-    """The statements for one batch of bodies, on one connection."""
+    """The statements for one batch of bodies (distinct files), on one connection.
+
+    Every statement streams the bodies' conversations (`read_json_objects`), a few
+    thousand at a time, so memory holds the rows produced, not the bodies parsed.
+    """
 
     def __init__(self, conn: duckdb.DuckDBPyConnection, bodies: Sequence[FastBody], zone: tzinfo):
         self.conn = conn
@@ -132,124 +161,137 @@ class _Batch:
         self.zone = zone
 
     def tables(self) -> list[HistoryTables | None]:
+        """Each body's tables; None for those left to the Python path.
+
+        Most exports give every item every key: `json_transform_strict` then proves that
+        while it parses (it refuses a missing or repeated key), and no item's key list is
+        needed. Bodies it refuses are read again with their key lists (`_keyed`).
+        """
         self.conn.execute(
             """
-            CREATE TEMP TABLE bodies AS
-            SELECT request.ordinal, request.window_start, request.window_end, body.content,
-                   json_structure(body.content) AS structure,
-                   json_keys(body.content, '$[*]') AS conversation_keys,
-                   json_keys(body.content, '$[*].messages[*]') AS message_keys
-            FROM read_text($paths) AS body
-            JOIN (
-                SELECT unnest($paths) AS path, unnest($starts) AS window_start,
-                       unnest($ends) AS window_end, unnest(range(len($paths))) AS ordinal
-            ) AS request ON body.filename = request.path
+            CREATE TEMP TABLE requests AS
+            SELECT unnest($paths) AS path, unnest($starts) AS window_start,
+                   unnest($ends) AS window_end, unnest(range(len($paths))) AS ordinal
             """,
             {
-                "paths": [str(body.path) for body in self.bodies],
+                "paths": self._paths(range(len(self.bodies))),
                 "starts": [body.start.to_pydatetime() for body in self.bodies],
                 "ends": [body.end.to_pydatetime() for body in self.bodies],
             },
         )
-        described = self.conn.execute(
-            "SELECT ordinal, structure, list_distinct(conversation_keys), "
-            "list_distinct(message_keys) FROM bodies ORDER BY ordinal"
-        ).fetchall()
-        by_plan: dict[Plan, list[int]] = defaultdict(list)
-        for ordinal, structure, conversation_keys, message_keys in described:
-            plan = plan_for(structure, conversation_keys, message_keys)
-            if plan is not None:
-                by_plan[plan].append(ordinal)
+        structures: dict[int, str] = dict(
+            self.conn.execute(
+                "SELECT ordinal, json_structure(body.content) FROM read_text($paths) AS body "
+                "JOIN requests ON body.filename = requests.path",
+                {"paths": self._paths(range(len(self.bodies)))},
+            ).fetchall()
+        )
         results: list[HistoryTables | None] = [None] * len(self.bodies)
-        for plan, ordinals in by_plan.items():
-            for ordinal, tables in self._mapped(plan, ordinals).items():
+        plans = {ordinal: plan_for(structure) for ordinal, structure in structures.items()}
+        for plan, ordinals in _grouped(plans).items():
+            try:
+                mapped = self._mapped(plan, ordinals, keyed=False)
+            except duckdb.InvalidInputException:  # an item lacks a key or repeats one
+                mapped = self._keyed(ordinals, structures)
+            for ordinal, tables in mapped.items():
                 results[ordinal] = tables
         return results
 
-    def _mapped(self, plan: Plan, ordinals: list[int]) -> dict[int, HistoryTables]:
-        """The bodies of one plan, mapped; those failing a check are left out."""
-        items = f"""
-            SELECT ordinal, window_start, window_end, message_keys AS body_message_keys,
-                   unnest(parsed) AS item, unnest(conversation_keys) AS keys,
-                   generate_subscripts(parsed, 1) AS position
-            FROM (
-                SELECT *, json_transform(content, {_literal(plan.target())}) AS parsed
-                FROM bodies WHERE list_contains($ordinals, ordinal)
-            )
-        """
-        message_keys = "NULL::VARCHAR[][]"
-        if not all(unknown.everywhere for unknown in plan.message.unknown):
-            # Each conversation's slice of its body's message key lists (`json_keys` lists
-            # the messages of all conversations in order).
-            items = f"""
-                SELECT *, coalesce(sum(len(item.messages)) OVER (
-                    PARTITION BY ordinal ORDER BY position
-                    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS message_offset
-                FROM ({items})
-            """
-            message_keys = (
-                "body_message_keys[message_offset + 1 : message_offset + len(item.messages)]"
-            )
-        self.conn.execute(
+    def _keyed(self, ordinals: list[int], structures: dict[int, str]) -> dict[int, HistoryTables]:
+        """Bodies whose items differ in their keys, planned and mapped with the key list of
+        every conversation and message (`json_keys`, repeated keys kept)."""
+        described = self.conn.execute(
             f"""
-            CREATE OR REPLACE TEMP TABLE conversations AS
-            SELECT *, row_number() OVER (ORDER BY ordinal, created_at, conversation_id) AS seq
+            SELECT ordinal, list_distinct(list(json_keys(body.json))),
+                   list_distinct(flatten(list(json_keys(body.json, '$.messages[*]'))))
+            FROM {_OBJECTS} GROUP BY ordinal
+            """,
+            {"paths": self._paths(ordinals)},
+        ).fetchall()
+        plans = {ordinal: plan_for(structures[ordinal], [], []) for ordinal in ordinals}
+        plans |= {
+            ordinal: plan_for(structures[ordinal], conversation_keys, message_keys)
+            for ordinal, conversation_keys, message_keys in described
+        }
+        mapped: dict[int, HistoryTables] = {}
+        for plan, group in _grouped(plans).items():
+            mapped.update(self._mapped(plan, group, keyed=True))
+        return mapped
+
+    def _paths(self, ordinals: Iterable[int]) -> list[str]:
+        return [str(self.bodies[ordinal].path) for ordinal in ordinals]
+
+    def _mapped(self, plan: Plan, ordinals: list[int], *, keyed: bool) -> dict[int, HistoryTables]:
+        """The bodies of one plan, mapped; those failing a check are left out.
+
+        Conversations and messages are each a stream of the bodies (parsed twice, to the
+        part each needs); ordering, splitting and dating the rows is Arrow's and numpy's.
+        """
+        paths = {"paths": self._paths(ordinals)}
+        conversations = self._rows(
+            f"""
+            SELECT ordinal, window_start, window_end,
+                   {_columns(_conversation_columns(plan.conversation))}
+            FROM ({_items(plan.conversations_target(), keyed)})
+            """,
+            _CONVERSATION_CHECKS,
+            CONVERSATION_SCHEMA,
+            paths,
+        )
+        messages = self._rows(
+            f"""
+            SELECT ordinal, {_columns(_message_columns(plan.message))}
             FROM (
-                SELECT ordinal, window_start, window_end, {message_keys} AS message_keys,
-                       {_columns(_conversation_columns(plan.conversation))}
-                FROM ({items})
+                SELECT ordinal,
+                       {_field("conversation_id", plan.conversation)} AS conversation_id,
+                       unnest(item.messages) AS message, unnest(message_keys) AS keys,
+                       generate_subscripts(item.messages, 1) - 1 AS position
+                FROM ({_items(plan.messages_target(), keyed)})
             )
             """,
-            {"ordinals": ordinals},
+            _MESSAGE_CHECKS,
+            MESSAGE_SCHEMA,
+            paths,
         )
-        self.conn.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE messages AS
-            SELECT ordinal, seq, conversation_id, {_columns(_message_columns(plan.message))}
-            FROM (
-                SELECT ordinal, seq, conversation_id, unnest(messages) AS item,
-                       unnest(message_keys) AS keys,
-                       generate_subscripts(messages, 1) - 1 AS position
-                FROM conversations
-            )
-            """
-        )
-        refused = {
-            ordinal
-            for (ordinal,) in self.conn.execute(
-                f"""
-                SELECT ordinal FROM conversations WHERE NOT {_all(_CONVERSATION_CHECKS)}
-                UNION SELECT ordinal FROM messages WHERE NOT {_all(_MESSAGE_CHECKS)}
-                UNION SELECT ordinal FROM conversations
-                      GROUP BY ordinal, conversation_id HAVING count(*) > 1
-                UNION SELECT ordinal FROM messages
-                      GROUP BY seq, ordinal, message_index HAVING count(*) > 1
-                """
-            ).fetchall()
-        }
+        index = ["conversation_id", "message_index"] if plan.message.key("message_index") else []
+        refused = _refused(conversations, ["conversation_id"]) | _refused(messages, index)
         kept = [ordinal for ordinal in ordinals if ordinal not in refused]
-        conversations = self._arrow("conversations", CONVERSATION_SCHEMA, kept, "seq")
-        messages = self._arrow("messages", MESSAGE_SCHEMA, kept, "seq, message_index")
+        if refused:
+            conversations, messages = _of_bodies(conversations, kept), _of_bodies(messages, kept)
         return self._split(kept, conversations, messages)
 
-    def _arrow(self, table: str, schema: pa.Schema, kept: list[int], order: str) -> pa.Table:
-        """The kept bodies' rows in order, every contract column but the partition date."""
+    def _rows(
+        self, select: str, checks: Sequence[str], schema: pa.Schema, params: dict[str, list[str]]
+    ) -> pa.Table:
+        """A select's contract columns (all but the partition date), each row's body and
+        whether it passed every check (``ok``)."""
         columns = ", ".join(name for name in schema.names if name != PARTITION_COLUMN)
-        relation = self.conn.sql(
-            f"SELECT ordinal, {columns} FROM {table} "
-            f"WHERE list_contains({_literal(kept)}::BIGINT[], ordinal) ORDER BY {order}"
-        )
-        result: pa.Table = relation.to_arrow_table()
-        return result
+        ok = " AND ".join(f"({check})" for check in checks)
+        sql = f"SELECT ordinal, {columns}, coalesce({ok}, false) AS ok FROM ({select})"
+        table: pa.Table = self.conn.sql(sql, params=params).to_arrow_table()
+        return table
 
     def _split(
         self, kept: list[int], conversations: pa.Table, messages: pa.Table
     ) -> dict[int, HistoryTables]:
-        """Each body's rows, with their partition dates, as the contract's tables."""
+        """Each kept body's rows in order, dated, as the contract's tables: conversations
+        by creation and id, messages by their conversation's place and their index."""
+        conversations = conversations.sort_by(
+            [
+                ("ordinal", "ascending"),
+                ("created_at", "ascending"),
+                ("conversation_id", "ascending"),
+            ]
+        )
+        place = pc.index_in(_conversation_keys(messages), _conversation_keys(conversations))
+        of_message = place.to_numpy(zero_copy_only=False)  # ids are unique in a kept body
+        index = messages["message_index"].to_numpy()
+        if not _in_order(of_message, index):  # DuckDB streams them in the bodies' order
+            order = np.lexsort((index, of_message))
+            messages, of_message = messages.take(order), of_message[order]
         dates = partition_dates(conversations["created_at"], self.zone)
-        counts = conversations["message_count"].to_numpy()
         conversations = _contract(conversations, dates, CONVERSATION_SCHEMA)
-        messages = _contract(messages, np.repeat(dates, counts), MESSAGE_SCHEMA)
+        messages = _contract(messages, dates[of_message], MESSAGE_SCHEMA)
         tables = {}
         for ordinal, (c_from, c_to), (m_from, m_to) in zip(
             kept, _ranges(conversations, kept), _ranges(messages, kept), strict=True
@@ -263,6 +305,68 @@ class _Batch:
         return tables
 
 
+# The bodies' conversations, one JSON text each, beside their body's request.
+_OBJECTS = (
+    "read_json_objects($paths, format = 'array', filename = true) AS body "
+    "JOIN requests ON body.filename = requests.path"
+)
+
+
+def _items(target: str, keyed: bool) -> str:
+    """The bodies' conversations, one row each: its body (``ordinal``, window), the
+    conversation parsed to ``target`` (``item``), and, when the plan needs them (`keyed`:
+    only some items have some key), its key list (``keys``) and its messages'
+    (``message_keys``)."""
+    if keyed:
+        parse = "json_transform"
+        keys, message_keys = "json_keys(body.json)", "json_keys(body.json, '$.messages[*]')"
+    else:
+        parse = "json_transform_strict"
+        keys, message_keys = "NULL::VARCHAR[]", "NULL::VARCHAR[][]"
+    return f"""
+        SELECT ordinal, window_start, window_end,
+               {parse}(body.json, {_literal(target)}) AS item,
+               {keys} AS keys, {message_keys} AS message_keys
+        FROM {_OBJECTS}
+    """
+
+
+def _in_order(conversation: np.ndarray, index: np.ndarray) -> bool:
+    """Whether messages are ordered by conversation, then index."""
+    step, within = np.diff(conversation), np.diff(index)
+    return bool(np.all((step > 0) | ((step == 0) & (within > 0))))
+
+
+def _conversation_keys(rows: pa.Table) -> pa.Array:
+    """Each row's conversation, as text unique in the batch: its body and id."""
+    ordinal = pc.cast(rows["ordinal"], pa.string())
+    return pc.binary_join_element_wise(ordinal, pc.cast(rows["conversation_id"], pa.string()), ":")
+
+
+def _grouped(plans: dict[int, Plan | None]) -> dict[Plan, list[int]]:
+    """The bodies of each plan, in order; a body without one is the Python path's."""
+    grouped: dict[Plan, list[int]] = defaultdict(list)
+    for ordinal, plan in sorted(plans.items()):
+        if plan is not None:
+            grouped[plan].append(ordinal)
+    return grouped
+
+
+def _refused(rows: pa.Table, unique: list[str]) -> set[int]:
+    """The bodies with a row failing a check, or two rows alike in the ``unique`` columns."""
+    failed = pc.unique(rows.filter(pc.invert(rows["ok"]))["ordinal"]).to_pylist()
+    if not unique:
+        return set(failed)
+    counted = rows.group_by(["ordinal", *unique]).aggregate([([], "count_all")])
+    repeated = counted.filter(pc.greater(counted["count_all"], 1))["ordinal"]
+    return set(failed) | set(pc.unique(repeated).to_pylist())
+
+
+def _of_bodies(rows: pa.Table, kept: list[int]) -> pa.Table:
+    """The rows of the kept bodies."""
+    return rows.filter(pc.is_in(rows["ordinal"], pa.array(kept, pa.int64())))
+
+
 def _ranges(table: pa.Table, kept: list[int]) -> list[tuple[int, int]]:
     """Where each kept body's rows start and end in a table sorted by ordinal."""
     ordinals = table["ordinal"].to_numpy()
@@ -272,18 +376,19 @@ def _ranges(table: pa.Table, kept: list[int]) -> list[tuple[int, int]]:
 
 
 def _contract(table: pa.Table, dates: np.ndarray, schema: pa.Schema) -> pa.Table:
-    """The partition date put in its place, every column cast to the contract's type."""
+    """The contract's columns in their types and order, after the body's ordinal."""
+    table = table.drop_columns(["ok"])
     position = schema.get_field_index(PARTITION_COLUMN) + 1  # after "ordinal"
     with_dates = table.add_column(position, PARTITION_COLUMN, pa.array(dates, pa.date32()))
     return with_dates.cast(pa.schema([pa.field("ordinal", pa.int64()), *schema]))
 
 
 # --- the SQL of each column, and the checks on them ----------------------------------------
-# The columns are computed once into a table; the checks then read them (and the text they
-# came from, kept as `…_sent`).
+# The columns are computed once; the checks then read them (and the text a value came from,
+# kept as `…_sent`).
 
 _CONVERSATION_CHECKS = (
-    "found AND messages IS NOT NULL",
+    "found AND listed",
     "conversation_id IS NOT NULL AND conversation_id <> ''",
     "created_at >= window_start AND created_at < window_end",
     "ts_ok(updated_sent, updated_at)",
@@ -319,26 +424,28 @@ def _conversation_columns(plan: ItemPlan) -> dict[str, str]:
         "auto_review_reason": _field("auto_review_reason", plan),
         "environment": _field("environment", plan),
         "workspace": _field("workspace", plan),
-        "raw": _raw(plan, _count_entry(plan.key("message_count"))),
-        "messages": "item.messages",
+        "raw": _raw(plan, "item", _count_entry(plan.key("message_count"))),
         "found": "item IS NOT NULL",
+        "listed": "item.messages IS NOT NULL",
         "updated_sent": _field("updated_at", plan),
         "labels_ok": f"{labels} IS NULL OR len([label FOR label IN {labels} IF label IS NULL]) = 0",
     }
 
 
 def _message_columns(plan: ItemPlan) -> dict[str, str]:
-    index = _field("message_index", plan)
+    index = _field("message_index", plan, "message")
+    created = _field("created_at", plan, "message")
     return {
+        "conversation_id": "conversation_id",
         "message_index": f"coalesce(TRY_CAST({index} AS BIGINT), position)",
-        "role": _field("role", plan),
-        "created_at": f"py_ts({_field('created_at', plan)})",
-        "content": _field("content", plan),
-        "raw": _raw(plan, None),
-        "found": "item IS NOT NULL",
+        "role": _field("role", plan, "message"),
+        "created_at": f"py_ts({created})",
+        "content": _field("content", plan, "message"),
+        "raw": _raw(plan, "message", None),
+        "found": "message IS NOT NULL",
         "index_sent": index,
-        "parent": _field("conversation_id", plan),
-        "created_sent": _field("created_at", plan),
+        "parent": _field("conversation_id", plan, "message"),
+        "created_sent": created,
     }
 
 
@@ -357,19 +464,15 @@ def _columns(columns: dict[str, str]) -> str:
     return ", ".join(f"{expression} AS {name}" for name, expression in columns.items())
 
 
-def _all(checks: Sequence[str]) -> str:
-    return "coalesce(" + " AND ".join(f"({check})" for check in checks) + ", false)"
-
-
-def _field(name: str, plan: ItemPlan) -> str:
-    """The SQL reading a field: its key in the item, or NULL when no item has one."""
+def _field(name: str, plan: ItemPlan, source: str = "item") -> str:
+    """The SQL reading a field of ``source``: its key, or NULL when no item has one."""
     key = plan.key(name)
-    return "NULL" if key is None else f"item.{_identifier(key)}"
+    return "NULL" if key is None else f"{source}.{_identifier(key)}"
 
 
-def _raw(plan: ItemPlan, count: tuple[str, str] | None) -> str:
+def _raw(plan: ItemPlan, source: str, count: tuple[str, str] | None) -> str:
     """The unknown keys an item has, as `json.dumps(..., sort_keys=True)` writes them."""
-    entries = [(unknown.key, _unknown_entry(unknown)) for unknown in plan.unknown]
+    entries = [(unknown.key, _unknown_entry(unknown, source)) for unknown in plan.unknown]
     if count is not None:
         entries.append(count)
     if not entries:
@@ -378,8 +481,8 @@ def _raw(plan: ItemPlan, count: tuple[str, str] | None) -> str:
     return f"'{{' || concat_ws(', ', {ordered}) || '}}'"
 
 
-def _unknown_entry(unknown: Unknown) -> str:
-    value = f"item.{_identifier(unknown.key)}"
+def _unknown_entry(unknown: Unknown, source: str) -> str:
+    value = f"{source}.{_identifier(unknown.key)}"
     encoded = {
         TEXT: f"py_json({value})",
         BOOLEAN: f"CASE WHEN {value} THEN 'true' ELSE 'false' END",

@@ -91,34 +91,47 @@ class Plan:
     conversation: ItemPlan
     message: ItemPlan
 
-    def target(self) -> str:
-        """The `json_transform` structure of a whole body."""
+    def conversations_target(self) -> str:
+        """The `json_transform` structure reading a conversation: every key, and one key of
+        each message (the messages are counted, not read)."""
         item = self.conversation.target()
-        item[MESSAGES] = [self.message.target() or {"role": TEXT}]  # no message anywhere
-        return json.dumps([item])
+        item[MESSAGES] = [dict(list(self._message_target().items())[:1])]
+        return json.dumps(item)
+
+    def messages_target(self) -> str:
+        """The `json_transform` structure reading a conversation's messages: every key of
+        each, and the conversation's id."""
+        key = self.conversation.key("conversation_id")
+        item = {} if key is None else {key: self.conversation.target()[key]}
+        item[MESSAGES] = [self._message_target()]
+        return json.dumps(item)
+
+    def _message_target(self) -> dict[str, object]:
+        return self.message.target() or {"role": TEXT}  # no message anywhere: any key
 
 
 def plan_for(
     structure: str,
-    conversation_keys: Sequence[Sequence[str]],
-    message_keys: Sequence[Sequence[str]],
+    conversation_keys: Sequence[Sequence[str]] | None = None,
+    message_keys: Sequence[Sequence[str]] | None = None,
 ) -> Plan | None:
     """How to map a body with this structure and these key lists; None when not provable.
 
-    ``conversation_keys`` and ``message_keys`` are the distinct key lists of its items.
+    ``conversation_keys`` and ``message_keys`` are the distinct key lists of its items;
+    without them every item is taken to have every key of the structure, once, which the
+    caller must prove while it reads them (`json_transform_strict` refuses them otherwise).
     """
     shape = json.loads(structure)
     if not (isinstance(shape, list) and len(shape) == 1):
         return None  # not a list of conversations (a wrapper object, say)
     item = {MESSAGES: [NULL]} if shape[0] == NULL else shape[0]  # NULL: an empty list
-    if not isinstance(item, dict) or any(
-        len(set(keys)) != len(keys) for keys in (*conversation_keys, *message_keys)
-    ):
+    listed = [*(conversation_keys or ()), *(message_keys or ())]
+    if not isinstance(item, dict) or any(len(set(keys)) != len(keys) for keys in listed):
         return None
     messages = item.pop(MESSAGES, None)
     if not (
         isinstance(messages, list)
-        and all(MESSAGES in keys for keys in conversation_keys)
+        and all(MESSAGES in keys for keys in conversation_keys or ())
         and (messages[0] == NULL or isinstance(messages[0], dict))
     ):
         return None  # counts only, flat rows, or messages that are not objects
@@ -132,7 +145,7 @@ def plan_for(
 
 def _item_plan(
     structure: Mapping[str, object],
-    key_lists: Sequence[Sequence[str]],
+    key_lists: Sequence[Sequence[str]] | None,
     fields: Mapping[str, tuple[FieldPath, ...]],
     types: Mapping[str, frozenset[Kind]],
 ) -> ItemPlan | None:
@@ -153,7 +166,8 @@ def _item_plan(
         kind = _kind(structure[key])
         if not isinstance(kind, str) or kind not in UNKNOWN_TYPES:
             return None
-        unknown.append(Unknown(key, kind, all(key in listed for listed in key_lists)))
+        everywhere = key_lists is None or all(key in listed for listed in key_lists)
+        unknown.append(Unknown(key, kind, everywhere))
     return ItemPlan(tuple(keys.items()), tuple(read.items()), tuple(unknown))
 
 
