@@ -15,8 +15,8 @@ with four changes to what `instance_for_test` would make, each for time:
   every run, about 0.1 s of CPU and more of wall time. No test that uses these instances
   reads captured output; the token-leak tests, which scan it, make instances of their own.
 * A new instance starts as a copy of the databases of a migrated template (one per
-  session and worker) instead of creating and stamping every schema again (a third of a
-  second each).
+  session and worker), opened as they are: creating and stamping every schema, then
+  checking its revision on each open, cost a third of a second per instance.
 """
 
 from __future__ import annotations
@@ -26,14 +26,16 @@ from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from dagster import DagsterInstance, instance_for_test
 from dagster._core.storage.event_log import ConsolidatedSqliteEventLogStorage
 from dagster._core.storage.runs import SqliteRunStorage
-from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
+from dagster._core.storage.schedules import SqliteScheduleStorage
+from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS, create_db_conn_string
 from dagster._serdes import ConfigurableClassData
 from sqlalchemy import Connection, Engine, create_engine
+from typing_extensions import Self
 
 #: The file `instance_for_test` writes itself; the template's copy is not reused.
 INSTANCE_CONFIG = "dagster.yaml"
@@ -52,44 +54,68 @@ class _OneEngine:
         )
 
     @contextmanager
-    def transaction(self) -> Iterator[Connection]:
+    def connect(self) -> Iterator[Connection]:
+        """A connection in a transaction, as each Dagster SQL storage hands them out."""
         with self.engine.connect() as conn, conn.begin():
             yield conn
 
-    def close_connections(self) -> None:
+    def dispose(self) -> None:
+        super().dispose()  # type: ignore[misc]  # the Dagster storage's own
         if "engine" in vars(self):
             self.engine.dispose()
 
 
-class OneEngineEventLogStorage(_OneEngine, ConsolidatedSqliteEventLogStorage):
-    """`ConsolidatedSqliteEventLogStorage` on one engine."""
+class _CopiedSchema(_OneEngine):
+    """A run or schedule storage that opens a copied database as it is. Dagster's
+    `from_local` checks the schema's alembic revision on every open, which loads every
+    migration script: two thirds of the cost of opening an instance. The template's
+    database was made by `from_local`, so a copy of it is at the current revision."""
 
-    def run_connection(self, run_id: str | None) -> AbstractContextManager[Connection]:
-        return self.transaction()
+    #: The database's file name under `base_dir`, without `.db`.
+    DATABASE: ClassVar[str]
 
-    def index_connection(self) -> AbstractContextManager[Connection]:
-        return self.transaction()
+    if TYPE_CHECKING:  # what the Dagster storage class beside this one provides
 
-    def dispose(self) -> None:
-        super().dispose()
-        self.close_connections()
+        def __init__(
+            self, conn_string: str, inst_data: ConfigurableClassData | None = None
+        ) -> None: ...
 
-
-class OneEngineRunStorage(_OneEngine, SqliteRunStorage):
-    """`SqliteRunStorage` on one engine."""
+        @classmethod
+        def from_local(
+            cls, base_dir: str, inst_data: ConfigurableClassData | None = None
+        ) -> Any: ...
 
     @classmethod
-    def from_config_value(  # type: ignore[override]
+    def from_config_value(
         cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]
-    ) -> OneEngineRunStorage:
-        return cls.from_local(inst_data=inst_data, **config_value)
+    ) -> Self:
+        base_dir = str(config_value["base_dir"])
+        if not (Path(base_dir) / f"{cls.DATABASE}.db").exists():  # making the template
+            return cast(Self, cls.from_local(base_dir, inst_data))
+        return cls(create_db_conn_string(base_dir, cls.DATABASE), inst_data)
 
-    def connect(self) -> AbstractContextManager[Connection]:
-        return self.transaction()
 
-    def dispose(self) -> None:
-        super().dispose()
-        self.close_connections()
+class OneEngineEventLogStorage(_OneEngine, ConsolidatedSqliteEventLogStorage):
+    """`ConsolidatedSqliteEventLogStorage` on one engine (it opens an existing database as
+    it is already)."""
+
+    def run_connection(self, run_id: str | None) -> AbstractContextManager[Connection]:
+        return self.connect()
+
+    def index_connection(self) -> AbstractContextManager[Connection]:
+        return self.connect()
+
+
+class OneEngineRunStorage(_CopiedSchema, SqliteRunStorage):
+    """`SqliteRunStorage` on one engine, a copy opened as it is."""
+
+    DATABASE = "runs"
+
+
+class OneEngineScheduleStorage(_CopiedSchema, SqliteScheduleStorage):
+    """`SqliteScheduleStorage` on one engine, a copy opened as it is."""
+
+    DATABASE = "schedules"
 
 
 def consolidated_events(home: Path) -> dict[str, Any]:
@@ -113,6 +139,7 @@ def _settings(home: Path) -> dict[str, Any]:
     return {
         "event_log_storage": storage(OneEngineEventLogStorage, str(home / "events")),
         "run_storage": storage(OneEngineRunStorage, str(home / "runs")),
+        "schedule_storage": storage(OneEngineScheduleStorage, str(home / "schedules")),
         "compute_logs": {
             "module": "dagster._core.storage.noop_compute_log_manager",
             "class": "NoOpComputeLogManager",
