@@ -52,11 +52,14 @@ def build_dbt_then_sync_schedule(
     built = dbt | AssetSelection.assets(sync_assets)
     # The built assets with only the checks dbt and the syncs define: another definition's
     # check on a dbt model (a question's answer check, say) belongs to its own runs, not to
-    # every dbt build, where it would read an answer older than the build.
-    own_checks = AssetSelection.checks(*dbt_assets, sync_assets)
+    # every dbt build, where it would read an answer older than the build. Written with
+    # `built` once: each mention resolves the dbt selection again at every load.
+    others_checks = AssetSelection.all_asset_checks() - AssetSelection.checks(
+        *dbt_assets, sync_assets
+    )
     job = define_asset_job(
         schedule.job_name,
-        selection=built & (own_checks | built.without_checks()),
+        selection=built - others_checks,
         description="dbt build, then tell Dot to re-sync every connection that reads the models.",
     )
     return ScheduleDefinition(
