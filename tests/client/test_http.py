@@ -220,10 +220,16 @@ def test_call_error_message_names_the_call_and_redacts_the_body() -> None:
     assert len(error.body) <= HTTPCallError.BODY_EXCERPT
 
 
+SSL_TEST_TOKEN = "ssl-context-test-token"
+
+
 def test_clients_share_one_ssl_context(monkeypatch: pytest.MonkeyPatch) -> None:
     """Clients are made per unit of work (a run, a sensor tick); each building its own SSL
-    context would load the CA bundle again every time."""
-    DotClient(api_token="t", base_url="https://app.getdot.ai").close()  # the process's one
+    context would load the CA bundle again every time. (The tokens are long: every client
+    teaches the process's log redaction its token, and a one-letter one would star out that
+    letter in every later httpx log line of the worker.)"""
+    # the process's one
+    DotClient(api_token=SSL_TEST_TOKEN, base_url="https://app.getdot.ai").close()
     built: list[str] = []
     real = ssl.create_default_context
 
@@ -234,7 +240,8 @@ def test_clients_share_one_ssl_context(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ssl, "create_default_context", counted)
 
     for _ in range(2):
-        DotClient(api_token="t", base_url="https://app.getdot.ai").close()
-        ConfluenceClient("https://example.atlassian.net/wiki", email="a@b.c", api_token="t").close()
+        DotClient(api_token=SSL_TEST_TOKEN, base_url="https://app.getdot.ai").close()
+        wiki = "https://example.atlassian.net/wiki"
+        ConfluenceClient(wiki, email="a@b.c", api_token=SSL_TEST_TOKEN).close()
 
     assert built == []
