@@ -93,8 +93,11 @@ def build_export(
     **dot_options: Any,
 ) -> Export:
     """The export of `settings` into `db`, as `build_dot_history_definitions` wires it, plus
-    an `export` job (the asset) and a `checks` job (its checks alone)."""
-    settings = settings.model_copy(update={"warehouse": DuckDBWarehouse(path=str(db))})
+    an `export` job (the asset) and a `checks` job (its checks alone). A DuckDB warehouse
+    already on `db` is kept (a test's own subclass of it, say)."""
+    warehouse = settings.warehouse
+    if warehouse is None or Path(warehouse.path) != db:
+        settings = settings.model_copy(update={"warehouse": DuckDBWarehouse(path=str(db))})
     built = build_dot_history_definitions(settings)
     (history,) = [a for a in built.assets or () if isinstance(a, AssetsDefinition)]
     jobs = [

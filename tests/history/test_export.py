@@ -4,7 +4,8 @@ Every count is compared with the emulator's generated truth; every failure with 
 that were there before.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from dagster import (
     AssetIn,
     AssetRecordsFilter,
     DagsterInstance,
+    ExecuteInProcessResult,
     asset,
 )
 
@@ -26,6 +28,7 @@ from dot_orchestration.emulator.clock import utc_today
 from dot_orchestration.emulator.vocabulary import REVIEW_SCORES
 from dot_orchestration.history import DotHistorySettings, DuckDBWarehouse
 from dot_orchestration.transforms.history import NormalisedHistory
+from dot_orchestration.warehouse import PartitionSession
 
 from ._support import Export, StubDot, build_export, export_records, journal
 
@@ -94,33 +97,83 @@ def test_reruns_and_overlapping_backfills_leave_no_duplicates(
     assert not messages.duplicated(["conversation_id", "message_index"]).any()
 
 
-def test_a_day_the_warehouse_cannot_store_keeps_the_previous_rows_of_both_tables(
-    dot: EmulatorServer, stub_dot: StubDot, export_for: Callable[..., Export]
+def failure_message(result: ExecuteInProcessResult, export: Export) -> str:
+    """The export step's error, its causes included."""
+    failure = result.failure_data_for_node(export.node)
+    assert failure is not None and failure.error is not None
+    return failure.error.to_string()
+
+
+class MessagesFailDuckDB(DuckDBWarehouse):
+    """The DuckDB warehouse, failing inside the write's transaction once the day's
+    conversations are replaced and its messages deleted (the writer's public `after_delete`
+    hook raises a DuckDB error there, as a full disk or a dropped connection would)."""
+
+    @contextmanager
+    def session(self, *, read_only: bool = False) -> Iterator[PartitionSession]:
+        def fail_at_messages(schema: str, table: str) -> None:
+            if table == "messages":
+                raise duckdb.IOException("injected: the disk is full")
+
+        with self.as_location().session(read_only=read_only, after_delete=fail_at_messages) as s:
+            yield s
+
+
+def test_a_fault_between_the_two_tables_keeps_the_previous_rows_of_both(
+    dot: EmulatorServer, stub_dot: StubDot, export_for: Callable[..., Export], tmp_path: Path
 ) -> None:
-    """A real fault between the two tables: the day's conversations are replaced (retitled),
-    then a message Dot sent with a lone surrogate (an emoji cut in half) cannot be stored.
-    The transaction holding both is rolled back: the old day, in both tables."""
+    """A fault between the two tables: the day's conversations are replaced (retitled),
+    then writing its messages fails. The transaction holding both is rolled back: the old
+    day, in both tables, and the partition's materialization is the earlier run's."""
     stub_dot.answer = lambda start, end: export_records(dot, start)
     export = export_for(stub_dot.url)
     assert export.run("2025-03-01", "2025-03-03").success
     before = {name: export.table(name) for name in ("conversations", "messages")}
 
-    def retitled_and_unstorable(start: date, end: date) -> list[dict[str, Any]]:
+    def retitled(start: date, end: date) -> list[dict[str, Any]]:
         records = export_records(dot, start)
         for record in records:
             record["title"] = f"retitled {record['title']}"
+        return records
+
+    stub_dot.answer = retitled
+    failing = export_for(stub_dot.url, warehouse=MessagesFailDuckDB(path=str(export.db)))
+    result = failing.run("2025-03-02")
+
+    assert not result.success
+    failure = failure_message(result, failing)
+    assert "rolled back" in failure and "injected: the disk is full" in failure
+    for name, frame in before.items():
+        pd.testing.assert_frame_equal(export.table(name), frame)
+    assert "2025-03-02" in export.instance.get_materialized_partitions(export.key)
+
+
+def test_a_day_no_warehouse_can_store_fails_before_writing_and_says_why(
+    dot: EmulatorServer, stub_dot: StubDot, export_for: Callable[..., Export]
+) -> None:
+    """A message Dot sent with a lone surrogate (an emoji cut in half) is text no warehouse
+    stores as UTF-8: the day fails before anything is written, naming the field, the
+    conversation and the value, and the previous rows stay."""
+    stub_dot.answer = lambda start, end: export_records(dot, start)
+    export = export_for(stub_dot.url)
+    assert export.run("2025-03-01", "2025-03-03").success
+    before = {name: export.table(name) for name in ("conversations", "messages")}
+
+    def unstorable(start: date, end: date) -> list[dict[str, Any]]:
+        records = export_records(dot, start)
+        records[-1]["title"] = "retitled"
         records[-1]["messages"][-1]["content"] = "cut emoji \ud83d"
         return records
 
-    stub_dot.answer = retitled_and_unstorable
+    stub_dot.answer = unstorable
     result = export.run("2025-03-02")
 
     assert not result.success
-    assert "rolled back" in str(result.failure_data_for_node(export.node))
+    failure = failure_message(result, export)
+    assert "message content of conversation" in failure and "cut emoji" in failure
+    assert "None of the run's 1 day(s) was written" in failure
     for name, frame in before.items():
         pd.testing.assert_frame_equal(export.table(name), frame)
-    # the partition's materialization is the earlier run's
-    assert "2025-03-02" in export.instance.get_materialized_partitions(export.key)
 
 
 def test_a_day_dot_has_nothing_for_is_written_as_an_empty_partition(
