@@ -10,7 +10,7 @@ rely on, so a Dagster upgrade that changes one of them fails there first, by nam
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from dagster import AssetsDefinition, AssetSpec, Definitions
+from dagster import AssetsDefinition, AssetSelection, AssetSpec, Definitions
 from dagster._core.definitions.asset_checks.asset_check_evaluation import (
     AssetCheckEvaluationTargetMaterializationData,
 )
@@ -18,6 +18,7 @@ from dagster._core.definitions.assets.graph.asset_graph import AssetGraph
 from dagster._core.definitions.metadata.metadata_set import NamespacedMetadataSet
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 from dagster._utils.schedules import get_smallest_cron_interval
+from dagster_dbt import DbtManifestAssetSelection
 from dagster_dbt.asset_utils import (
     DAGSTER_DBT_UNIQUE_ID_METADATA_KEY,
     get_manifest_and_translator_from_dbt_assets,
@@ -63,7 +64,11 @@ from dagster_shared.yaml_utils.source_position import SourcePositionTree
 # `get_asset_key_for_model` (a scan of the manifest per call, by name only) but neither
 # the manifest nor the key of a node; `build_dbt_asset_selection` reads the manifest
 # through this same function, and every dbt asset spec carries the unique id under this
-# key (also shown in the UI). Pinned by tests/sync/test_dbt_terms.py.
+# key (also shown in the UI). The nightly job names what `dbt_exclude` selects with the
+# public `DbtManifestAssetSelection`, which takes the manifest, translator and project
+# that same function reads (`dbt_selection_of`): `build_dbt_asset_selection` would add the
+# definition's own selection, resolved again at each load. Pinned by
+# tests/sync/test_dbt_terms.py.
 
 # AssetCheckEvaluationTargetMaterializationData: the materialization a check evaluation is
 # about, which the UI links the check to. The sync step yields its checks as (public)
@@ -120,6 +125,16 @@ def dbt_manifest_of(dbt_assets: AssetsDefinition) -> Mapping[str, Any]:
     return manifest
 
 
+def dbt_selection_of(dbt_assets: AssetsDefinition, select: str) -> AssetSelection:
+    """The dbt nodes `select` selects in the manifest of a dagster-dbt definition, with the
+    tests dbt selects with them, as that definition's translator names them."""
+    manifest, translator, project = get_manifest_and_translator_from_dbt_assets([dbt_assets])
+    selection: AssetSelection = DbtManifestAssetSelection.build(  # `build` is unannotated
+        manifest, select=select, dagster_dbt_translator=translator, project=project
+    )
+    return selection
+
+
 def dbt_unique_id_of(spec: AssetSpec) -> str | None:
     """The unique id of the dbt node a dagster-dbt asset spec stands for (None elsewhere)."""
     unique_id = spec.metadata.get(DAGSTER_DBT_UNIQUE_ID_METADATA_KEY)
@@ -136,6 +151,7 @@ __all__ = [
     "UnresolvedAssetJobDefinition",
     "asset_graph_of",
     "dbt_manifest_of",
+    "dbt_selection_of",
     "dbt_unique_id_of",
     "get_smallest_cron_interval",
     "replace_assets",

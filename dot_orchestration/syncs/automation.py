@@ -13,8 +13,8 @@ from dagster import (
     ScheduleDefinition,
     define_asset_job,
 )
-from dagster_dbt import build_dbt_asset_selection
 
+from dot_orchestration._compat import dbt_selection_of
 from dot_orchestration.syncs.settings import SyncSchedule
 
 
@@ -40,15 +40,12 @@ def build_dbt_then_sync_schedule(
     `schedule.dbt_exclude` leaves models out of the nightly build (e.g. `tag:dot_usage`,
     built by the history export's own schedule once its tables exist).
     """
-    exclude = schedule.dbt_exclude
-    dbt = (
-        reduce(
-            operator.or_,
-            (build_dbt_asset_selection([d], dbt_exclude=exclude) for d in dbt_assets),
-        )
-        if exclude
-        else AssetSelection.assets(*dbt_assets)
-    )
+    dbt: AssetSelection = AssetSelection.assets(*dbt_assets)
+    if schedule.dbt_exclude:
+        # Less what dbt selects for the exclusion: its models, and the tests dbt selects
+        # with them (each test of an excluded model, as `dbt build --exclude` leaves out).
+        excluded = (dbt_selection_of(d, schedule.dbt_exclude) for d in dbt_assets)
+        dbt = dbt - reduce(operator.or_, excluded)
     built = dbt | AssetSelection.assets(sync_assets)
     # The built assets with only the checks dbt and the syncs define: another definition's
     # check on a dbt model (a question's answer check, say) belongs to its own runs, not to

@@ -171,14 +171,19 @@ def test_the_nightly_job_can_leave_models_out_of_its_build() -> None:
     assets = [everything, syncs]
     usage = AssetKey("dot_usage_daily")
 
-    def job_of(schedule: SyncSchedule) -> set[AssetKey]:
-        built = build_dbt_then_sync_schedule([everything], syncs, schedule)
-        return set(built.job.selection.resolve(assets))  # type: ignore[union-attr]
+    graph = asset_graph_of(assets)
 
-    assert usage in job_of(SyncSchedule())
-    nightly = job_of(SyncSchedule(dbt_exclude="tag:dot_usage"))
-    assert usage not in nightly
+    def job_of(schedule: SyncSchedule) -> tuple[set[AssetKey], set[AssetKey]]:
+        """The assets the nightly job builds, and the assets its checks are on."""
+        selection = build_dbt_then_sync_schedule([everything], syncs, schedule).job.selection
+        checks = selection.resolve_checks(graph)  # type: ignore[union-attr]
+        return set(selection.resolve(graph)), {check.asset_key for check in checks}  # type: ignore[union-attr]
+
+    assert all(usage in keys for keys in job_of(SyncSchedule()))
+    nightly, checked = job_of(SyncSchedule(dbt_exclude="tag:dot_usage"))
+    assert usage not in nightly and usage not in checked
     assert {AssetKey("orders"), *syncs.keys} <= nightly
+    assert {AssetKey("orders"), *syncs.keys} <= checked
 
 
 def test_the_nightly_job_runs_the_checks_of_dbt_and_the_syncs_not_others_on_its_models() -> None:
