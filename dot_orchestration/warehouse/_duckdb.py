@@ -65,7 +65,7 @@ class DuckDBLocation(BaseModel):
     the blocks it wrote in memory up to that limit (80% of RAM by default), so a backfill of
     a year would hold every block of the year; within the limit it writes the older ones
     out of memory. A write needs little (a batch of rows), so the default keeps a session's
-    memory flat whatever the range; the limit the file had comes back when the session
+    memory flat whatever the range; DuckDB's default limit comes back when the session
     ends. None: DuckDB's own limit.
     """
 
@@ -104,17 +104,17 @@ class DuckDBLocation(BaseModel):
 
 @contextmanager
 def _memory_limited(conn: duckdb.DuckDBPyConnection, limit: str | None) -> Iterator[None]:
-    """DuckDB's memory limit set to ``limit`` meanwhile (the database's, in this process)."""
+    """DuckDB's memory limit set to ``limit`` meanwhile (the database's, in this process),
+    then DuckDB's default again."""
     if limit is None:
         yield
         return
-    [(before,)] = conn.execute("SELECT current_setting('memory_limit')").fetchall()
     conn.execute("SET memory_limit = ?", [limit])
     try:
         yield
     finally:
         with contextlib.suppress(duckdb.Error):  # a broken connection keeps its error
-            conn.execute("SET memory_limit = ?", [before])
+            conn.execute("RESET memory_limit")
 
 
 _Verified = dict[tuple[str, str], dict[str, str | None]]  # (schema, table) → column types
