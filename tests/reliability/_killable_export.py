@@ -1,26 +1,30 @@
-"""A Dot history export as its own process, which can be told to freeze mid-write.
+"""A Dot history export in a process of its own, which can be told to freeze mid-write.
 
 `history_definitions` wires the history asset like a deployment
 (`build_dot_history_definitions`: the asset, its IO manager and the warehouse;
-`DotResource` reading `DOT_BASE_URL`/`DOT_API_KEY`). Run as a script, it exports a range
-of days in one Dagster run; with `--freeze-at N` the warehouse's write hook
-(`after_delete`, public) writes a marker file and sleeps at the N-th table of the run (two
-per day: conversations, then messages), its partition deleted and nothing inserted yet,
-inside the open transaction, so the parent can SIGKILL it at exactly that point.
+`DotResource` reading `DOT_BASE_URL`/`DOT_API_KEY`). The warehouses here (`HookedDuckDB`,
+`HookedSnowflake`) call the write hook set by `write_hook` (`after_delete`, public) at each
+table a transaction writes, its partitions deleted and nothing inserted yet: counting the
+calls of a run tells how many tables its transactions wrote, and `start_frozen_export`
+forks a writer process whose hook writes a marker file and sleeps at the N-th call, inside
+the open transaction, so the parent can SIGKILL it at exactly that point.
 
-The warehouse is a DuckDB file, or with `--snowflake` the Snowflake writer on fakesnow,
-whose database files live in the folder DB (`SNOWFLAKE`, `fakesnow_at`).
+The writer is forked from the test process, not started afresh: it needs what the test
+has already imported (Dagster, the package, fakesnow), which a new interpreter spent most
+of its life importing again. It opens its own warehouse connections, Dagster instance and
+HTTP client, and leaves by `os._exit` or SIGKILL, never through the test's own exit path.
 
-    python _killable_export.py DB FIRST_DAY LAST_DAY START_DATE [--snowflake]
-        [--freeze-at N MARKER]
+The warehouse is a DuckDB file, or the Snowflake writer on fakesnow, whose database files
+live in a folder (`SNOWFLAKE`, `fakesnow_at`).
 """
 
 from __future__ import annotations
 
-import argparse
+import os
 import time
+import traceback
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -94,9 +98,20 @@ def export_days(
     )
 
 
+@contextmanager
+def write_hook(hook: AfterDelete) -> Iterator[None]:
+    """`hook` called by the hooked warehouses' writing sessions while the block runs."""
+    global _hook
+    saved, _hook = _hook, hook
+    try:
+        yield
+    finally:
+        _hook = saved
+
+
 def freeze_at(insert_number: int, marker: Path) -> AfterDelete:
     """A write hook freezing at the `insert_number`-th table of the run, inside its
-    transaction: the table's partition deleted, none of its rows inserted."""
+    transaction: the table's partitions deleted, none of its rows inserted."""
     count = 0
 
     def freeze(schema: str, table: str) -> None:
@@ -109,9 +124,9 @@ def freeze_at(insert_number: int, marker: Path) -> AfterDelete:
     return freeze
 
 
-class _Freezing(PartitionWarehouse):
-    """A built-in warehouse whose writing sessions carry the module's freeze hook (set by
-    `main`; a resource's fields must be config, a function is not)."""
+class _Hooked(PartitionWarehouse):
+    """A built-in warehouse whose writing sessions carry the module's write hook (set by
+    `write_hook`; a resource's fields must be config, a function is not)."""
 
     @contextmanager
     def session(self, *, read_only: bool = False) -> Iterator[PartitionSession]:
@@ -120,38 +135,40 @@ class _Freezing(PartitionWarehouse):
             yield session
 
 
-class FreezingDuckDB(_Freezing, DuckDBWarehouse):
-    """The DuckDB warehouse, frozen at the hook."""
+class HookedDuckDB(_Hooked, DuckDBWarehouse):
+    """The DuckDB warehouse, calling the write hook."""
 
 
-class FreezingSnowflake(_Freezing, SnowflakeWarehouse):
-    """The Snowflake warehouse (on fakesnow), frozen at the hook."""
+class HookedSnowflake(_Hooked, SnowflakeWarehouse):
+    """The Snowflake warehouse (on fakesnow), calling the write hook."""
 
 
 _hook: AfterDelete | None = None
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("db", type=Path)
-    parser.add_argument("first", type=date.fromisoformat)
-    parser.add_argument("last", type=date.fromisoformat)
-    parser.add_argument("start_date", type=date.fromisoformat)
-    parser.add_argument("--snowflake", action="store_true")
-    parser.add_argument("--freeze-at", nargs=2, metavar=("N", "MARKER"), required=True)
-    args = parser.parse_args()
-    global _hook
-    _hook = freeze_at(int(args.freeze_at[0]), Path(args.freeze_at[1]))
-    if args.snowflake:
-        warehouse: DuckDBWarehouse | SnowflakeWarehouse = FreezingSnowflake(**SNOWFLAKE)
-        patch = fakesnow_at(args.db)
-    else:
-        warehouse, patch = FreezingDuckDB(path=str(args.db)), nullcontext()
-    with patch:
-        defs = history_definitions(args.start_date, warehouse)
-        result = export_days(defs, DagsterInstance.ephemeral(), args.first, args.last)
-    return 0 if result.success else 1
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+def start_frozen_export(
+    warehouse: HookedDuckDB | HookedSnowflake,
+    opened: AbstractContextManager[object],
+    first: date,
+    last: date,
+    start_date: date,
+    *,
+    freeze_at_insert: int,
+    marker: Path,
+    errors: Path,
+) -> int:
+    """Fork the writer exporting `first`..`last` into `warehouse` (`opened`: what must be
+    in place to reach it), frozen at insert `freeze_at_insert`; its pid. Should the export
+    end instead, the writer exits 0 (or 1, its traceback in `errors`)."""
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 1
+    try:
+        with opened, write_hook(freeze_at(freeze_at_insert, marker)):
+            defs = history_definitions(start_date, warehouse)
+            code = 0 if export_days(defs, DagsterInstance.ephemeral(), first, last).success else 1
+    except BaseException:
+        errors.write_text(traceback.format_exc(), encoding="utf-8")
+    finally:
+        os._exit(code)
