@@ -9,9 +9,10 @@ leak, scale-out) then covers it.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -20,7 +21,8 @@ from typing import Any
 
 import pytest
 from _dbt_builds import empty_duckdb
-from _instances import consolidated_events
+from _instances import OneEngineEventLogStorage, OneEngineRunStorage
+from _warm_dbt import EXAMPLE_DBT, SESSION_CLIENT
 from dagster import (
     AssetKey,
     DagsterInstance,
@@ -29,11 +31,17 @@ from dagster import (
     instance_for_test,
 )
 
-from dot_demo.definitions import ExampleSettings, build_definitions
+from dot_demo.definitions import (
+    EXAMPLE_CONNECTIONS,
+    EXAMPLE_HISTORY,
+    ExampleSettings,
+    build_definitions,
+)
 from dot_demo.demo import HISTORY_SCHEDULE, NOTES_JOB
 from dot_orchestration.catalogue import CATALOGUE_ASSET_KEY, EXPOSURES_SNAPSHOT_KEY
 from dot_orchestration.emulator import DEFAULT_TOKENS, Role, TokenSpec
 from dot_orchestration.emulator.confluence import DEFAULT_USERS as CONFLUENCE_USERS
+from dot_orchestration.syncs import DotSyncProps, DotSyncTranslator
 
 from ._end_state import EndState, capture_end_state
 from ._killable_export import partition_range
@@ -56,6 +64,9 @@ ROOT_RUN_ID_TAG = "dagster/root_run_id"
 #: A deployment sets some variables with these prefixes and unsets the rest, so the
 #: developer's own shell (a real token, alert channels) never leaks into a test.
 DEPLOYMENT_PREFIXES = ("DOT_", "CONFLUENCE_")
+#: Kept all the same: which dbt this machine runs (the session's warm dbt), not a setting of
+#: the deployment. Unset, every dbt call imported dbt afresh, ~3.5 s of CPU each.
+MACHINE_VARIABLES = frozenset({EXAMPLE_DBT, SESSION_CLIENT})
 #: The Confluence user the example reads pages as; its token is a secret too.
 WIKI_USER = CONFLUENCE_USERS[0]
 
@@ -130,6 +141,18 @@ HISTORY = PipelineStep(
     tags=partition_range(_TODAY - timedelta(days=3), _TODAY - timedelta(days=1)),
 )
 
+#: The syncs of the example's connections alone (the second half of `DBT_THEN_SYNCS`).
+SYNCS = PipelineStep(
+    "Dot syncs",
+    assets=tuple(
+        DotSyncTranslator().get_asset_spec(DotSyncProps(c, ())).key for c in EXAMPLE_CONNECTIONS
+    ),
+)
+#: The history export alone (the first half of `HISTORY`), for the same days.
+HISTORY_EXPORT = PipelineStep(
+    "Dot history export", assets=(AssetKey(EXAMPLE_HISTORY.key),), tags=HISTORY.tags
+)
+
 #: The example pipeline in the order its schedules run it (`make demo` runs the same
 #: runs; the exposures snapshot is its scheduled refresh).
 PIPELINE: tuple[PipelineStep, ...] = (DBT_THEN_SYNCS, CATALOGUE, NOTES, HISTORY, EXPOSURES)
@@ -189,12 +212,17 @@ def deployment_env(
 
 @contextmanager
 def environment(env: Mapping[str, str]) -> Iterator[None]:
-    """`env` set and every other deployment variable unset, restored afterwards.
+    """`env` set and every other deployment variable (not `MACHINE_VARIABLES`) unset,
+    restored afterwards.
 
     Step processes of the multiprocess executor inherit it, as pods inherit theirs.
     """
     with pytest.MonkeyPatch.context() as patch:
-        for name in [name for name in os.environ if name.startswith(DEPLOYMENT_PREFIXES)]:
+        for name in [
+            name
+            for name in os.environ
+            if name.startswith(DEPLOYMENT_PREFIXES) and name not in MACHINE_VARIABLES
+        ]:
             patch.delenv(name)
         for name, value in env.items():
             patch.setenv(name, value)
@@ -287,20 +315,66 @@ def deployed(
 ) -> Iterator[Deployment]:
     """Load the definitions from `env` (as `dot_demo.definitions:defs` does) on a
     fresh instance under `home`, with an empty warehouse (whatever an earlier deployment
-    built there is deleted); the environment stays set until the block ends."""
+    built there is deleted); the environment stays set until the block ends. The instance
+    keeps its runs in SQLite (`one_engine_storage`) unless the overrides choose the storage
+    (`storage:`, e.g. the calm run's Postgres)."""
     instance_dir = home / "dagster_home"
     instance_dir.mkdir(parents=True, exist_ok=True)
     empty_duckdb(Path(env["DOT_DEMO_DUCKDB_PATH"]))
-    # One events database under the folder the token scan searches, unless the overrides
-    # choose the storage (`storage:`, e.g. the scale-out test's Postgres).
     chosen = instance_overrides or {}
-    overrides = {**({} if "storage" in chosen else consolidated_events(instance_dir)), **chosen}
+    overrides = {**({} if "storage" in chosen else one_engine_storage(instance_dir)), **chosen}
     with (
         environment(env),
+        levels_kept(chosen.get("python_logs", {}).get("managed_python_loggers", ())),
         instance_for_test(overrides=overrides, temp_dir=str(instance_dir)) as instance,
     ):
         settings = ExampleSettings.from_env()
         yield Deployment(settings, build_definitions(settings), instance, instance_dir)
+
+
+#: No capture of each run's stdout and stderr, for deployments whose output nobody reads
+#: (the token scan reads it): Dagster's capture starts two `tail` processes and two
+#: watchers per run.
+NO_LOG_CAPTURE = {
+    "compute_logs": {
+        "module": "dagster._core.storage.noop_compute_log_manager",
+        "class": "NoOpComputeLogManager",
+    }
+}
+
+
+def one_engine_storage(home: Path) -> dict[str, Any]:
+    """Runs and events in SQLite under `home`, where the token scan searches, one database
+    of events, each storage with one SQLAlchemy engine (`_instances`: Dagster's own builds
+    an engine per event stored, most of the CPU of a materialization)."""
+
+    def storage(cls: type, folder: Path) -> dict[str, Any]:
+        return {
+            "module": cls.__module__,
+            "class": cls.__name__,
+            "config": {"base_dir": str(folder)},
+        }
+
+    return {
+        "event_log_storage": storage(OneEngineEventLogStorage, home / "events"),
+        "run_storage": storage(OneEngineRunStorage, home / "runs"),
+    }
+
+
+@contextmanager
+def levels_kept(names: Iterable[str]) -> Iterator[None]:
+    """The levels of these Python loggers set back afterwards.
+
+    An instance's `python_logs` sets the level of each logger it manages and never sets it
+    back: after a DEBUG run every later test of the worker made httpx's and httpcore's
+    DEBUG records, and pytest's log capture formatted each one.
+    """
+    saved = {name: logging.getLogger(name).level for name in names}
+    try:
+        yield
+    finally:
+        for name, level in saved.items():
+            logging.getLogger(name).setLevel(level)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Where a deployment keeps or shows anything, searched for its secrets.
 
-The token-leak tests search two runs: the calm baseline (header auth; `conftest.calm_run`
-scans it while its instance is open) and a run with URL auth against a failing Dot
+The token-leak tests search two deployments: the calm run (header auth; `conftest.calm_run`
+scans it while its instance is open) and runs with URL auth against a failing Dot
 (`test_token_leak.py`). Both run on an instance that routes httpx's, httpcore's and the
 package's own Python logs into the event log at DEBUG: the setting a team turns on to debug
 a flaky API, and the one where URL auth (token in the query string) would leak if anything
@@ -23,7 +23,7 @@ from typing import Any
 
 from dagster import DagsterInstance, serialize_value
 
-from ._pipeline import CANARY_TOKEN, WIKI_USER, Deployment, Outcome
+from ._pipeline import CANARY_TOKEN, WIKI_USER, Deployment
 
 #: Both credentials the pipeline holds, as bytes to search for.
 SECRETS = {"Dot token": CANARY_TOKEN.encode(), "Confluence token": WIKI_USER.api_token.encode()}
@@ -33,18 +33,12 @@ DEBUG_PYTHON_LOGS = {
         "python_log_level": "DEBUG",
     }
 }
-#: Sources that are empty when nothing failed (header auth on a healthy pipeline).
-MAY_BE_EMPTY = frozenset({"raised errors"})
+#: The source that is empty when nothing failed (the calm run).
+RAISED_ERRORS = "raised errors"
+#: The source that is empty when no run built dbt.
+DBT_FOLDERS = "dbt target dirs"
 
 Sources = dict[str, list[tuple[str, str | bytes]]]
-
-
-@dataclass(frozen=True)
-class CalmRun:
-    """The suite's fault-free run: its outcome, and everything it left, to search."""
-
-    outcome: Outcome
-    sources: Sources
 
 
 def event_log_texts(instance: DagsterInstance) -> Iterator[tuple[str, str]]:
@@ -75,13 +69,13 @@ def file_texts(directory: Path) -> Iterator[tuple[str, bytes]]:
 
 
 def dbt_target_dirs(deployment: Deployment) -> list[Path]:
-    """The per-run dbt target directories of these runs (`<op>-<run_id[:8]>-…` under the
-    example's `dbt_runs_dir`)."""
+    """The per-run dbt target directories of the deployment's runs (`<op>-<run_id[:8]>-…`
+    under the example's `dbt_runs_dir`)."""
     runs = deployment.settings.dbt_runs_dir
     return [
         path
-        for attempt in deployment.attempts
-        for path in runs.glob(f"*-{attempt.result.run_id[:8]}-*")
+        for run in deployment.instance.get_runs()
+        for path in runs.glob(f"*-{run.run_id[:8]}-*")
         if path.is_dir()
     ]
 
@@ -89,12 +83,12 @@ def dbt_target_dirs(deployment: Deployment) -> list[Path]:
 def raised_error_texts(
     deployment: Deployment, run_config: Mapping[str, Any]
 ) -> Iterator[tuple[str, str]]:
-    """Re-run what each failed run left unmaterialized with `raise_on_error=True`: the
-    exception the caller gets, with its whole chain and traceback. Only the unfinished
-    assets (all of the step's when every one was materialized): a failed sync must not
-    cost another dbt build."""
+    """Re-run what each failed run left unmaterialized with `raise_on_error=True`, under
+    whatever faults Dot has now: the exception the caller gets, with its whole chain and
+    traceback. Only the unfinished assets (all of the step's when every one was
+    materialized): a failed sync must not cost another dbt build."""
     job = deployment.defs.resolve_implicit_global_asset_job_def()
-    for attempt in deployment.attempts:
+    for attempt in list(deployment.attempts):
         if attempt.result.success:
             continue
         step, defs = attempt.step, deployment.defs
@@ -112,15 +106,16 @@ def raised_error_texts(
 
 
 def searchable_sources(deployment: Deployment, run_config: Mapping[str, Any]) -> Sources:
-    """Everything Dagster kept of the deployment's runs, by where it is kept."""
+    """Everything Dagster kept of the deployment's runs, by where it is kept; the failed
+    runs are re-run for the errors raised to the caller first, so what those re-runs
+    kept is searched too."""
+    raised = list(raised_error_texts(deployment, run_config))
     return {
         "event log": list(event_log_texts(deployment.instance)),
         "compute logs": list(file_texts(compute_log_dir(deployment.instance))),
         "instance files": list(file_texts(deployment.instance_dir)),
-        "dbt target dirs": [
-            item for path in dbt_target_dirs(deployment) for item in file_texts(path)
-        ],
-        "raised errors": list(raised_error_texts(deployment, run_config)),
+        DBT_FOLDERS: [item for path in dbt_target_dirs(deployment) for item in file_texts(path)],
+        RAISED_ERRORS: raised,
     }
 
 

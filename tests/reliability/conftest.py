@@ -1,11 +1,19 @@
-"""Fixtures of the reliability suite: its own Dot emulator, and one fault-free baseline.
+"""Fixtures of the reliability suite: its own Dot emulator, and the two pipeline runs the
+suite's heavier tests read.
 
 The suite's emulator knows a canary token (`_pipeline.CANARY_TOKEN`) besides the default
-ones, so the token-leak scan searches for a string that cannot appear by accident. The
-calm run is the example pipeline run once without faults, with header auth: the
-fault-injection and scale-out tests compare their end state with it (`baseline`), and the
-token-leak test searches everything it left (the run costs a whole pipeline; one serves
-both).
+ones, so the token-leak scan searches for a string that cannot appear by accident. Each run
+costs a whole pipeline, so each is run once and read by every test it concerns:
+
+- the calm run (`_calm`): fault-free, header auth, distributed on Postgres where PostgreSQL
+  runs. The scale-out test judges its runs and pools, the fault-injection test compares
+  its end state with the hostile run's (`baseline`), the header-auth token scan searches
+  what it left;
+- the hostile run (`_hostile`): in this process, 20% of Dot's answers failing, a person
+  re-running what failed. The fault-injection test judges it, the scale-out test compares
+  the distributed end state with its in-process one.
+
+Tests reading either run are one xdist group (tests/conftest.py), so each runs once.
 """
 
 from __future__ import annotations
@@ -20,16 +28,10 @@ from dot_demo.definitions import ExampleSettings
 from dot_orchestration.emulator import EmulatorConfig, EmulatorServer
 from dot_orchestration.emulator.confluence import ConfluenceEmulatorServer
 
-from ._pipeline import (
-    RELIABILITY_TOKENS,
-    Outcome,
-    World,
-    deployed,
-    deployment_env,
-    dot_run_config,
-    outcome_of,
-)
-from ._token_scan import DEBUG_PYTHON_LOGS, CalmRun, captured_output, searchable_sources
+from ._calm import CalmRun, run_calm
+from ._hostile import HostileRun, run_hostile
+from ._pipeline import RELIABILITY_TOKENS, Outcome, World
+from ._postgres import PostgresCluster, PostgresUnavailable, start_cluster
 from ._traffic import Control
 
 #: Seed of the emulator's organisation (history, note ids); faults have their own seeds.
@@ -93,29 +95,48 @@ def control(_control_plane: Control, wiki_emulator: ConfluenceEmulatorServer) ->
 
 
 @pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresCluster | PostgresUnavailable]:
+    """A PostgreSQL cluster for this session, removed afterwards; where none can run, the
+    reason why."""
+    try:
+        cluster = start_cluster()
+    except PostgresUnavailable as reason:
+        yield reason
+        return
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
 def calm_run(
     world: World,
     _control_plane: Control,
     wiki_emulator: ConfluenceEmulatorServer,
+    postgres: PostgresCluster | PostgresUnavailable,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> CalmRun:
-    """The example pipeline once, fault-free, header auth, default settings, on an instance
-    logging httpx, httpcore and the package at DEBUG into the event log (the token scan's
-    setting; it changes what is logged, not what is run or written). Searched while the
-    instance is open; stdout and stderr captured as `capfd` would."""
+    """The example pipeline once, fault-free (`_calm`)."""
     _control_plane.reset()
     wiki_emulator.state.reset()
-    home = tmp_path_factory.mktemp("baseline")
-    env = deployment_env(home, world)
-    with (
-        captured_output() as output,
-        deployed(home, env, instance_overrides=DEBUG_PYTHON_LOGS) as deployment,
-    ):
-        deployment.run()
-        outcome = outcome_of(deployment, _control_plane)
-        sources = searchable_sources(deployment, dot_run_config())
-    sources["stdout/stderr"] = [("stdout", output.out), ("stderr", output.err)]
-    return CalmRun(outcome, sources)
+    cluster = postgres if isinstance(postgres, PostgresCluster) else None
+    return run_calm(tmp_path_factory.mktemp("calm"), world, _control_plane, cluster)
+
+
+@pytest.fixture(scope="session")
+def hostile_run(
+    calm_run: CalmRun,
+    world: World,
+    _control_plane: Control,
+    wiki_emulator: ConfluenceEmulatorServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> HostileRun:
+    """The example pipeline against a hostile Dot, and the person's re-runs (`_hostile`).
+    After the calm run, which its readers compare it with."""
+    _control_plane.reset()
+    wiki_emulator.state.reset()
+    return run_hostile(tmp_path_factory.mktemp("hostile"), world, _control_plane)
 
 
 @pytest.fixture(scope="session")

@@ -26,7 +26,6 @@ from dagster import DagsterInvalidConfigError, ExecuteInProcessResult
 from dagster_shared.error import SerializableErrorInfo
 from pydantic import ValidationError
 
-from dot_demo.definitions import EXAMPLE_CONNECTIONS
 from dot_orchestration.client.errors import (
     DotAuthError,
     DotConfigError,
@@ -39,7 +38,6 @@ from dot_orchestration.client.errors import (
 from dot_orchestration.emulator import EXPIRED_TOKEN, MODELER_TOKEN, USER_TOKEN
 from dot_orchestration.emulator.confluence import ConfluenceEmulatorServer
 from dot_orchestration.resources import DotResource
-from dot_orchestration.syncs import DotSyncProps, DotSyncTranslator
 from dot_orchestration.transforms.catalogue import UnreadableListingError
 
 from ._end_state import normalised_dot_state
@@ -47,7 +45,9 @@ from ._pipeline import (
     CANARY_TOKEN,
     CATALOGUE,
     EXPOSURES,
+    NO_LOG_CAPTURE,
     NOTES,
+    SYNCS,
     Deployment,
     PipelineStep,
     World,
@@ -59,12 +59,6 @@ from ._pipeline import (
 from ._proxy import AnsweringProxy, CannedAnswer
 from ._traffic import Control
 
-SYNCS = PipelineStep(
-    "Dot syncs",
-    assets=tuple(
-        DotSyncTranslator().get_asset_spec(DotSyncProps(c, ())).key for c in EXAMPLE_CONNECTIONS
-    ),
-)
 #: Variables read when the definitions load (not `EnvVar`s): changing one means loading
 #: the definitions again, as a redeploy would.
 LOAD_TIME_VARIABLES = frozenset(
@@ -277,7 +271,9 @@ def _text(error: BaseException) -> str:
 def shared(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     """One deployment for the cases that change only `EnvVar`s, read at run time."""
     home = tmp_path_factory.mktemp("bad_input")
-    with deployed(home, deployment_env(home, world)) as deployment:
+    with deployed(
+        home, deployment_env(home, world), instance_overrides=NO_LOG_CAPTURE
+    ) as deployment:
         yield deployment
 
 
@@ -339,7 +335,10 @@ def run_in(
         stack.enter_context(environment(env))
         return run_step(shared, case)
     try:
-        deployment = stack.enter_context(deployed(home, {**env, "DOT_DEMO_HOME": str(home)}))
+        fresh = deployed(
+            home, {**env, "DOT_DEMO_HOME": str(home)}, instance_overrides=NO_LOG_CAPTURE
+        )
+        deployment = stack.enter_context(fresh)
     except Exception as error:  # the definitions refused to load
         return False, {type(e).__name__ for e in exception_chain(error)}, _text(error)
     return run_step(deployment, case)

@@ -5,9 +5,10 @@ The fault plan (`_traffic.HOSTILE_DOT`) mixes 429 with Retry-After, 502 proxy pa
 read timeouts and dropped connections over every API route. One more rule makes the
 outcome-unknown path run whatever the seed draws: the first sync of the first example
 connection is carried out by Dot and its answer replaced by a proxy's 502 (`phase: after`,
-so Dot synced although the client saw a failure). The runs use the package's retry
-defaults (5 attempts, 0.5 s first backoff, 30 s longest); only the read timeouts are
-shortened (resource config) so an injected timeout costs seconds, not minutes.
+so Dot synced although the client saw a failure). The client makes its default 5 attempts;
+its waits and read timeouts are shortened (resource config) so an injected fault costs a
+fraction of a second, not seconds (`_hostile`, which runs it for this test and the
+scale-out test).
 
 First pass: the pipeline once, as its schedules run it. The client retries what is safe to
 repeat; a note create that met a 5xx, a timeout or a dropped connection is not re-sent by
@@ -21,8 +22,9 @@ and no other step failed).
 
 Then the person re-materializes what the failed runs left (Dagster's "re-execute from asset
 failure"), again until it succeeds, under the same hostile Dot. The end state then equals
-the calm run's, except one sync-log record per sync Dot carried out although the client saw
-it fail: sending that connection again was the person's choice.
+the calm run's (`conftest.calm_run`, distributed where PostgreSQL runs: the scale-out test
+compares the same two end states), except one sync-log record per sync Dot carried out
+although the client saw it fail: sending that connection again was the person's choice.
 
 Every hostile rule matches every API call, so the sequence of faults (the n-th request gets
 the n-th draw) depends on the seed alone, whatever the pipeline calls (the deterministic rule
@@ -34,44 +36,18 @@ depends on timing; the counts do not. Reproduce with
 from __future__ import annotations
 
 import json
-import logging
-import os
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 import pytest
-from dagster import DagsterEventType, DagsterInstance
 
-from dot_demo.definitions import EXAMPLE_CONNECTIONS
 from dot_orchestration.client import _endpoints
 
-from ._end_state import EndState, capture_end_state
-from ._pipeline import (
-    Attempt,
-    Deployment,
-    Outcome,
-    World,
-    deployed,
-    deployment_env,
-    dot_run_config,
-)
-from ._traffic import FAULT_READ_TIMEOUT_S, HOSTILE_DOT, Control, Traffic, fault_rules
+from ._hostile import FAULT_SEED, PERSON_TRIES, SYNC_ROUTE, HostileRun, connection
+from ._pipeline import Attempt, Outcome
+from ._traffic import HOSTILE_DOT, Traffic
 
-FAULT_SEED = int(os.environ.get("DOT_RELIABILITY_FAULT_SEED", "2714"))
-SYNC_ROUTE = "/api/sync/{connection_type}/{connection_id}"
-_LOST = EXAMPLE_CONNECTIONS[0]
-#: Dot syncs, a gateway loses the answer: the outcome-unknown path, whatever the seed.
-LOST_SYNC_REPLY = {
-    "method": "POST",
-    "path": f"/api/sync/{_LOST.type}/{_LOST.id}",
-    "kind": "malformed",
-    "malformed": "html",
-    "status": 502,
-    "phase": "after",
-    "times": 1,
-}
 #: Creates: the client repeats them only after a 429, the one answer proving Dot did not
 #: act. Any other failure may have created the object, so it is the caller's to resolve.
 CREATE_ROUTES = frozenset(
@@ -79,11 +55,6 @@ CREATE_ROUTES = frozenset(
     for endpoint in vars(_endpoints).values()
     if isinstance(endpoint, _endpoints.Endpoint) and not endpoint.idempotent
 )
-SHORT_READ_TIMEOUTS = dot_run_config(
-    read_timeout_s=FAULT_READ_TIMEOUT_S, export_read_timeout_s=FAULT_READ_TIMEOUT_S
-)
-#: Re-executions the person tries before giving up (each sync fails again with p < 0.15).
-PERSON_TRIES = 4
 OUTCOME_UNKNOWN = "DotOutcomeUnknownError"
 #: The example's sync multi-asset (`build_dot_sync_assets`' default name): one step.
 SYNC_STEP = "dot_connection_syncs"
@@ -92,11 +63,6 @@ SYNC_STEP = "dot_connection_syncs"
 def is_sure_refusal(traffic: Traffic, entry: dict[str, Any]) -> bool:
     """A 429: the one fault that proves Dot did not act."""
     return traffic.rules[entry["fault"]["rule"]].get("status") == 429
-
-
-def connection(entry: dict[str, Any]) -> str:
-    """`type/id` of a sync request."""
-    return entry["path"].removeprefix("/api/sync/")
 
 
 def sync_posts(entries: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -162,40 +128,6 @@ def must_not_retry(traffic: Traffic) -> int:
     )
 
 
-def synced_again_by_the_person(traffic: Traffic) -> list[tuple[str, str]]:
-    """(type, id) of syncs Dot carried out although the client saw them fail."""
-    syncs = [e for e in traffic.done_despite_fault() if e["route"] == SYNC_ROUTE]
-    return [tuple(connection(e).split("/", 1)) for e in syncs]  # type: ignore[misc]
-
-
-def client_retries(caplog: pytest.LogCaptureFixture) -> int:
-    """Retries the client logged ("attempt N failed (...); retrying in S s")."""
-    return sum(
-        1
-        for record in caplog.records
-        if record.name == "dot_orchestration._http" and "retrying in" in record.getMessage()
-    )
-
-
-def step_retries(instance: DagsterInstance) -> dict[str, int]:
-    """Dagster's step retries (`STEP_UP_FOR_RETRY`) in every run, by step."""
-    retried = Counter(
-        entry.step_key
-        for run in instance.get_runs()
-        for entry in instance.all_logs(run.run_id, of_type=DagsterEventType.STEP_UP_FOR_RETRY)
-    )
-    return dict(sorted(retried.items()))
-
-
-def run_seconds(deployment: Deployment) -> list[tuple[str, float]]:
-    """Each run's wall time from its start and end events: where the test spends its time."""
-    timed = []
-    for attempt in deployment.attempts:
-        stats = deployment.instance.get_run_stats(attempt.result.run_id)
-        timed.append((attempt.step.name, round((stats.end_time or 0) - (stats.start_time or 0), 1)))
-    return timed
-
-
 def publish(numbers: dict[str, Any], record_property: Any) -> None:
     """Print for `-s` and put each number into the test report (junit `<property>`)."""
     print("\nfault injection:", json.dumps(numbers, indent=1))
@@ -203,17 +135,16 @@ def publish(numbers: dict[str, Any], record_property: Any) -> None:
         record_property(name, json.dumps(value) if isinstance(value, dict | list) else value)
 
 
-def first_pass_checks(control: Control, first: list[Attempt]) -> dict[str, Any]:
+def first_pass_checks(run: HostileRun) -> dict[str, Any]:
     """The at-most-once contract before the person acts; returns what it saw."""
-    control.settle()
-    traffic = control.traffic()
+    traffic = run.first_traffic
     resent = resent_syncs(traffic, traffic.entries)
     assert not resent, f"the client re-sent the sync of {resent} after an unclear failure"
-    synced = Counter(f"{r['connection_type']}/{r['connection_id']}" for r in sync_log(control))
+    synced = Counter(f"{r['connection_type']}/{r['connection_id']}" for r in run.first_sync_log)
     assert max(synced.values()) == 1, f"a connection synced more than once: {dict(synced)}"
     unknown = unknown_outcomes(traffic, traffic.entries)
     assert unknown, "no sync met a fault: the outcome-unknown path did not run"
-    failed = [attempt for attempt in first if not attempt.result.success]
+    failed = [attempt for attempt in run.first if not attempt.result.success]
     assert outcome_unknown_in_event_log(failed) == unknown, (
         f"the event log should name {OUTCOME_UNKNOWN} for exactly {sorted(unknown)}"
     )
@@ -225,74 +156,45 @@ def first_pass_checks(control: Control, first: list[Attempt]) -> dict[str, Any]:
     return {"outcome_unknown": sorted(unknown), "seeded_faults_on_syncs": by_seed}
 
 
-def sync_log(control: Control) -> list[dict[str, Any]]:
-    """Dot's record of every sync it carried out."""
-    return list(control.state()["sync_log"])
-
-
-def the_person_rematerializes(deployment: Deployment, control: Control) -> int:
-    """Re-execute the failed runs' unmaterialized assets until none fails; each pass keeps
-    the at-most-once contract. Returns how many passes it took."""
-    for tries in range(1, PERSON_TRIES + 1):
-        before = max((e["seq"] for e in control.journal()), default=0)
-        attempts = deployment.rematerialize_failures(SHORT_READ_TIMEOUTS)
-        control.settle()
-        traffic = control.traffic()
-        this_pass = [e for e in traffic.entries if e["seq"] > before]
-        assert not resent_syncs(traffic, this_pass), f"re-execution {tries} re-sent a sync"
-        if all(attempt.result.success for attempt in attempts):
-            return tries
-    raise AssertionError(f"still failing after {PERSON_TRIES} re-executions")
-
-
-def report(
-    traffic: Traffic, baseline: Outcome, retries: int, deployment: Deployment, end: EndState
-) -> dict[str, Any]:
+def report(run: HostileRun, baseline: Outcome) -> dict[str, Any]:
     """The numbers the closing note quotes."""
+    traffic = run.outcome.traffic
     return {
         "seed": FAULT_SEED,
         "fault_rate": sum(entry.share for entry in HOSTILE_DOT),
         **traffic.summary(),
-        "client_retries": retries,
-        "step_retries": step_retries(deployment.instance),
+        "client_retries": run.client_retries,
+        "step_retries": run.step_retries,
+        "person_reexecutions": len(run.passes),
         "baseline_requests": baseline.traffic.requests,
         "extra_requests": traffic.retries_beyond(baseline.traffic),
-        "runtime_s": round(deployment.seconds, 1),
-        "run_seconds": run_seconds(deployment),
+        "runtime_s": round(run.outcome.seconds, 1),
+        "run_seconds": run.run_seconds,
         "baseline_runtime_s": round(baseline.seconds, 1),
-        "end_state": end.summary(),
+        "end_state": run.outcome.end_state.summary(),
     }
 
 
-#: Two whole pipelines: the calm baseline (a session fixture, paid for by whichever test
-#: asks first, within that test's timeout) and the hostile one with the person's re-runs.
-#: Measured 162 s + 145 s on two cores shared with five other test runs (load ~6).
-@pytest.mark.timeout(420)
+#: The first reader of the calm and hostile runs pays for both (session fixtures, timed
+#: within the test that asks first).
+@pytest.mark.timeout(600)
 def test_a_hostile_dot_loses_no_work_and_never_syncs_twice_unasked(
-    baseline: Outcome,
-    control: Control,
-    world: World,
-    tmp_path: Path,
-    caplog: pytest.LogCaptureFixture,
-    record_property: Any,
+    hostile_run: HostileRun, baseline: Outcome, record_property: Any
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="dot_orchestration._http")
-    control.set_faults([LOST_SYNC_REPLY, *fault_rules(HOSTILE_DOT)], seed=FAULT_SEED)
-    with deployed(tmp_path, deployment_env(tmp_path, world)) as deployment:
-        first = deployment.run(run_config=SHORT_READ_TIMEOUTS)
-        seen = first_pass_checks(control, first)
-        person_passes = the_person_rematerializes(deployment, control)
-        end_state = capture_end_state(deployment.settings, control.state())
-        traffic, retries = control.traffic(), client_retries(caplog)
-        numbers = report(traffic, baseline, retries, deployment, end_state)
-    publish({**numbers, **seen, "person_reexecutions": person_passes}, record_property)
+    run, outcome = hostile_run, hostile_run.outcome
+    seen = first_pass_checks(run)
+    publish({**report(run, baseline), **seen}, record_property)
+    for number, person in enumerate(run.passes, 1):
+        resent = resent_syncs(outcome.traffic, person.entries)
+        assert not resent, f"re-execution {number} re-sent the sync of {resent}"
+    assert run.passes[-1].succeeded, f"still failing after {PERSON_TRIES} re-executions"
 
-    assert not deployment.failed_steps(), f"seed {FAULT_SEED}: {deployment.failed_steps()}"
-    assert not deployment.unmaterialized(), f"skipped {deployment.unmaterialized()}"
+    assert not outcome.failed_steps, f"seed {FAULT_SEED}: {outcome.failed_steps}"
+    assert not outcome.unmaterialized, f"skipped {outcome.unmaterialized}"
+    traffic = outcome.traffic
     assert traffic.injected == sum(1 for _ in traffic.faulted()), "journal and counts disagree"
-    assert retries == traffic.injected - must_not_retry(traffic), (
+    assert run.client_retries == traffic.injected - must_not_retry(traffic), (
         f"seed {FAULT_SEED}: the client should retry every fault but those on creates"
     )
-    extra_syncs = synced_again_by_the_person(traffic)
-    difference = end_state.without_syncs(extra_syncs).differences(baseline.end_state)
+    difference = run.comparable_end_state().differences(baseline.end_state)
     assert not difference, f"seed {FAULT_SEED}: end state differs:\n{difference}"
