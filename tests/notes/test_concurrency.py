@@ -33,6 +33,16 @@ concurrency:
   pools:
     default_limit: 1
 """
+#: No capture of the run's stdout and stderr, which the test never reads. Dagster's local
+#: capture ends each of its two `tail` processes with SIGTERM and waits up to 30 s for it.
+#: In a process that ignores SIGINT (a background job), Dagster's interrupt handling leaves
+#: SIGTERM ignored after the first run, the `tail`s inherit that, and the run waits a
+#: minute, then leaves them running.
+NO_LOG_CAPTURE = """
+compute_logs:
+  module: dagster._core.storage.noop_compute_log_manager
+  class: NoOpComputeLogManager
+"""
 
 
 def during_body_read(action: object) -> list[bool]:
@@ -118,7 +128,8 @@ def test_with_the_demos_instance_config_a_note_writer_waits_for_the_pool(
         for dialect in ("org_notes", "single_note")
     ]
     assert {asset.op.pool for asset in assets} == {NOTES_POOL}
-    with instance_for_test(overrides=yaml.safe_load(DEMO_DAGSTER_YAML)) as instance:
+    config = yaml.safe_load(DEMO_DAGSTER_YAML) | yaml.safe_load(NO_LOG_CAPTURE)
+    with instance_for_test(overrides=config) as instance:
         storage = instance.event_log_storage
         assert storage.initialize_concurrency_limit_to_default(NOTES_POOL)  # as a step would
         assert storage.get_concurrency_info(NOTES_POOL).slot_count == 1
