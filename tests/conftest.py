@@ -31,7 +31,6 @@ from dot_orchestration.emulator.confluence import ConfluenceEmulatorServer
 #: finish together instead of one starting the longest group last.
 LONGEST_FIRST = (
     "tests/reliability: the calm run and what compares with it",
-    "tests/reliability/test_token_leak.py",
     "tests/demo/test_demo_strict.py",
     "tests/install/test_release_sets.py",
     "tests/reliability/test_bad_input.py",
