@@ -5,6 +5,12 @@ the package imports Dagster's public API only; what has no public equivalent in 
 release we support (dagster 1.13.20 to 1.13.x) lives here, each with why it is needed and
 which public alternative was checked. `tests/compat/test_compat.py` pins the behaviour we
 rely on, so a Dagster upgrade that changes one of them fails there first, by name.
+
+dagster-dbt's names are imported inside the functions that use them, never at module
+level: most of the package imports this module, and `import dagster_dbt` imports dbt-core
+(~2.7 s of CPU, twice what `import dagster` costs). A code location without dbt, and each
+run and step worker of one, would pay that for nothing; these functions are only called
+with a dagster-dbt definition in hand, when dagster-dbt is already imported.
 """
 
 from collections.abc import Mapping, Sequence
@@ -18,11 +24,6 @@ from dagster._core.definitions.assets.graph.asset_graph import AssetGraph
 from dagster._core.definitions.metadata.metadata_set import NamespacedMetadataSet
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 from dagster._utils.schedules import get_smallest_cron_interval
-from dagster_dbt import DbtManifestAssetSelection
-from dagster_dbt.asset_utils import (
-    DAGSTER_DBT_UNIQUE_ID_METADATA_KEY,
-    get_manifest_and_translator_from_dbt_assets,
-)
 from dagster_shared.yaml_utils.source_position import SourcePositionTree
 
 # NamespacedMetadataSet: the base of our metadata classes (`dot/connection_id`, …): they are
@@ -121,6 +122,8 @@ def asset_graph_of(assets: Sequence[AssetsDefinition]) -> AssetGraph:
 
 def dbt_manifest_of(dbt_assets: AssetsDefinition) -> Mapping[str, Any]:
     """The manifest (as JSON) a dagster-dbt definition was built from."""
+    from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
+
     manifest, _, _ = get_manifest_and_translator_from_dbt_assets([dbt_assets])
     return manifest
 
@@ -128,6 +131,9 @@ def dbt_manifest_of(dbt_assets: AssetsDefinition) -> Mapping[str, Any]:
 def dbt_selection_of(dbt_assets: AssetsDefinition, select: str) -> AssetSelection:
     """The dbt nodes `select` selects in the manifest of a dagster-dbt definition, with the
     tests dbt selects with them, as that definition's translator names them."""
+    from dagster_dbt import DbtManifestAssetSelection
+    from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
+
     manifest, translator, project = get_manifest_and_translator_from_dbt_assets([dbt_assets])
     selection: AssetSelection = DbtManifestAssetSelection.build(  # `build` is unannotated
         manifest, select=select, dagster_dbt_translator=translator, project=project
@@ -137,6 +143,8 @@ def dbt_selection_of(dbt_assets: AssetsDefinition, select: str) -> AssetSelectio
 
 def dbt_unique_id_of(spec: AssetSpec) -> str | None:
     """The unique id of the dbt node a dagster-dbt asset spec stands for (None elsewhere)."""
+    from dagster_dbt.asset_utils import DAGSTER_DBT_UNIQUE_ID_METADATA_KEY
+
     unique_id = spec.metadata.get(DAGSTER_DBT_UNIQUE_ID_METADATA_KEY)
     return unique_id if isinstance(unique_id, str) else None
 

@@ -12,8 +12,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from dagster import AssetKey, AssetsDefinition
-from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
 
+from dot_orchestration._compat import dbt_manifest_of, dbt_unique_id_of
 from dot_orchestration.environments.settings import DotEnvironmentSettings
 from dot_orchestration.syncing import DotConnection
 from dot_orchestration.syncs.upstream import UpstreamResolver, dbt_assets_of
@@ -24,7 +24,6 @@ _TARGET_FIELDS = {"bigquery": ("project", "dataset")}
 #: A dbt connection documents the project's metadata; queries never run through it, so
 #: it has no warehouse target of its own.
 _NO_WAREHOUSE = frozenset({"dbt"})
-_UNIQUE_ID = "dagster_dbt/unique_id"
 
 
 def with_dbt_targets(
@@ -64,10 +63,10 @@ def _model_nodes(dbt_assets: Sequence[AssetsDefinition]) -> dict[AssetKey, dict[
     """Each dbt asset's manifest node, by asset key."""
     nodes: dict[AssetKey, dict[str, Any]] = {}
     for dbt_def in dbt_assets_of(list(dbt_assets)):
-        manifest, _, _ = get_manifest_and_translator_from_dbt_assets([dbt_def])
+        manifest = dbt_manifest_of(dbt_def)
         for key, spec in dbt_def.specs_by_key.items():
-            unique_id = spec.metadata.get(_UNIQUE_ID)
-            if isinstance(unique_id, str) and unique_id in manifest["nodes"]:
+            unique_id = dbt_unique_id_of(spec)
+            if unique_id is not None and unique_id in manifest["nodes"]:
                 nodes[key] = manifest["nodes"][unique_id]
     return nodes
 
