@@ -13,14 +13,19 @@ are the core's (`dot_orchestration.warehouse`); this package is the Dagster laye
 * `schedule`: the daily schedule and the freshness check;
 * `dbt`: `DotHistoryDbtTranslator`, putting the dbt models reading the tables downstream;
 * `definitions`: `build_dot_history_definitions`, the one way to wire it.
+
+`DotHistoryDbtTranslator` is imported on first use: its module subclasses dagster-dbt's
+translator, and `import dagster_dbt` imports dbt-core (seconds of CPU), which a code
+location exporting history without dbt, and every run worker of one, never needs.
 """
+
+from typing import TYPE_CHECKING
 
 from dot_orchestration.history.asset import (
     DotHistoryIOManager,
     DotHistoryMetadata,
     DotHistoryTranslator,
 )
-from dot_orchestration.history.dbt import DotHistoryDbtTranslator
 from dot_orchestration.history.definitions import build_dot_history_definitions
 from dot_orchestration.history.settings import (
     DotHistorySettings,
@@ -39,6 +44,18 @@ from dot_orchestration.history.warehouses import (
     RedshiftWarehouse,
     SnowflakeWarehouse,
 )
+
+if TYPE_CHECKING:  # what type checkers see; at run time `__getattr__` imports it
+    from dot_orchestration.history.dbt import DotHistoryDbtTranslator as DotHistoryDbtTranslator
+
+
+def __getattr__(name: str) -> object:
+    if name == "DotHistoryDbtTranslator":
+        from dot_orchestration.history.dbt import DotHistoryDbtTranslator
+
+        return DotHistoryDbtTranslator
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "IO_MANAGER_KEY",
