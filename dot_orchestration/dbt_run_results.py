@@ -8,11 +8,15 @@ including failed builds — which is exactly when it matters.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from dagster import AssetExecutionContext, HookContext
-from dagster_dbt import DbtCliInvocation
 
 from dot_orchestration.client import DotError
 from dot_orchestration.resources import DotResource
+
+if TYPE_CHECKING:  # an annotation only: dagster-dbt imports dbt-core, seconds of CPU
+    from dagster_dbt import DbtCliInvocation
 
 
 def push_dbt_run_results(

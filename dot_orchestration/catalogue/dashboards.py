@@ -11,6 +11,9 @@ the translator of the `@dbt_assets` definition), never by guessing a key from th
 Each spec carries the exposure's documented `meta` as `dot/app_id` and `dot/tables`, and
 the lineage Dot could not resolve as `dot/unresolved_models` and `dot/ambiguous_tables`
 (logged too: the graph lacks those edges).
+
+dagster-dbt is imported at the first lookup, not with the module: it imports dbt-core
+(seconds of CPU), and the catalogue is imported by code locations without dbt.
 """
 
 import logging
@@ -29,7 +32,6 @@ from dagster import (
     MetadataValue,
     UrlMetadataValue,
 )
-from dagster_dbt import get_asset_key_for_model
 
 from dot_orchestration._compat import NamespacedMetadataSet
 from dot_orchestration.catalogue_runs import REFRESH_COMMAND
@@ -131,6 +133,8 @@ class _ModelKeys:
         return self._keys[model]
 
     def _lookup(self, model: str) -> AssetKey | None:
+        from dagster_dbt import get_asset_key_for_model
+
         for dbt_def in self._dbt_assets:
             try:
                 return get_asset_key_for_model([dbt_def], model)

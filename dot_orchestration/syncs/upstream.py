@@ -13,8 +13,7 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import Literal
 
-from dagster import AssetKey, AssetsDefinition
-from dagster_dbt import build_dbt_asset_selection
+from dagster import AssetKey, AssetsDefinition, AssetSelection
 
 from dot_orchestration._compat import AssetGraph, asset_graph_of
 from dot_orchestration.syncing import DotConnection
@@ -112,6 +111,16 @@ class UpstreamResolver:
                     selected |= selection.resolve(self._graph)
             self._terms[term, exclude] = frozenset(selected)
         return self._terms[term, exclude]
+
+
+def build_dbt_asset_selection(
+    dbt_assets: Sequence[AssetsDefinition], dbt_select: str, dbt_exclude: str | None
+) -> AssetSelection:
+    """dagster-dbt's `build_dbt_asset_selection`, imported at the first call: dagster-dbt
+    imports dbt-core (seconds of CPU), and every sync imports this module, dbt or not."""
+    from dagster_dbt import build_dbt_asset_selection as build
+
+    return build(dbt_assets, dbt_select=dbt_select, dbt_exclude=dbt_exclude)
 
 
 def is_dbt_assets(assets_def: AssetsDefinition) -> bool:
