@@ -46,7 +46,6 @@ from dagster import (
 from dagster.components.resolved.scopes import LoadContextScope
 from dagster.components.scaffold.scaffold import scaffold_with
 from dagster.components.utils.translation import TranslationFn, TranslationFnResolver
-from dagster_dbt import build_dbt_asset_selection
 from pydantic import BaseModel, Field, create_model
 from typing_extensions import Self
 
@@ -343,8 +342,12 @@ class _DefinitionsBuild:
         return self.upstream.dbt
 
     def _dbt_selection(self, select: str, at: ResolutionContext) -> AssetSelection:
-        """A dbt selection over every upstream dbt definition, refused when it is empty."""
+        """A dbt selection over every upstream dbt definition, refused when it is empty.
+        dagster-dbt is imported here: it imports dbt-core (seconds of CPU), which a
+        component without dbt upstream never needs."""
         dbt = self._dbt_or_fail(at, "this selects dbt models")
+        from dagster_dbt import build_dbt_asset_selection
+
         selection = reduce(
             operator.or_, (build_dbt_asset_selection([d], dbt_select=select) for d in dbt)
         )

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import yaml
 from dagster import Scaffolder, ScaffoldRequest
-from dagster_dbt import DbtProjectComponent
 from pydantic import BaseModel, Field
 
 
@@ -68,9 +67,14 @@ def _is_dbt_component(defs_yaml: Path) -> bool:
 
 
 def _is_dbt_type(type_name: object) -> bool:
-    """`dagster_dbt.DbtProjectComponent`, its long name, or a subclass of it."""
+    """`dagster_dbt.DbtProjectComponent`, its long name, or a subclass of it.
+
+    dagster-dbt is imported here, not with the module: it imports dbt-core (seconds of
+    CPU), and `DotComponent` imports this module in code locations without dbt."""
     if not isinstance(type_name, str) or type_name.startswith(".") or "." not in type_name:
         return False
+    from dagster_dbt import DbtProjectComponent
+
     module, _, name = type_name.rpartition(".")
     try:
         found = getattr(importlib.import_module(module), name)
