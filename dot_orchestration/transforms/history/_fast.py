@@ -224,35 +224,40 @@ class _Batch:
     def _mapped(self, plan: Plan, ordinals: list[int], *, keyed: bool) -> dict[int, HistoryTables]:
         """The bodies of one plan, mapped; those failing a check are left out.
 
-        Conversations and messages are each a stream of the bodies (parsed twice, to the
-        part each needs); ordering, splitting and dating the rows is Arrow's and numpy's.
+        The bodies are parsed once, into a table of their conversations, which the
+        conversations and the messages are both selected from; ordering, splitting and
+        dating the rows is Arrow's and numpy's.
         """
-        paths = {"paths": self._paths(ordinals)}
-        conversations = self._rows(
-            f"""
-            SELECT ordinal, window_start, window_end,
-                   {_columns(_conversation_columns(plan.conversation))}
-            FROM ({_items(plan.conversations_target(), keyed)})
-            """,
-            _CONVERSATION_CHECKS,
-            CONVERSATION_SCHEMA,
-            paths,
+        self.conn.execute(
+            f"CREATE OR REPLACE TEMP TABLE items AS {_items(plan.target(), keyed)}",
+            {"paths": self._paths(ordinals)},
         )
-        messages = self._rows(
-            f"""
-            SELECT ordinal, {_columns(_message_columns(plan.message))}
-            FROM (
-                SELECT ordinal,
-                       {_field("conversation_id", plan.conversation)} AS conversation_id,
-                       unnest(item.messages) AS message, unnest(message_keys) AS keys,
-                       generate_subscripts(item.messages, 1) - 1 AS position
-                FROM ({_items(plan.messages_target(), keyed)})
+        try:
+            conversations = self._rows(
+                f"""
+                SELECT ordinal, window_start, window_end,
+                       {_columns(_conversation_columns(plan.conversation))}
+                FROM items
+                """,
+                _CONVERSATION_CHECKS,
+                CONVERSATION_SCHEMA,
             )
-            """,
-            _MESSAGE_CHECKS,
-            MESSAGE_SCHEMA,
-            paths,
-        )
+            messages = self._rows(
+                f"""
+                SELECT ordinal, {_columns(_message_columns(plan.message))}
+                FROM (
+                    SELECT ordinal,
+                           {_field("conversation_id", plan.conversation)} AS conversation_id,
+                           unnest(item.messages) AS message, unnest(message_keys) AS keys,
+                           generate_subscripts(item.messages, 1) - 1 AS position
+                    FROM items
+                )
+                """,
+                _MESSAGE_CHECKS,
+                MESSAGE_SCHEMA,
+            )
+        finally:
+            self.conn.execute("DROP TABLE items")
         index = ["conversation_id", "message_index"] if plan.message.key("message_index") else []
         refused = _refused(conversations, ["conversation_id"]) | _refused(messages, index)
         kept = [ordinal for ordinal in ordinals if ordinal not in refused]
@@ -260,15 +265,13 @@ class _Batch:
             conversations, messages = _of_bodies(conversations, kept), _of_bodies(messages, kept)
         return self._split(kept, conversations, messages)
 
-    def _rows(
-        self, select: str, checks: Sequence[str], schema: pa.Schema, params: dict[str, list[str]]
-    ) -> pa.Table:
+    def _rows(self, select: str, checks: Sequence[str], schema: pa.Schema) -> pa.Table:
         """A select's contract columns (all but the partition date), each row's body and
         whether it passed every check (``ok``)."""
         columns = ", ".join(name for name in schema.names if name != PARTITION_COLUMN)
         ok = " AND ".join(f"({check})" for check in checks)
         sql = f"SELECT ordinal, {columns}, coalesce({ok}, false) AS ok FROM ({select})"
-        table: pa.Table = self.conn.sql(sql, params=params).to_arrow_table()
+        table: pa.Table = self.conn.sql(sql).to_arrow_table()
         return table
 
     def _split(

@@ -91,23 +91,12 @@ class Plan:
     conversation: ItemPlan
     message: ItemPlan
 
-    def conversations_target(self) -> str:
-        """The `json_transform` structure reading a conversation: every key, and one key of
-        each message (the messages are counted, not read)."""
+    def target(self) -> str:
+        """The `json_transform` structure reading a conversation: every key of it and of
+        each of its messages."""
         item = self.conversation.target()
-        item[MESSAGES] = [dict(list(self._message_target().items())[:1])]
+        item[MESSAGES] = [self.message.target() or {"role": TEXT}]  # no message anywhere
         return json.dumps(item)
-
-    def messages_target(self) -> str:
-        """The `json_transform` structure reading a conversation's messages: every key of
-        each, and the conversation's id."""
-        key = self.conversation.key("conversation_id")
-        item = {} if key is None else {key: self.conversation.target()[key]}
-        item[MESSAGES] = [self._message_target()]
-        return json.dumps(item)
-
-    def _message_target(self) -> dict[str, object]:
-        return self.message.target() or {"role": TEXT}  # no message anywhere: any key
 
 
 def plan_for(
