@@ -53,9 +53,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections import deque
 from collections.abc import Callable, Generator, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from pathlib import Path
@@ -78,13 +76,13 @@ if TYPE_CHECKING:  # pyarrow is needed only by the bytes' way through
     from dot_orchestration.transforms.history._tables import HistoryTables
 
 #: How much of Dot's answers (JSON bytes) DuckDB maps in one batch: a year of a busy
-#: organisation (130 MiB) is about sixty. Memory holds a batch's rows and DuckDB's working
-#: space for them (several times its size, for each batch mapped at once); each of the
-#: few statements of a batch costs milliseconds.
-BATCH_BYTES = 2 << 20
-# Batches mapped at once: DuckDB maps a batch on one thread, and the machines this runs on
-# have a core or two to spare.
-_MAPPERS = 2
+#: organisation (130 MiB) is about sixteen. Each batch costs some 30 ms of CPU whatever its
+#: size (its statements are planned, its tables created); memory holds a batch's rows and
+#: DuckDB's working space for them, several times its size. Measured on a year
+#: (`bench/bench_ingest.py`): 2 MiB batches two at a time 6.6 CPU s and 297 MiB, 8 MiB
+#: batches one at a time 5.1 CPU s and 289 MiB; a second batch mapped at once, on another
+#: core, gained a few tenths of a second of wall time for 40 MiB.
+BATCH_BYTES = 8 << 20
 Item = TypeVar("Item")
 
 __all__ = [
@@ -169,22 +167,17 @@ def normalise_bodies(
             for body in batch
         ]
 
-    with FastPath() as fast, ThreadPoolExecutor(_MAPPERS, "dot-history-map") as pool:
-        # the next batch is mapped while this one's bodies are handed out
-        pending: deque[tuple[list[ExportBody], Future[list[HistoryTables | None]]]] = deque()
+    with FastPath() as fast:
         for batch in batches(bodies, lambda body: body.path.stat().st_size):
-            pending.append((batch, pool.submit(fast.tables, fast_bodies(batch), zone)))
-            if len(pending) == _MAPPERS:
-                yield from _handed_out(*pending.popleft(), zone)
-        while pending:
-            yield from _handed_out(*pending.popleft(), zone)
+            yield from _handed_out(batch, fast.tables(fast_bodies(batch), zone), zone)
 
 
 def _handed_out(
-    batch: list[ExportBody], mapped: Future[list[HistoryTables | None]], zone: tzinfo
+    batch: list[ExportBody], mapped: list[HistoryTables | None], zone: tzinfo
 ) -> Iterator[HistoryTables]:
-    """A batch's tables in order, the Python path's where DuckDB's gave none."""
-    for body, tables in zip(batch, mapped.result(), strict=True):
+    """A batch's tables in order, the Python path's where DuckDB's gave none (a function
+    of its own so that the batch's tables are let go before the next batch is mapped)."""
+    for body, tables in zip(batch, mapped, strict=True):
         yield _python_tables(body, zone) if tables is None else tables
 
 
