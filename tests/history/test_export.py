@@ -97,6 +97,17 @@ def test_reruns_and_overlapping_backfills_leave_no_duplicates(
     assert not messages.duplicated(["conversation_id", "message_index"]).any()
 
 
+def three_days_exported(
+    dot: EmulatorServer, stub_dot: StubDot, export_for: Callable[..., Export]
+) -> tuple[Export, dict[str, pd.DataFrame]]:
+    """An export from the stub (answering as the emulator does) with three days landed, and
+    both tables as they then are."""
+    stub_dot.answer = lambda start, end: export_records(dot, start)
+    export = export_for(stub_dot.url)
+    assert export.run("2025-03-01", "2025-03-03").success
+    return export, {name: export.table(name) for name in ("conversations", "messages")}
+
+
 def failure_message(result: ExecuteInProcessResult, export: Export) -> str:
     """The export step's error, its causes included."""
     failure = result.failure_data_for_node(export.node)
@@ -125,10 +136,7 @@ def test_a_fault_between_the_two_tables_keeps_the_previous_rows_of_both(
     """A fault between the two tables: the day's conversations are replaced (retitled),
     then writing its messages fails. The transaction holding both is rolled back: the old
     day, in both tables, and the partition's materialization is the earlier run's."""
-    stub_dot.answer = lambda start, end: export_records(dot, start)
-    export = export_for(stub_dot.url)
-    assert export.run("2025-03-01", "2025-03-03").success
-    before = {name: export.table(name) for name in ("conversations", "messages")}
+    export, before = three_days_exported(dot, stub_dot, export_for)
 
     def retitled(start: date, end: date) -> list[dict[str, Any]]:
         records = export_records(dot, start)
@@ -154,10 +162,7 @@ def test_a_day_no_warehouse_can_store_fails_before_writing_and_says_why(
     """A message Dot sent with a lone surrogate (an emoji cut in half) is text no warehouse
     stores as UTF-8: the day fails before anything is written, naming the field, the
     conversation and the value, and the previous rows stay."""
-    stub_dot.answer = lambda start, end: export_records(dot, start)
-    export = export_for(stub_dot.url)
-    assert export.run("2025-03-01", "2025-03-03").success
-    before = {name: export.table(name) for name in ("conversations", "messages")}
+    export, before = three_days_exported(dot, stub_dot, export_for)
 
     def unstorable(start: date, end: date) -> list[dict[str, Any]]:
         records = export_records(dot, start)
