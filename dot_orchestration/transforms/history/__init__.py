@@ -79,9 +79,9 @@ if TYPE_CHECKING:  # pyarrow is needed only by the bytes' way through
 #: organisation (130 MiB) is about sixteen. Each batch costs some 30 ms of CPU whatever its
 #: size (its statements are planned, its tables created); memory holds a batch's rows and
 #: DuckDB's working space for them, several times its size. Measured on a year
-#: (`bench/bench_ingest.py`): 2 MiB batches two at a time 6.6 CPU s and 297 MiB, 8 MiB
-#: batches one at a time 5.1 CPU s and 289 MiB; a second batch mapped at once, on another
-#: core, gained a few tenths of a second of wall time for 40 MiB.
+#: (`bench/bench_ingest.py`): 2 MiB batches two at a time 6.6 CPU s and 297 MiB of peak
+#: RSS, 8 MiB batches one at a time 6.0 CPU s and 290 MiB; a second batch mapped at once,
+#: on another core, gained a few tenths of a second of wall time for 40 MiB.
 BATCH_BYTES = 8 << 20
 Item = TypeVar("Item")
 

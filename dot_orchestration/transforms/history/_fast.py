@@ -113,8 +113,8 @@ class FastPath:
         self._database = duckdb.connect()
         self._lock = threading.Lock()
         self._database.execute("SET TimeZone = 'UTC'")  # naive timestamps are UTC, as in pandas
-        # One thread per statement: it streams the bodies in order (the messages come out
-        # sorted) holding one chunk at a time.
+        # One thread per statement: rows come out in the bodies' order (the messages sorted),
+        # and a second thread cost more memory and CPU than it saved wall time.
         self._database.execute("SET threads = 1")
         for macro in _MACROS:
             self._database.execute(macro)
@@ -151,8 +151,9 @@ def fast_tables(bodies: Sequence[FastBody], zone: tzinfo) -> list[HistoryTables 
 class _Batch:
     """The statements for one batch of bodies (distinct files), on one connection.
 
-    Every statement streams the bodies' conversations (`read_json_objects`), a few
-    thousand at a time, so memory holds the rows produced, not the bodies parsed.
+    The bodies are parsed into a temporary table of their conversations (a batch's worth,
+    about its size again in memory), which the conversations and the messages are then
+    selected from.
     """
 
     def __init__(self, conn: duckdb.DuckDBPyConnection, bodies: Sequence[FastBody], zone: tzinfo):
