@@ -118,6 +118,15 @@ class OneEngineScheduleStorage(_CopiedSchema, SqliteScheduleStorage):
     DATABASE = "schedules"
 
 
+#: An instance setting: no capture of runs' stdout and stderr (see the module docstring).
+NO_LOG_CAPTURE: dict[str, Any] = {
+    "compute_logs": {
+        "module": "dagster._core.storage.noop_compute_log_manager",
+        "class": "NoOpComputeLogManager",
+    }
+}
+
+
 def consolidated_events(home: Path) -> dict[str, Any]:
     """The `event_log_storage:` setting keeping every run's events in one database under
     `home`, with Dagster's own class (for instances other processes load too)."""
@@ -140,10 +149,7 @@ def _settings(home: Path) -> dict[str, Any]:
         "event_log_storage": storage(OneEngineEventLogStorage, str(home / "events")),
         "run_storage": storage(OneEngineRunStorage, str(home / "runs")),
         "schedule_storage": storage(OneEngineScheduleStorage, str(home / "schedules")),
-        "compute_logs": {
-            "module": "dagster._core.storage.noop_compute_log_manager",
-            "class": "NoOpComputeLogManager",
-        },
+        **NO_LOG_CAPTURE,
     }
 
 

@@ -13,6 +13,7 @@ from dataclasses import replace
 
 import httpx
 import yaml
+from _instances import NO_LOG_CAPTURE
 from dagster import DagsterInstance, instance_for_test
 
 from dot_orchestration.notes import NOTES_POOL, build_confluence_note_asset
@@ -32,16 +33,6 @@ DEMO_DAGSTER_YAML = """
 concurrency:
   pools:
     default_limit: 1
-"""
-#: No capture of the run's stdout and stderr, which the test never reads. Dagster's local
-#: capture ends each of its two `tail` processes with SIGTERM and waits up to 30 s for it.
-#: In a process that ignores SIGINT (a background job), Dagster's interrupt handling leaves
-#: SIGTERM ignored after the first run, the `tail`s inherit that, and the run waits a
-#: minute, then leaves them running.
-NO_LOG_CAPTURE = """
-compute_logs:
-  module: dagster._core.storage.noop_compute_log_manager
-  class: NoOpComputeLogManager
 """
 
 
@@ -128,7 +119,9 @@ def test_with_the_demos_instance_config_a_note_writer_waits_for_the_pool(
         for dialect in ("org_notes", "single_note")
     ]
     assert {asset.op.pool for asset in assets} == {NOTES_POOL}
-    config = yaml.safe_load(DEMO_DAGSTER_YAML) | yaml.safe_load(NO_LOG_CAPTURE)
+    # No log capture: Dagster's local capture can wait a minute for its `tail` processes
+    # (tests/conftest.py, `interruptible`), and nothing here reads the run's output.
+    config = yaml.safe_load(DEMO_DAGSTER_YAML) | NO_LOG_CAPTURE
     with instance_for_test(overrides=config) as instance:
         storage = instance.event_log_storage
         assert storage.initialize_concurrency_limit_to_default(NOTES_POOL)  # as a step would
