@@ -33,6 +33,15 @@ with DAG(
 ) as dot_test_history:
     DotHistoryExportOperator(task_id="history", duckdb_path="{{ var.value.dot_test_duckdb }}")
 
+with DAG(
+    "dot_test_history_postgres",
+    schedule=CronDataIntervalTimetable("0 1 * * *", timezone="UTC"),
+    start_date=START,
+    catchup=False,
+) as dot_test_history_postgres:
+    # The `dot_test_postgres` connection: set by the test that runs this DAG (its server).
+    DotHistoryExportOperator(task_id="history", postgres_conn_id="dot_test_postgres")
+
 with DAG("dot_test_catalogue", schedule=None, start_date=START) as dot_test_catalogue:
     DotCatalogueOperator(task_id="catalogue", catalogue_path=CATALOGUE)
 

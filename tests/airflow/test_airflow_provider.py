@@ -2,9 +2,10 @@
 
 Each operator's success path and its failure classes (whether Airflow may retry them is
 part of the contract: the tasks that show it have one retry), the three-day history
-backfill run twice, the deferrable question and its trigger, the examples and the
-README's DAG, the token scan of what the tasks logged and stored, and the provider as
-Airflow lists it. One Airflow for the module (`airflow` in conftest.py).
+backfill run twice (into DuckDB, and into PostgreSQL through an Airflow connection), the
+deferrable question and its trigger, the examples and the README's DAG, the token scan of
+what the tasks logged and stored, and the provider as Airflow lists it. One Airflow for
+the module (`airflow` in conftest.py).
 """
 
 import json
@@ -18,6 +19,14 @@ from typing import Any
 import duckdb
 import pytest
 from _airflow_home import AirflowSession
+from reliability._postgres import (
+    DATABASE,
+    SUPERUSER,
+    PostgresCluster,
+    PostgresUnavailable,
+    server_binaries,
+    start_cluster,
+)
 
 from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorServer
 from dot_orchestration.emulator.confluence import ConfluenceEmulatorServer
@@ -182,6 +191,67 @@ def test_a_three_day_backfill_run_twice_leaves_each_day_once(
         assert after_first["messages"][day] == truth.messages
     for result in again:  # the re-run replaced each day's rows: it added none
         assert result["rows_deleted"] == result["rows_inserted"] > 0
+
+
+def test_a_backfill_into_postgres_through_an_airflow_connection_leaves_each_day_once(
+    airflow: AirflowSession, dot: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same export into a PostgreSQL server named by an Airflow `postgres` connection
+    (host, port, schema as the database, login, password), run twice over three days."""
+    try:
+        server_binaries()
+    except PostgresUnavailable as missing:
+        pytest.skip(f"PostgreSQL server binaries are not installed: {missing}")
+    cluster = start_cluster()
+    try:
+        connection = {
+            "conn_type": "postgres",
+            "host": "127.0.0.1",
+            "port": cluster.port,
+            "schema": DATABASE,
+            "login": SUPERUSER,
+            "password": cluster.password,
+        }
+        monkeypatch.setenv("AIRFLOW_CONN_DOT_TEST_POSTGRES", json.dumps(connection))
+
+        def backfill() -> list[Any]:
+            runs = [run(airflow, "dot_test_dags", "dot_test_history_postgres", d) for d in DAYS]
+            assert [states(r) for r in runs] == [{"history": "success"}] * 3
+            return [returned(r, "history") for r in runs]
+
+        backfill()
+        after_first = postgres_rows(cluster)
+        again = backfill()
+        assert postgres_rows(cluster) == after_first
+    finally:
+        cluster.stop()
+    for day in DAYS:
+        truth = dot.state.history_truth(day, day + timedelta(days=1))
+        assert after_first["conversations"][day] == truth.conversations > 0
+        assert after_first["messages"][day] == truth.messages
+    for result in again:  # the re-run replaced each day's rows: it added none
+        assert result["rows_deleted"] == result["rows_inserted"] > 0
+
+
+def postgres_rows(cluster: PostgresCluster) -> dict[str, dict[date, int]]:
+    """Rows per day of each history table in the cluster's database."""
+    import psycopg2
+
+    with (
+        psycopg2.connect(
+            host="127.0.0.1",
+            port=cluster.port,
+            dbname=DATABASE,
+            user=SUPERUSER,
+            password=cluster.password,
+        ) as db,
+        db.cursor() as cursor,
+    ):
+        rows = {}
+        for table in ("conversations", "messages"):
+            cursor.execute(f"select partition_date, count(*) from dot_history.{table} group by 1")
+            rows[table] = dict(cursor.fetchall())
+        return rows
 
 
 def test_a_failed_export_leaves_the_day_as_it_was_and_an_open_day_is_refused(
