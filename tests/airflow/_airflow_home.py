@@ -31,7 +31,6 @@ CACHE = (
 )
 EXAMPLES = REPO / "examples" / "airflow"
 TEST_DAGS = Path(__file__).with_name("_dags.py")
-FAKE_DBT = Path(__file__).with_name("_fake_dbt.py")
 #: The README's DAG: the ```py block of its "Using it from Airflow" section.
 _README_DAG = re.compile(r"## Using it from Airflow\n.*?```py\n(?P<code>.*?)```", re.S)
 

@@ -11,13 +11,11 @@ see the suite's own environment, logging and warning filters.
 
 import json
 import os
-import sys
 from collections.abc import Iterator
 
 import pytest
 from _airflow_home import (
     EXAMPLES,
-    FAKE_DBT,
     TEST_DAGS,
     AirflowSession,
     ProcessState,
@@ -62,8 +60,6 @@ def airflow(
         ),
         "AIRFLOW_VAR_DOT_TEST_DUCKDB": str(home / "history.duckdb"),
         "DOT_DEMO_DUCKDB_PATH": str(home / "dot_demo.duckdb"),
-        # the example's `dbt build`: a stand-in writing dbt's artifacts (see _fake_dbt.py)
-        "DOT_DEMO_DBT_EXECUTABLE": f"{sys.executable} {FAKE_DBT}",
     }
     saved = ProcessState.now()
     os.environ.update(env)

@@ -19,6 +19,7 @@ from typing import Any
 import duckdb
 import pytest
 from _airflow_home import AirflowSession
+from _dbt_builds import FAIL_TEST
 from reliability._postgres import (
     DATABASE,
     SUPERUSER,
@@ -32,6 +33,8 @@ from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorServer
 from dot_orchestration.emulator.confluence import ConfluenceEmulatorServer
 from dot_orchestration.emulator.faults import FaultRule
 
+#: The example project's blocking test on `orders` (its failure switch, `FAIL_TEST`, fails it).
+ORDERS_TEST = "test.dot_demo.orders_amount_matches_payments"
 #: Closed days the emulator has history for (it generates a year up to today).
 DAYS = [date.today() - timedelta(days=n) for n in (4, 3, 2)]
 
@@ -361,6 +364,8 @@ def test_a_note_sync_dot_refuses_fails_without_retries(
 def test_the_example_dbt_dag_pushes_the_results_and_syncs_after_a_clean_build(
     airflow: AirflowSession, dot: EmulatorServer
 ) -> None:
+    """The example project, built by the real dbt (the session's, `DOT_DEMO_DBT_EXECUTABLE`,
+    else `dbt`), into the worker's warehouse."""
     dag_run = run(airflow, "dot_dbt_then_sync", "dot_dbt_then_sync")
 
     assert set(states(dag_run).values()) == {"success"}
@@ -368,14 +373,27 @@ def test_the_example_dbt_dag_pushes_the_results_and_syncs_after_a_clean_build(
         ("dbt", "dot_demo"),
         ("duckdb", "dot_demo"),
     ]
-    [incident] = dot.state.space().snapshot()["incidents"]
-    assert (incident["table"], incident["status"]) == ("orders", "open")
+    [push] = calls(dot, "POST", "/api/dbt/run_results")
+    statuses = dbt_statuses(push)
+    assert statuses["model.dot_demo.orders"] == "success"
+    assert statuses[ORDERS_TEST] == "pass"
+    assert set(statuses.values()) <= {"success", "pass"}
+    assert not [i for i in dot.state.space().snapshot()["incidents"] if i["status"] == "open"]
+
+
+def dbt_statuses(push: dict[str, Any]) -> dict[str, str]:
+    """Each node's status in a pushed `run_results.json`, by unique id without the hash
+    dbt appends to a test's."""
+    results = push["body"]["run_results"]["results"]
+    return {".".join(r["unique_id"].split(".")[:3]): r["status"] for r in results}
 
 
 def test_after_a_failed_build_the_results_are_pushed_and_nothing_syncs(
     airflow: AirflowSession, dot: EmulatorServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("FAKE_DBT_FAIL", "1")
+    """The example project's failure switch fails a blocking test on `orders`: dbt exits 1,
+    its results still reach Dot (an incident on `orders` opens), nothing syncs."""
+    monkeypatch.setenv(FAIL_TEST, "1")
 
     dag_run = run(airflow, "dot_dbt_then_sync", "dot_dbt_then_sync")
 
@@ -386,7 +404,10 @@ def test_after_a_failed_build_the_results_are_pushed_and_nothing_syncs(
         "dot_sync_dbt": "upstream_failed",
     }
     assert dot.state.sync_log == []
-    assert len(calls(dot, "POST", "/api/dbt/run_results")) == 1
+    [push] = calls(dot, "POST", "/api/dbt/run_results")
+    assert dbt_statuses(push)[ORDERS_TEST] == "fail"
+    incidents = dot.state.space().snapshot()["incidents"]
+    assert [(i["table"], i["status"]) for i in incidents] == [("orders", "open")]
 
 
 # ----------------------------------------------------------------------------- incidents
