@@ -554,6 +554,23 @@ def test_the_hook_checks_its_connection_and_finds_an_environment_by_name(
         pass
 
 
+def test_each_task_links_to_dots_web_app_without_the_token(
+    airflow: AirflowSession, dot: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The operators' extra link: the connection's base URL, or its region's app."""
+    from airflow.models.taskinstancekey import TaskInstanceKey
+
+    from dot_orchestration.airflow.operators import DotLink
+
+    [sync] = airflow.dag("dot_test_dags", "dot_test_sync").tasks
+    key = TaskInstanceKey("dot_test_sync", "sync", "manual", 1)
+    assert [link.name for link in sync.operator_extra_links] == ["Dot"]
+    assert DotLink().get_link(sync, ti_key=key) == dot.url
+    conn = {"conn_type": "dot", "host": "eu", "password": ADMIN_TOKEN}  # a region
+    monkeypatch.setenv("AIRFLOW_CONN_DOT_DEFAULT", json.dumps(conn))
+    assert DotLink().get_link(sync, ti_key=key) == "https://eu.getdot.ai"
+
+
 # ----------------------------------------------------------------------------- imports
 
 #: Run in a fresh interpreter: without Airflow, the provider's info still loads and its
