@@ -25,22 +25,24 @@ START = datetime(2026, 1, 1)
 with DAG("dot_test_sync", schedule=None, start_date=START) as dot_test_sync:
     DotSyncOperator(task_id="sync", connection_type="snowflake", connection_id="prod", **ONE_RETRY)
 
-with DAG(
-    "dot_test_history",
-    schedule=CronDataIntervalTimetable("0 1 * * *", timezone="UTC"),
-    start_date=START,
-    catchup=False,
-) as dot_test_history:
-    DotHistoryExportOperator(task_id="history", duckdb_path="{{ var.value.dot_test_duckdb }}")
 
-with DAG(
-    "dot_test_history_postgres",
-    schedule=CronDataIntervalTimetable("0 1 * * *", timezone="UTC"),
-    start_date=START,
-    catchup=False,
-) as dot_test_history_postgres:
-    # The `dot_test_postgres` connection: set by the test that runs this DAG (its server).
-    DotHistoryExportOperator(task_id="history", postgres_conn_id="dot_test_postgres")
+def history_dag(dag_id: str, **warehouse: str) -> DAG:
+    """A daily history export (one day per logical date) into `warehouse`."""
+    with DAG(
+        dag_id,
+        schedule=CronDataIntervalTimetable("0 1 * * *", timezone="UTC"),
+        start_date=START,
+        catchup=False,
+    ) as dag:
+        DotHistoryExportOperator(task_id="history", **warehouse)
+    return dag
+
+
+dot_test_history = history_dag("dot_test_history", duckdb_path="{{ var.value.dot_test_duckdb }}")
+# The `dot_test_postgres` connection: set by the test that runs this DAG (its server).
+dot_test_history_postgres = history_dag(
+    "dot_test_history_postgres", postgres_conn_id="dot_test_postgres"
+)
 
 with DAG("dot_test_catalogue", schedule=None, start_date=START) as dot_test_catalogue:
     DotCatalogueOperator(task_id="catalogue", catalogue_path=CATALOGUE)

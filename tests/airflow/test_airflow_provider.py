@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,8 @@ from dot_orchestration.emulator.faults import FaultRule
 ORDERS_TEST = "test.dot_demo.orders_amount_matches_payments"
 #: Closed days the emulator has history for (it generates a year up to today).
 DAYS = [date.today() - timedelta(days=n) for n in (4, 3, 2)]
+#: Rows per day of each history table.
+Rows = dict[str, dict[date, int]]
 
 
 def run(session: AirflowSession, module: str, dag_id: str, day: date | None = None) -> Any:
@@ -158,7 +161,7 @@ def test_a_refused_sync_is_retried_by_airflow(airflow: AirflowSession, dot: Emul
 # ----------------------------------------------------------------------------- history
 
 
-def history_rows(airflow: AirflowSession) -> dict[str, dict[date, int]]:
+def history_rows(airflow: AirflowSession) -> Rows:
     """Rows per day of each history table the test DAG writes."""
     path = airflow.env["AIRFLOW_VAR_DOT_TEST_DUCKDB"]
     with duckdb.connect(path, read_only=True) as db:
@@ -172,28 +175,41 @@ def history_rows(airflow: AirflowSession) -> dict[str, dict[date, int]]:
         }
 
 
-def test_a_three_day_backfill_run_twice_leaves_each_day_once(
-    airflow: AirflowSession, dot: EmulatorServer
-) -> None:
+def backfill_twice(
+    airflow: AirflowSession, dag_id: str, rows: Callable[[], Rows]
+) -> tuple[Rows, list[Any]]:
+    """Back-fill the three days twice, one run per day as `airflow backfill create` makes
+    them; the second leaves `rows()` as the first left them. What the second's runs returned
+    (a later run of a day clears the earlier one's task instances)."""
+
     def backfill() -> list[Any]:
-        """One run per day, as `airflow backfill create` makes them; what each returned
-        (a later run of the same day clears the earlier one's task instances)."""
-        runs = [run(airflow, "dot_test_dags", "dot_test_history", day) for day in DAYS]
+        runs = [run(airflow, "dot_test_dags", dag_id, day) for day in DAYS]
         assert [states(r) for r in runs] == [{"history": "success"}] * 3
         return [returned(r, "history") for r in runs]
 
     backfill()
-    after_first = history_rows(airflow)
+    after_first = rows()
     again = backfill()
+    assert rows() == after_first
+    return after_first, again
 
-    assert history_rows(airflow) == after_first
+
+def assert_each_day_once(dot: EmulatorServer, landed: Rows, again: list[Any]) -> None:
+    """Each day holds Dot's conversations and messages of that day, and the re-run replaced
+    each day's rows: it added none."""
     for day in DAYS:
         truth = dot.state.history_truth(day, day + timedelta(days=1))
-        assert truth.conversations > 0
-        assert after_first["conversations"][day] == truth.conversations
-        assert after_first["messages"][day] == truth.messages
-    for result in again:  # the re-run replaced each day's rows: it added none
+        assert landed["conversations"][day] == truth.conversations > 0
+        assert landed["messages"][day] == truth.messages
+    for result in again:
         assert result["rows_deleted"] == result["rows_inserted"] > 0
+
+
+def test_a_three_day_backfill_run_twice_leaves_each_day_once(
+    airflow: AirflowSession, dot: EmulatorServer
+) -> None:
+    landed, again = backfill_twice(airflow, "dot_test_history", lambda: history_rows(airflow))
+    assert_each_day_once(dot, landed, again)
 
 
 def test_a_backfill_into_postgres_through_an_airflow_connection_leaves_each_day_once(
@@ -216,27 +232,15 @@ def test_a_backfill_into_postgres_through_an_airflow_connection_leaves_each_day_
             "password": cluster.password,
         }
         monkeypatch.setenv("AIRFLOW_CONN_DOT_TEST_POSTGRES", json.dumps(connection))
-
-        def backfill() -> list[Any]:
-            runs = [run(airflow, "dot_test_dags", "dot_test_history_postgres", d) for d in DAYS]
-            assert [states(r) for r in runs] == [{"history": "success"}] * 3
-            return [returned(r, "history") for r in runs]
-
-        backfill()
-        after_first = postgres_rows(cluster)
-        again = backfill()
-        assert postgres_rows(cluster) == after_first
+        landed, again = backfill_twice(
+            airflow, "dot_test_history_postgres", lambda: postgres_rows(cluster)
+        )
     finally:
         cluster.stop()
-    for day in DAYS:
-        truth = dot.state.history_truth(day, day + timedelta(days=1))
-        assert after_first["conversations"][day] == truth.conversations > 0
-        assert after_first["messages"][day] == truth.messages
-    for result in again:  # the re-run replaced each day's rows: it added none
-        assert result["rows_deleted"] == result["rows_inserted"] > 0
+    assert_each_day_once(dot, landed, again)
 
 
-def postgres_rows(cluster: PostgresCluster) -> dict[str, dict[date, int]]:
+def postgres_rows(cluster: PostgresCluster) -> Rows:
     """Rows per day of each history table in the cluster's database."""
     import psycopg2
 
