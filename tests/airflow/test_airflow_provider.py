@@ -25,9 +25,7 @@ from reliability._postgres import (
     DATABASE,
     SUPERUSER,
     PostgresCluster,
-    PostgresUnavailable,
-    server_binaries,
-    start_cluster,
+    running_cluster,
 )
 
 from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorServer
@@ -217,12 +215,7 @@ def test_a_backfill_into_postgres_through_an_airflow_connection_leaves_each_day_
 ) -> None:
     """The same export into a PostgreSQL server named by an Airflow `postgres` connection
     (host, port, schema as the database, login, password), run twice over three days."""
-    try:
-        server_binaries()
-    except PostgresUnavailable as missing:
-        pytest.skip(f"PostgreSQL server binaries are not installed: {missing}")
-    cluster = start_cluster()
-    try:
+    with running_cluster() as cluster:
         connection = {
             "conn_type": "postgres",
             "host": "127.0.0.1",
@@ -235,8 +228,6 @@ def test_a_backfill_into_postgres_through_an_airflow_connection_leaves_each_day_
         landed, again = backfill_twice(
             airflow, "dot_test_history_postgres", lambda: postgres_rows(cluster)
         )
-    finally:
-        cluster.stop()
     assert_each_day_once(dot, landed, again)
 
 

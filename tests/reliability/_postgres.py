@@ -21,9 +21,13 @@ import stat
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 SYSTEM_USER = "postgres"
 SUPERUSER = "dagster"
@@ -148,6 +152,21 @@ def start_cluster() -> PostgresCluster:
         cluster.stop()
         raise
     return cluster
+
+
+@contextmanager
+def running_cluster() -> Iterator[PostgresCluster]:
+    """A cluster for the block, stopped and removed after it; the calling test is skipped
+    where no PostgreSQL server binaries are installed."""
+    try:
+        server_binaries()
+    except PostgresUnavailable as missing:
+        pytest.skip(f"PostgreSQL server binaries are not installed: {missing}")
+    cluster = start_cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 def cluster_parent(run_as: list[str]) -> Path:

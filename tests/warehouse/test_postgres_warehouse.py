@@ -51,9 +51,7 @@ from reliability._postgres import (
     DATABASE,
     SUPERUSER,
     PostgresCluster,
-    PostgresUnavailable,
-    server_binaries,
-    start_cluster,
+    running_cluster,
 )
 from test_history_tables import EXPORT, START
 from test_replace_partition import DAY_1, DAY_2, DAY_3, day_frame, frames_equal, refused
@@ -112,15 +110,8 @@ WAIT_S = 30
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[PostgresCluster]:
-    try:
-        server_binaries()
-    except PostgresUnavailable as missing:
-        pytest.skip(f"PostgreSQL server binaries are not installed: {missing}")
-    started = start_cluster()
-    try:
+    with running_cluster() as started:
         yield started
-    finally:
-        started.stop()
 
 
 @pytest.fixture(scope="module")
