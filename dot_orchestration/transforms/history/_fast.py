@@ -182,8 +182,8 @@ class _Batch:
         )
         structures: dict[int, str] = dict(
             self.conn.execute(
-                "SELECT ordinal, json_structure(body.content) FROM read_text($paths) AS body "
-                "JOIN requests ON body.filename = requests.path",
+                "SELECT ordinal, structure "
+                f"FROM {_of_texts('filename, json_structure(content) AS structure')}",
                 {"paths": self._paths(range(len(self.bodies)))},
             ).fetchall()
         )
@@ -309,6 +309,16 @@ class _Batch:
         return tables
 
 
+def _of_texts(select: str) -> str:
+    """``select`` (columns of `read_text`: ``filename``, ``content``) over each body's text,
+    its rows beside their body's request. The join comes after: joined first, the text and
+    what is computed from it cost a batch a quarter more CPU."""
+    return (
+        f"(SELECT {select} FROM read_text($paths)) AS body "
+        "JOIN requests ON body.filename = requests.path"
+    )
+
+
 # The bodies' conversations, one JSON text each, beside their body's request.
 _OBJECTS = (
     "read_json_objects($paths, format = 'array', filename = true) AS body "
@@ -320,18 +330,25 @@ def _items(target: str, keyed: bool) -> str:
     """The bodies' conversations, one row each: its body (``ordinal``, window), the
     conversation parsed to ``target`` (``item``), and, when the plan needs them (`keyed`:
     only some items have some key), its key list (``keys``) and its messages'
-    (``message_keys``)."""
+    (``message_keys``).
+
+    Without key lists a body's text is parsed whole, as a list of ``target``: splitting it
+    into conversations first (`read_json_objects`) parses and writes every one of them
+    once more, which cost a batch a third more CPU.
+    """
     if keyed:
-        parse = "json_transform"
-        keys, message_keys = "json_keys(body.json)", "json_keys(body.json, '$.messages[*]')"
-    else:
-        parse = "json_transform_strict"
-        keys, message_keys = "NULL::VARCHAR[]", "NULL::VARCHAR[][]"
+        return f"""
+            SELECT ordinal, window_start, window_end,
+                   json_transform(body.json, {_literal(target)}) AS item,
+                   json_keys(body.json) AS keys,
+                   json_keys(body.json, '$.messages[*]') AS message_keys
+            FROM {_OBJECTS}
+        """
+    items = f"unnest(json_transform_strict(content, {_literal(f'[{target}]')})) AS item"
     return f"""
-        SELECT ordinal, window_start, window_end,
-               {parse}(body.json, {_literal(target)}) AS item,
-               {keys} AS keys, {message_keys} AS message_keys
-        FROM {_OBJECTS}
+        SELECT ordinal, window_start, window_end, item,
+               NULL::VARCHAR[] AS keys, NULL::VARCHAR[][] AS message_keys
+        FROM {_of_texts(f"filename, {items}")}
     """
 
 
