@@ -65,11 +65,18 @@ from dagster_shared.yaml_utils.source_position import SourcePositionTree
 # `get_asset_key_for_model` (a scan of the manifest per call, by name only) but neither
 # the manifest nor the key of a node; `build_dbt_asset_selection` reads the manifest
 # through this same function, and every dbt asset spec carries the unique id under this
-# key (also shown in the UI). The nightly job names what `dbt_exclude` selects with the
-# public `DbtManifestAssetSelection`, which takes the manifest, translator and project
-# that same function reads (`dbt_selection_of`): `build_dbt_asset_selection` would add the
-# definition's own selection, resolved again at each load. Pinned by
-# tests/sync/test_dbt_terms.py.
+# key (also shown in the UI). Pinned by tests/sync/test_dbt_terms.py.
+
+# select_unique_ids, get_asset_check_key_for_test: the dbt nodes a dbt selection selects
+# (dbt's own selector over the manifest), and the asset check a selected dbt test is.
+# The nightly job leaves out what `dbt_exclude` selects, models and tests. The public
+# `DbtManifestAssetSelection` runs dbt's selector twice each time the job is resolved
+# (once for the assets, once for the checks: ~0.1 s of CPU at 2,000 models), and every
+# load, run and step worker resolves the job; `dbt_selection_of` runs it once, at build,
+# and names the result as keys. Checked: dagster-dbt exports neither function; its
+# `DbtManifestAssetSelection` calls exactly these two with the manifest, translator and
+# project read above. Pinned by tests/sync/test_dbt_terms.py (the same keys and checks
+# as `DbtManifestAssetSelection`).
 
 # AssetCheckEvaluationTargetMaterializationData: the materialization a check evaluation is
 # about, which the UI links the check to. The sync step yields its checks as (public)
@@ -129,16 +136,29 @@ def dbt_manifest_of(dbt_assets: AssetsDefinition) -> Mapping[str, Any]:
 
 
 def dbt_selection_of(dbt_assets: AssetsDefinition, select: str) -> AssetSelection:
-    """The dbt nodes `select` selects in the manifest of a dagster-dbt definition, with the
-    tests dbt selects with them, as that definition's translator names them."""
-    from dagster_dbt import DbtManifestAssetSelection
-    from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
+    """The assets of a dagster-dbt definition that dbt's `select` selects in its manifest,
+    with the checks of the tests dbt selects with them, resolved now (what
+    `DbtManifestAssetSelection` resolves at each resolve of a job)."""
+    from dagster_dbt.asset_utils import (
+        get_asset_check_key_for_test,
+        get_manifest_and_translator_from_dbt_assets,
+    )
+    from dagster_dbt.utils import select_unique_ids
 
     manifest, translator, project = get_manifest_and_translator_from_dbt_assets([dbt_assets])
-    selection: AssetSelection = DbtManifestAssetSelection.build(  # `build` is unannotated
-        manifest, select=select, dagster_dbt_translator=translator, project=project
+    unique_ids = select_unique_ids(
+        select=select, exclude="", selector="", project=project, manifest_json=manifest
     )
-    return selection
+    keys = [
+        key for key, spec in dbt_assets.specs_by_key.items() if dbt_unique_id_of(spec) in unique_ids
+    ]
+    tests = {
+        get_asset_check_key_for_test(manifest, translator, unique_id, project)
+        for unique_id in unique_ids
+    }
+    # Only the definition's own checks: dbt also names source tests no definition holds.
+    checks = [check for check in dbt_assets.check_keys if check in tests]
+    return AssetSelection.assets(*keys).without_checks() | AssetSelection.checks(*checks)
 
 
 def dbt_unique_id_of(spec: AssetSpec) -> str | None:

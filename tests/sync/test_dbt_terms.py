@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 from dagster import AssetKey, AssetsDefinition, AssetSelection
-from dagster_dbt import DbtProject, build_dbt_asset_selection
+from dagster_dbt import DbtManifestAssetSelection, DbtProject, build_dbt_asset_selection
 
 from dot_demo.definitions import build_example_dbt_assets
-from dot_orchestration._compat import dbt_manifest_of
+from dot_orchestration._compat import asset_graph_of, dbt_manifest_of, dbt_selection_of
 from dot_orchestration.syncs import DotConnection, UpstreamResolver, upstream
 from dot_orchestration.syncs.dbt_terms import DbtTermIndex
 
@@ -101,3 +101,19 @@ def test_a_load_resolves_simple_terms_without_dbts_selector(
     assert keys["a"] == {"orders", "customers", "daily_revenue"}
     assert "dot_usage_daily" in keys["b"]
     assert "daily_revenue" in keys["c"]
+
+
+@pytest.mark.parametrize("select", ["tag:dot_usage", "orders", "staging", "+orders", "stg_*"])
+def test_a_selection_resolved_once_is_what_dbt_selects(
+    everything: AssetsDefinition, select: str
+) -> None:
+    """The nightly job's `dbt_exclude` is resolved at build into keys: the same models,
+    and the same tests as checks, as dagster-dbt's selection resolves at every job build
+    (which also names the checks of source tests no definition holds: a job has none)."""
+    manifest = dbt_manifest_of(everything)
+    dbts = DbtManifestAssetSelection.build(manifest, select=select)
+    graph = asset_graph_of([everything])
+    ours = dbt_selection_of(everything, select)
+    assert ours.resolve(graph) == dbts.resolve(graph)
+    assert ours.resolve_checks(graph) == dbts.resolve_checks(graph) & graph.asset_check_keys
+    assert ours.resolve_checks(graph), "the example's tests of these models are checks"
