@@ -152,9 +152,10 @@ def normalise_bodies(
     """Each body's tables as Arrow, in order: what `normalise_history` gives, faster.
 
     DuckDB maps the bodies whose shape it proves, a batch of about `BATCH_BYTES` of them
-    in a few statements; the others are decoded and take the Python path. A body that does
-    not fit raises its `HistoryShapeError` when its turn comes, so a caller knows which one
-    it was. Memory holds a batch; DuckDB's is given back when the last body is yielded.
+    in a few statements (the next batch's structure is read meanwhile); the others are
+    decoded and take the Python path. A body that does not fit raises its
+    `HistoryShapeError` when its turn comes, so a caller knows which one it was. Memory
+    holds a batch; DuckDB's is given back when the last body is yielded.
     Needs DuckDB and pyarrow (`fast_path_installed`).
     """
     from dot_orchestration.transforms.history._fast import FastBody, FastPath
@@ -167,8 +168,11 @@ def normalise_bodies(
             for body in batch
         ]
 
+    chunks = list(batches(bodies, lambda body: body.path.stat().st_size))
     with FastPath() as fast:
-        for batch in batches(bodies, lambda body: body.path.stat().st_size):
+        for number, batch in enumerate(chunks):
+            if number + 1 < len(chunks):
+                fast.read_ahead(fast_bodies(chunks[number + 1]))
             yield from _handed_out(batch, fast.tables(fast_bodies(batch), zone), zone)
 
 

@@ -22,6 +22,7 @@ import json
 import threading
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, tzinfo
 from pathlib import Path
@@ -107,6 +108,7 @@ class FastPath:
     Opening one costs tens of milliseconds (its extensions load), so an export keeps one
     for all its batches; closing it gives its memory back, and pyarrow's spare memory too.
     Batches may be mapped from several threads at once: each gets a connection of its own.
+    The structure of the batch to come can be read meanwhile (`read_ahead`).
     """
 
     def __init__(self) -> None:
@@ -118,6 +120,8 @@ class FastPath:
         self._database.execute("SET threads = 1")
         for macro in _MACROS:
             self._database.execute(macro)
+        self._ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dot-history-ahead")
+        self._read: dict[tuple[Path, ...], Future[dict[str, str]]] = {}
 
     def __enter__(self) -> FastPath:
         return self
@@ -125,21 +129,44 @@ class FastPath:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    def read_ahead(self, bodies: Sequence[FastBody]) -> None:
+        """Start reading the structure of the bodies a later `tables` call maps, on another
+        thread: DuckDB parses them without the GIL, on another core, while this thread maps
+        the batch before. Measured over a year: the mapping thread's CPU 2.8 -> 2.5 s, the
+        same CPU in all, ~5 MiB more peak RSS."""
+        paths = tuple(body.path for body in bodies)
+        self._read[paths] = self._ahead.submit(self._structures, paths)
+
     def tables(self, bodies: Sequence[FastBody], zone: tzinfo) -> list[HistoryTables | None]:
         """Each body's tables, or None where the Python path must do it."""
-        with self._lock:
-            connection = self._database.cursor()
+        paths = tuple(body.path for body in bodies)
+        ahead = self._read.pop(paths, None)
         try:
-            with connection as conn:
-                return _Batch(conn, bodies, zone).tables()
+            structures = self._structures(paths) if ahead is None else ahead.result()
+            with self._connection() as conn:
+                return _Batch(conn, bodies, zone).tables(structures)
         except _UNREADABLE:
             if len(bodies) == 1:
                 return [None]  # DuckDB cannot read it (e.g. not JSON): Python says why
             return [tables for body in bodies for tables in self.tables([body], zone)]
 
     def close(self) -> None:
+        self._ahead.shutdown(cancel_futures=True)  # a structure being read is waited for
         self._database.close()
         pa.default_memory_pool().release_unused()
+
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        with self._lock:
+            return self._database.cursor()
+
+    def _structures(self, paths: tuple[Path, ...]) -> dict[str, str]:
+        """Each body's `json_structure`, by its path as DuckDB names the file."""
+        with self._connection() as conn:
+            rows = conn.execute(
+                "SELECT filename, json_structure(content) FROM read_text($paths)",
+                {"paths": [str(path) for path in paths]},
+            ).fetchall()
+        return dict(rows)
 
 
 def fast_tables(bodies: Sequence[FastBody], zone: tzinfo) -> list[HistoryTables | None]:
@@ -161,8 +188,9 @@ class _Batch:
         self.bodies = bodies
         self.zone = zone
 
-    def tables(self) -> list[HistoryTables | None]:
-        """Each body's tables; None for those left to the Python path.
+    def tables(self, described: dict[str, str]) -> list[HistoryTables | None]:
+        """Each body's tables; None for those left to the Python path. ``described``: each
+        body's structure, by path (`FastPath._structures`).
 
         Most exports give every item every key: `json_transform_strict` then proves that
         while it parses (it refuses a missing or repeated key), and no item's key list is
@@ -180,13 +208,10 @@ class _Batch:
                 "ends": [body.end.to_pydatetime() for body in self.bodies],
             },
         )
-        structures: dict[int, str] = dict(
-            self.conn.execute(
-                "SELECT ordinal, structure "
-                f"FROM {_of_texts('filename, json_structure(content) AS structure')}",
-                {"paths": self._paths(range(len(self.bodies)))},
-            ).fetchall()
-        )
+        structures = {
+            ordinal: described[path]
+            for ordinal, path in enumerate(self._paths(range(len(self.bodies))))
+        }
         results: list[HistoryTables | None] = [None] * len(self.bodies)
         plans = {ordinal: plan_for(structure) for ordinal, structure in structures.items()}
         for plan, ordinals in _grouped(plans).items():
@@ -312,7 +337,7 @@ class _Batch:
 def _of_texts(select: str) -> str:
     """``select`` (columns of `read_text`: ``filename``, ``content``) over each body's text,
     its rows beside their body's request. The join comes after: joined first, the text and
-    what is computed from it cost a batch a quarter more CPU."""
+    what is computed from it cost a third more CPU."""
     return (
         f"(SELECT {select} FROM read_text($paths)) AS body "
         "JOIN requests ON body.filename = requests.path"
