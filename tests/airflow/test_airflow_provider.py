@@ -28,7 +28,7 @@ from reliability._postgres import (
     running_cluster,
 )
 
-from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorServer
+from dot_orchestration.emulator import ADMIN_TOKEN, EmulatorConfig, EmulatorServer
 from dot_orchestration.emulator.confluence import ConfluenceEmulatorServer
 from dot_orchestration.emulator.faults import FaultRule
 
@@ -461,13 +461,19 @@ def test_a_deferred_question_is_answered_through_its_trigger(
 
 
 def test_a_question_not_answered_in_time_fails_without_asking_again(
-    airflow: AirflowSession, dot: EmulatorServer
+    airflow: AirflowSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    dag_run = run(airflow, "dot_test_dags", "dot_test_question_timeout")
+    """Against a Dot that thinks for a minute: with the session's (0.5 s), a busy machine
+    can start the trigger after the answer came, and its one read past the deadline finds it."""
+    with EmulatorServer(EmulatorConfig(answer_delay_s=60.0), port=0) as slow:
+        connection = {"conn_type": "dot", "host": slow.url, "password": ADMIN_TOKEN}
+        monkeypatch.setenv("AIRFLOW_CONN_DOT_DEFAULT", json.dumps(connection))
 
-    assert states(dag_run) == {"ask": "failed"}
-    assert tries(dag_run, "ask") == 1
-    assert len(calls(dot, "POST", "/api/agentic")) == 1
+        dag_run = run(airflow, "dot_test_dags", "dot_test_question_timeout")
+
+        assert states(dag_run) == {"ask": "failed"}
+        assert tries(dag_run, "ask") == 1
+        assert len(calls(slow, "POST", "/api/agentic")) == 1
 
 
 # ----------------------------------------------------------------------------- README
