@@ -43,14 +43,15 @@ def build_dbt_then_sync_schedule(
     dbt: AssetSelection = AssetSelection.assets(*dbt_assets)
     if schedule.dbt_exclude:
         # Less what dbt selects for the exclusion: its models, and the tests dbt selects
-        # with them (each test of an excluded model, as `dbt build --exclude` leaves out).
+        # with them (each test of an excluded model, as `dbt build --exclude` leaves out),
+        # resolved here once: the job is resolved at every load, run and step.
         excluded = (dbt_selection_of(d, schedule.dbt_exclude) for d in dbt_assets)
         dbt = dbt - reduce(operator.or_, excluded)
     built = dbt | AssetSelection.assets(sync_assets)
     # The built assets with only the checks dbt and the syncs define: another definition's
     # check on a dbt model (a question's answer check, say) belongs to its own runs, not to
     # every dbt build, where it would read an answer older than the build. Written with
-    # `built` once: each mention resolves the dbt selection again at every load.
+    # `built` once: each mention is resolved again at every load.
     others_checks = AssetSelection.all_asset_checks() - AssetSelection.checks(
         *dbt_assets, sync_assets
     )
