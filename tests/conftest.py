@@ -9,6 +9,7 @@ state, journal and fault rules, so no test sees another test's traffic.
 emulator, and the grouping below keeps what shares expensive fixtures on one worker.
 """
 
+import contextlib
 import os
 import shutil
 import signal
@@ -95,7 +96,22 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         warm.stop()
     base = session.config.stash.get(_RAM_TEMP, None)
     if base is not None and exitstatus == 0:
-        shutil.rmtree(base, ignore_errors=True)
+        remove_all_but_multiprocessing(base)
+
+
+def remove_all_but_multiprocessing(base: Path) -> None:
+    """Remove `base`, but for the `pymp-*` folder of this process's `multiprocessing`
+    (Dagster's forkserver makes one): it removes that itself at exit, after this hook, and
+    printed a traceback when it was already gone. `base` stays behind, empty, then."""
+    for entry in base.iterdir():
+        if entry.name.startswith("pymp-"):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # not empty: multiprocessing's folder is still there
+        base.rmdir()
 
 
 def xdist_group(item: pytest.Item) -> str:
