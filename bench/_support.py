@@ -1,4 +1,5 @@
-"""Shared by the bench scripts: an emulator in its own process, and a phase timer.
+"""Shared by the bench scripts: an emulator in its own process, a phase timer, and a
+throwaway PostgreSQL cluster.
 
 The emulator runs in a separate process, and each measured phase in a child of its own,
 so that a phase's peak memory is its own alone.
@@ -14,6 +15,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -87,3 +89,19 @@ def set_faults(url: str, rules: list[dict[str, Any]], seed: int = 7) -> None:
 def journal(url: str) -> list[dict[str, Any]]:
     """Every request the emulator saw since the last reset."""
     return list(httpx.get(f"{url}/_emulator/journal", timeout=30).json()["entries"])
+
+
+@contextmanager
+def postgres_cluster(wanted: bool) -> Iterator[Any | None]:
+    """The reliability tests' throwaway cluster (loopback, fsync off), if asked for."""
+    if not wanted:
+        yield None
+        return
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "reliability"))
+    from _postgres import start_cluster
+
+    cluster = start_cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()

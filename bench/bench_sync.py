@@ -3,10 +3,13 @@
 Every sync answers after 200 ms of injected latency. The obvious script (what teams run
 from cron today) calls the sync URLs one after another with `requests`; the Dagster run
 materializes the 200 sync assets of one `build_dot_sync_assets` definition, whose step
-fans the calls out over a bounded pool. A third run adds rate limiting (429 with
-`Retry-After` on a share of the calls) to show it slows the run down without failing it.
+fans the calls out over a bounded pool. It runs on an in-memory instance and on SQLite
+files (`dagster dev`'s default), and with `--postgres` on a Postgres instance too (a
+throwaway local cluster, as in the reliability tests: fsync off, so it shows Dagster's
+cost per event without the disk's). A last run adds rate limiting (429 with `Retry-After`
+on a share of the calls) to show it slows the run down without failing it.
 
-Run: `.venv/bin/python bench/bench_sync.py [--connections 200] [--latency-ms 200]`.
+Run: `.venv/bin/python bench/bench_sync.py [--connections 200] [--latency-ms 200] [--postgres]`.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import Any
 
 import httpx
 import requests
-from _support import QUIET_RUN, emulator_process, journal, measure, set_faults
+from _support import QUIET_RUN, emulator_process, journal, measure, postgres_cluster, set_faults
 from dagster import (
     AssetSelection,
     DagsterInstance,
@@ -35,6 +38,7 @@ from dot_orchestration.resources import DotResource
 from dot_orchestration.syncs import DotConnection, SyncSettings, build_dot_sync_assets
 
 TOKEN = "dot-emulator-admin"
+IN_MEMORY = "in-memory instance"
 
 
 @asset(key=["warehouse", "orders"])
@@ -50,8 +54,11 @@ def obvious_script(url: str, ids: list[str]) -> None:
         ).raise_for_status()
 
 
-def dagster_run(url: str, ids: list[str], concurrency: int, on_disk: bool = False) -> None:
-    """One run materializing every sync asset; `on_disk` uses a SQLite instance."""
+def dagster_run(
+    url: str, ids: list[str], concurrency: int, storage: dict[str, Any] | None = None
+) -> None:
+    """One run materializing every sync asset: on an in-memory instance, or on one of
+    `instance_for_test` with `storage` overrides (`{}`: SQLite files)."""
     connections = [
         DotConnection(type="snowflake", id=cid, asset_keys=("warehouse/orders",)) for cid in ids
     ]
@@ -66,7 +73,11 @@ def dagster_run(url: str, ids: list[str], concurrency: int, on_disk: bool = Fals
             )
         },
     )
-    with instance_for_test() if on_disk else nullcontext(DagsterInstance.ephemeral()) as instance:
+    with (
+        nullcontext(DagsterInstance.ephemeral())
+        if storage is None
+        else instance_for_test(overrides=storage)
+    ) as instance:
         cpu_started = time.process_time()
         result = defs.resolve_job_def("syncs").execute_in_process(
             instance=instance, run_config=QUIET_RUN
@@ -96,6 +107,11 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=200)
     parser.add_argument("--latency-ms", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="also run on a Postgres instance (a throwaway local cluster, fsync off)",
+    )
     args = parser.parse_args()
     ids = [f"conn_{i:04d}" for i in range(args.connections)]
     sync_calls: dict[str, Any] = {"method": "POST", "path": "/api/sync/*"}
@@ -108,21 +124,25 @@ def main() -> None:
             "obvious script (sequential requests)", lambda: obvious_script(url, ids)
         )
         set_faults(url, [latency])
-        run_s: dict[bool, float] = {}
-        for on_disk, label in ((False, "in-memory instance"), (True, "SQLite instance")):
-            httpx.delete(f"{url}/_emulator/journal")
-            dagster_s, dagster_mib = measure(
-                f"Dagster run, {label} (max_concurrency={args.concurrency})",
-                lambda on_disk=on_disk: dagster_run(url, ids, args.concurrency, on_disk),
-            )
-            run_s[on_disk] = dagster_s
-            calls_s = sync_span(url)
-            print(
-                f"  ratio Dagster / script: time {dagster_s / script_s:.3f}, peak memory "
-                f"{dagster_mib / max(script_mib, 0.01):.1f}x; its {args.connections} sync calls "
-                f"spanned {calls_s:.2f} s ({calls_s / script_s:.3f} of the script); the rest is "
-                "Dagster's per-event bookkeeping"
-            )
+        run_s: dict[str, float] = {}
+        with postgres_cluster(args.postgres) as cluster:
+            instances: dict[str, dict[str, Any] | None] = {IN_MEMORY: None, "SQLite instance": {}}
+            if cluster is not None:
+                instances["Postgres instance"] = {"storage": cluster.dagster_storage()}
+            for label, storage in instances.items():
+                httpx.delete(f"{url}/_emulator/journal")
+                dagster_s, dagster_mib = measure(
+                    f"Dagster run, {label} (max_concurrency={args.concurrency})",
+                    lambda storage=storage: dagster_run(url, ids, args.concurrency, storage),
+                )
+                run_s[label] = dagster_s
+                calls_s = sync_span(url)
+                print(
+                    f"  ratio Dagster / script: time {dagster_s / script_s:.3f}, peak memory "
+                    f"{dagster_mib / max(script_mib, 0.01):.1f}x; its {args.connections} sync "
+                    f"calls spanned {calls_s:.2f} s ({calls_s / script_s:.3f} of the script); "
+                    "the rest is Dagster's per-event bookkeeping"
+                )
 
         httpx.delete(f"{url}/_emulator/journal")
         rate_limited = {**sync_calls, "kind": "status", "status": 429, "rate": 0.2}
@@ -136,7 +156,7 @@ def main() -> None:
         )
         calls = sum(1 for e in journal(url) if e["path"].startswith("/api/sync/"))
         print(
-            f"rate-limited run succeeded: {limited_s / run_s[False]:.2f}x slower, "
+            f"rate-limited run succeeded: {limited_s / run_s[IN_MEMORY]:.2f}x slower, "
             f"{calls} calls for {args.connections} syncs ({calls - args.connections} retried)"
         )
 

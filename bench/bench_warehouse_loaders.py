@@ -69,7 +69,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import duckdb
-from _support import QUIET_RUN
+from _support import QUIET_RUN, postgres_cluster
 
 END = date(2025, 1, 1)  # exclusive; fixed so every run lands the same days
 SCHEMA = "dot_history"
@@ -535,22 +535,6 @@ def fresh_target(kind: str, work: Path, name: str, postgres: Any | None) -> tupl
 
 def postgres_url(cluster: Any, dbname: str) -> str:
     return f"postgresql://dagster:{cluster.password}@127.0.0.1:{cluster.port}/{dbname}"
-
-
-@contextmanager
-def postgres_cluster(wanted: bool) -> Iterator[Any | None]:
-    """The reliability tests' throwaway cluster (loopback, fsync off), if asked for."""
-    if not wanted:
-        yield None
-        return
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "reliability"))
-    from _postgres import start_cluster
-
-    cluster = start_cluster()
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
 
 
 def fakesnow_dlt(path: Path, folder: Path) -> str:
