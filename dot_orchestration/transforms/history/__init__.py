@@ -172,7 +172,7 @@ def normalise_bodies(
     with FastPath() as fast:
         for number, batch in enumerate(chunks):
             if number + 1 < len(chunks):
-                fast.read_ahead(fast_bodies(chunks[number + 1]))
+                fast.read_ahead([body.path for body in chunks[number + 1]])
             yield from _handed_out(batch, fast.tables(fast_bodies(batch), zone), zone)
 
 
