@@ -10,6 +10,7 @@ emulator, and the grouping below keeps what shares expensive fixtures on one wor
 """
 
 import contextlib
+import gc
 import os
 import shutil
 import signal
@@ -120,6 +121,13 @@ def xdist_group(item: pytest.Item) -> str:
     if "reliability" in item.path.parts and "calm_run" in getattr(item, "fixturenames", ()):
         return CALM_RUN_GROUP
     return item.path.relative_to(item.config.rootpath).as_posix()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Freeze what collection imported (Dagster, dbt, Airflow: millions of long-lived
+    objects), so that the garbage collector's full passes scan only what the tests create:
+    ~3 % of a worker's CPU (tests/components, notes and catalogue: 129-134 → 126 CPU s)."""
+    gc.freeze()
 
 
 @pytest.hookimpl(tryfirst=True)
