@@ -5,9 +5,8 @@ are blocking: a dbt model downstream in the same run is not built on tables fail
 """
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
@@ -19,11 +18,17 @@ from dagster import (
     multi_asset_check,
 )
 
+from dot_orchestration._lazy import LazyModule
 from dot_orchestration.history.settings import DotHistorySettings
 from dot_orchestration.history.warehouses import PartitionWarehouse
 from dot_orchestration.transforms.history import CONVERSATION_DTYPES, MESSAGE_DTYPES
 from dot_orchestration.transforms.history_days import PARTITION_COLUMN
 from dot_orchestration.warehouse import PartitionSession
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # imported on first use, not when definitions load (`_lazy`)
+    pd = LazyModule("pandas", globals(), "pd")
 
 
 def build_history_checks(settings: DotHistorySettings, name: str) -> AssetChecksDefinition:
@@ -144,5 +149,5 @@ def _unique_result(session: PartitionSession, settings: DotHistorySettings) -> A
     )
 
 
-def _empty_frame(dtypes: Mapping[str, str]) -> pd.DataFrame:
+def _empty_frame(dtypes: Mapping[str, str]) -> "pd.DataFrame":
     return pd.DataFrame({column: pd.Series(dtype=dtype) for column, dtype in dtypes.items()})

@@ -18,8 +18,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Protocol, TypeAlias, TypeGuard, runtime_checkable
 
-import pandas as pd
-
+from dot_orchestration._lazy import LazyModule
 from dot_orchestration.warehouse._contract import (
     WriteResult,
     _partition_values,
@@ -43,7 +42,10 @@ from dot_orchestration.warehouse.errors import (
 )
 
 if TYPE_CHECKING:
+    import pandas as pd
     import pyarrow as pa  # type: ignore[import-untyped]  # pyarrow ships no type hints
+else:  # imported on first use, not when definitions load (`_lazy`)
+    pd = LazyModule("pandas", globals(), "pd")
 
 #: What a writer takes for a table's rows: a pandas frame or a `pyarrow.Table`.
 Frame: TypeAlias = "pd.DataFrame | pa.Table"

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Protocol
-
-import pandas as pd
+from typing import TYPE_CHECKING, Protocol
 
 from dot_orchestration.warehouse.errors import EmptyPartitionError, PartitionMismatchError
+
+if TYPE_CHECKING:  # frames only pass through here: loading definitions skips pandas
+    import pandas as pd
 
 _SHOWN_VALUES = 5
 

@@ -34,11 +34,10 @@ from abc import ABC
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from uuid import uuid4
 
-import pandas as pd
-
+from dot_orchestration._lazy import LazyModule
 from dot_orchestration.warehouse._arrow import Frame, pandas_frame
 from dot_orchestration.warehouse._contract import DuplicateKeys, WriteResult, check_frames
 from dot_orchestration.warehouse._types import (
@@ -53,6 +52,11 @@ from dot_orchestration.warehouse._types import (
     storable,
 )
 from dot_orchestration.warehouse.errors import PartitionWriteError, SchemaMismatchError
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # imported on first use, not when definitions load (`_lazy`)
+    pd = LazyModule("pandas", globals(), "pd")
 
 __all__ = [
     "AfterDelete",

@@ -5,12 +5,16 @@ described. Each backend maps these kinds onto its own type names (see `_postgres
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
+from dot_orchestration._lazy import LazyModule
 from dot_orchestration.warehouse._contract import DuplicateKeys
 from dot_orchestration.warehouse.errors import SchemaMismatchError
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # imported on first use, not when definitions load (`_lazy`)
+    pd = LazyModule("pandas", globals(), "pd")
 
 # Frame dtype → column type. One type per kind (all integers BIGINT, all floats DOUBLE) so a
 # table's types do not depend on which day happened to create it.

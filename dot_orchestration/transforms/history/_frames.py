@@ -10,14 +10,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
-
+from dot_orchestration._lazy import LazyModule
 from dot_orchestration.transforms.history._errors import render, shape_error
 from dot_orchestration.transforms.history._raw import raw_json
 from dot_orchestration.transforms.history._records import Conversation, Message
 from dot_orchestration.transforms.history._timestamps import utc_column
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+else:  # imported on first use, not when definitions load (`_lazy`)
+    np = LazyModule("numpy", globals(), "np")
+    pd = LazyModule("pandas", globals(), "pd")
 
 CONVERSATION_DTYPES: Mapping[str, str] = {
     "conversation_id": "string",

@@ -11,12 +11,18 @@ import math
 import re
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
-
+from dot_orchestration._lazy import LazyModule
 from dot_orchestration.transforms.history._errors import render, shape_error
 from dot_orchestration.transforms.history._records import Conversation, Message
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+else:  # imported on first use, not when definitions load (`_lazy`)
+    np = LazyModule("numpy", globals(), "np")
+    pd = LazyModule("pandas", globals(), "pd")
 
 _EPOCH_TEXT = re.compile(r"[+-]?\d+(\.\d*)?")
 _ZONED = re.compile(r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?)\s*$")
