@@ -32,10 +32,11 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from dot_orchestration._lazy import LazyModule
 from dot_orchestration.client import (
     DotClient,
     DotError,
@@ -65,7 +66,13 @@ from dot_orchestration.transforms.note_writers import (
     SingleNoteWriter,
 )
 from dot_orchestration.transforms.org_notes import OwnershipRecord, RemovalPolicy
-from dot_orchestration.transforms.storage_markdown import StorageFormatError, storage_to_markdown
+
+if TYPE_CHECKING:
+    from dot_orchestration.transforms import storage_markdown
+else:  # bs4 and markdownify on first use, not when definitions load (`_lazy`)
+    storage_markdown = LazyModule(
+        "dot_orchestration.transforms.storage_markdown", globals(), "storage_markdown"
+    )
 
 __all__ = [
     "TRANSIENT_ERRORS",
@@ -421,10 +428,10 @@ def _render(wiki: ConfluenceClient, page_id: str) -> RenderedPage | PageFailure:
     except ConfluenceError as error:
         return PageFailure(f"page {page_id}: reading it from Confluence failed: {error}", error)
     try:
-        markdown = storage_to_markdown(
+        markdown = storage_markdown.storage_to_markdown(
             page.body_storage, base_url=wiki.base_url, space_key=page.space, page_id=page.id
         )
-    except StorageFormatError as error:
+    except storage_markdown.StorageFormatError as error:
         return PageFailure(
             f"page {page_id} ({page.title!r}, version {page.version}): its storage format "
             f"cannot be converted ({error}): repair the page in Confluence",

@@ -6,9 +6,10 @@ suite would pay it for nothing. The operations' modules must not import it; the 
 features import it when used, and their names still resolve from where they always did.
 
 pandas and numpy (and pyarrow, DuckDB) are needed only when a step reads, checks or writes
-rows, not to load definitions: they cost each loading process ~0.6 CPU s (the example's
-definitions after Dagster and dagster-dbt: 1.26 s with them, 0.67 s without). The modules
-using them import them on first use (`dot_orchestration._lazy`).
+rows, and bs4 and markdownify only when a note sync converts a page, not to load
+definitions: they cost each loading process ~0.7 CPU s (the example's definitions after
+Dagster and dagster-dbt: 1.26 s with them, 0.57 s without). The modules using them import
+them on first use (`dot_orchestration._lazy`).
 """
 
 import os
@@ -44,7 +45,7 @@ DBT_FREE_MODULES = [
 #: What loading definitions leaves unimported: every operation's module and the example's
 #: definitions (which use dbt, but read, check and write no rows while loading).
 DATA_FREE_MODULES = [*DBT_FREE_MODULES, "dot_demo.definitions"]
-DATA_LIBRARIES = "pandas,numpy,pyarrow,duckdb"
+DATA_LIBRARIES = "pandas,numpy,pyarrow,duckdb,bs4,markdownify"
 #: Where `dot_demo` is (the suite's `pythonpath`, which a subprocess does not inherit).
 EXAMPLES = str(Path(dot_demo.__file__).resolve().parents[1])
 
