@@ -17,7 +17,6 @@ from dot_demo.definitions import ExampleSettings, prepared_dbt_project
 from dot_orchestration.emulator import EmulatorServer
 from dot_orchestration.emulator.confluence import ConfluenceEmulatorServer
 
-from ._dg import DgRun, launch, stop
 from ._support import dbt_sandbox, set_confluence_env, set_dot_env
 
 
@@ -65,28 +64,3 @@ def instance(session_instance: DagsterInstance) -> DagsterInstance:
     """The worker's shared SQLite instance (one events database for every run); the tests
     read their own runs' results."""
     return session_instance
-
-
-@pytest.fixture(scope="session")
-def dg_runs(
-    tmp_path_factory: pytest.TempPathFactory, dbt_project_dir: Path
-) -> Iterator[dict[str, DgRun]]:
-    runs = launch(tmp_path_factory.mktemp("dg"), dbt_project_dir)
-    yield runs
-    stop(runs)
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _start_dg_early(request: pytest.FixtureRequest) -> None:
-    """Start the `dg` subprocesses with the first test here, when any `dg` test is selected."""
-    if any(_is_dg_test(item) for item in request.session.items):
-        request.getfixturevalue("dg_runs")
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The `dg` tests last, so that the in-process tests run while `dg` works."""
-    items.sort(key=_is_dg_test)
-
-
-def _is_dg_test(item: pytest.Item) -> bool:
-    return item.path == Path(__file__).with_name("test_dg_cli.py")

@@ -1,14 +1,28 @@
 """The `dg` command line on a copy of the example project and on broken projects, as CI
 runs it.
 
-The runs (`_dg.launch`) start together with the first test of this folder and these tests
-run last (see conftest), so the subprocesses work while the in-process tests do.
+The runs (`_dg.launch`) start together, with the first test here, and each test waits for
+the one it reads. They start no earlier: the machine's cores are busy with the other
+tests by then, and a worker that would start them for tests it does not run (xdist deals
+out whole files) wastes ~30 CPU s.
 """
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
-from ._dg import DgRun
+import pytest
+
+from ._dg import DgRun, launch, stop
+
+
+@pytest.fixture(scope="module")
+def dg_runs(
+    tmp_path_factory: pytest.TempPathFactory, dbt_project_dir: Path
+) -> Iterator[dict[str, DgRun]]:
+    runs = launch(tmp_path_factory.mktemp("dg"), dbt_project_dir)
+    yield runs
+    stop(runs)
 
 
 def defs_yaml_of(project: Path) -> str:
