@@ -5,7 +5,7 @@ session (starting one takes a fraction of a second, but hundreds of tests add up
 `dot_emulator` hands the same server to a test after putting it back to its seeded start:
 state, journal and fault rules, so no test sees another test's traffic.
 
-`make test` runs on two workers (pytest-xdist, `--dist loadgroup`); each has its own
+`make test` runs on three workers (pytest-xdist, `--dist loadgroup`); each has its own
 emulator, and the grouping below keeps what shares expensive fixtures on one worker.
 """
 
@@ -29,7 +29,7 @@ from dot_orchestration.emulator.confluence import ConfluenceEmulatorServer
 
 #: The groups that take longest, longest first (CPU seconds of each, measured alone on the
 #: two-core CI machine). xdist hands groups to the workers in collection order
-#: (`--no-loadscope-reorder`, pyproject.toml), so these start first and the two workers
+#: (`--no-loadscope-reorder`, pyproject.toml), so these start first and the workers
 #: finish together instead of one starting the longest group last.
 LONGEST_FIRST = (
     "tests/reliability: the calm run and what compares with it",
