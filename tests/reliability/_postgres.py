@@ -3,9 +3,9 @@
 PostgreSQL refuses to run as root, so when the tests run as root the server binaries run
 as the `postgres` system user (`runuser`), in a temporary directory that user owns and can
 reach (`cluster_parent`). The cluster listens on loopback only, on a free port, with
-password authentication over TCP (md5, see `_start`), and is stopped and deleted afterwards whatever happened
-(`stop` is safe to call twice, and kills the postmaster if a clean shutdown does not finish
-in time).
+password authentication over TCP (md5, see `_start`), and is stopped and deleted afterwards
+whatever happened (`stop` is safe to call twice, and kills the postmaster if a clean
+shutdown does not finish in time).
 """
 
 from __future__ import annotations
