@@ -213,9 +213,10 @@ def _initdb(cluster: PostgresCluster) -> None:
 def _start(cluster: PostgresCluster) -> None:
     """Start the server; passwords set from now on are stored as md5 (`_create_database`
     sets the superuser's again). Dagster's Postgres storage opens a connection per event it
-    stores, and SCRAM's key derivation cost each ~7 ms of CPU on the two ends together:
-    thousands of connections in the distributed pipeline run. md5 is still a password
-    check (a wrong password fails the same way), at a tenth of the cost."""
+    stores, and SCRAM's key derivation cost each ~7 ms of CPU on the two ends together
+    (the distributed pipeline run opens about 2,000). md5 is still a password check (a
+    wrong password fails the same way); a connection costs its client a sixth of the CPU
+    (0.6 ms against 3.9) and half the time (4.6 ms against 8.4)."""
     options = (
         f"-c listen_addresses=127.0.0.1 -p {cluster.port} -k {cluster.data} "
         "-c fsync=off -c max_connections=100 -c password_encryption=md5"
