@@ -3,8 +3,9 @@
 Loading a code location imports every module its definitions name, but pandas and numpy
 are needed only when a step reads, checks or writes rows: importing them cost each process
 that loads the definitions (the code server, each run worker, each spawned step process,
-`dg`) ~0.6 CPU s. The modules that use them at run time bind the usual name to a
-`LazyModule`, and type checkers see the real import:
+`dg`) ~0.6 CPU s; so are bs4 and markdownify, only when a note sync converts a page (the
+note sync binds `storage_markdown` the same way). The modules that use them at run time bind
+the usual name to a `LazyModule`, and type checkers see the real import:
 
 ```python
 if TYPE_CHECKING:
