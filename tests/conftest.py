@@ -14,6 +14,7 @@ import gc
 import os
 import shutil
 import signal
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -57,6 +58,7 @@ def pytest_configure(config: pytest.Config) -> None:
     interruptible()
     if hasattr(config, "workerinput"):
         return
+    write_bytecode()
     use_ram_disk(config)
     if EXAMPLE_DBT not in os.environ:
         config.stash[_WARM_DBT] = start_for_session()
@@ -71,6 +73,21 @@ def interruptible() -> None:
     30 s for each to stop (tests/notes went from 3 s to 62 s that way)."""
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def write_bytecode() -> None:
+    """Let this session and every process it starts (the workers, `dg`, `dagster dev`, the
+    demo, the probes) write Python's bytecode caches, also where the environment says not
+    to (`PYTHONDONTWRITEBYTECODE`, which container images often set): the package, the
+    example and the tests are compiled by the first processes that import them and read
+    from the cache by every later one, not compiled again in each.
+
+    The caches are `__pycache__` folders beside the sources (git-ignored), where pytest
+    also keeps the test modules it rewrote for its assertion messages. Measured here:
+    collecting the suite in one process takes 8.7 CPU s without any cache, 5.5 s with;
+    importing the example's definitions and the emulator 3.7 s, 3.45 s with."""
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    sys.dont_write_bytecode = False
 
 
 def use_ram_disk(config: pytest.Config) -> None:
