@@ -146,7 +146,7 @@ GC_THRESHOLDS = (700, 10, 100)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Freeze what collection imported (Dagster, dbt, Airflow: millions of long-lived
+    """Freeze what collection imported (Dagster, dbt, dagster-dbt: millions of long-lived
     objects), so that the garbage collector's full passes scan only what the tests create:
     ~3 % of a worker's CPU (tests/components, notes and catalogue: 129-134 → 126 CPU s).
 
