@@ -1,9 +1,6 @@
-"""Shared fixtures: one Dot API emulator for the whole session, fresh for every test.
-
-`dot_emulator_server` is a real uvicorn server on a free loopback port, started once per
-session (starting one takes a fraction of a second, but hundreds of tests add up).
-`dot_emulator` hands the same server to a test after putting it back to its seeded start:
-state, journal and fault rules, so no test sees another test's traffic.
+"""The session's machinery: where its temporary files go, its warm dbt, how tests are
+grouped and ordered over the workers, the garbage collector; and, in each process that runs
+tests, the shared fixtures (`_fixtures.py`).
 
 `make test` runs on three workers (pytest-xdist, `--dist loadgroup`); each has its own
 emulator, and the grouping below keeps what shares expensive fixtures on one worker.
@@ -16,17 +13,10 @@ import shutil
 import signal
 import sys
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _dbt_builds import DbtHome
-from _instances import make_template, sqlite_instance
 from _warm_dbt import EXAMPLE_DBT, WarmDbt, start_for_session
-from dagster import DagsterInstance
-
-from dot_orchestration.emulator import EmulatorConfig, EmulatorServer
-from dot_orchestration.emulator.confluence import ConfluenceEmulatorServer
 
 #: The groups that take longest, longest first (CPU seconds of each, measured alone on the
 #: two-core CI machine). xdist hands groups to the workers in collection order
@@ -62,6 +52,16 @@ def pytest_configure(config: pytest.Config) -> None:
     use_ram_disk(config)
     if EXAMPLE_DBT not in os.environ:
         config.stash[_WARM_DBT] = start_for_session()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Register the shared fixtures (`_fixtures.py`) in a process that runs tests: an xdist
+    worker, or a session without workers. Not in xdist's controller (its `dsession`
+    plugin), which hands the tests out and runs none: importing Dagster and the emulators
+    there took ~2 s before the first worker started."""
+    plugins = session.config.pluginmanager
+    if not plugins.has_plugin("dsession"):
+        plugins.import_plugin("_fixtures")
 
 
 def interruptible() -> None:
@@ -169,85 +169,3 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item, group in groups.items():
         item.add_marker(pytest.mark.xdist_group(group))
     items.sort(key=lambda item: rank.get(groups[item], len(rank)))
-
-
-@pytest.fixture(scope="session")
-def dot_emulator_server() -> Iterator[EmulatorServer]:
-    """The session's Dot emulator (seed 42, default tokens, answers after 0.5 s)."""
-    with EmulatorServer(EmulatorConfig(seed=42), port=0) as server:
-        yield server
-
-
-@pytest.fixture
-def dot_emulator(dot_emulator_server: EmulatorServer) -> EmulatorServer:
-    """The session's Dot emulator, reset to its seeded start for this test."""
-    dot_emulator_server.state.reset()
-    return dot_emulator_server
-
-
-@pytest.fixture(scope="session")
-def strict_dot_emulator_server() -> Iterator[EmulatorServer]:
-    """A second emulator in the strict profile: only what Dot's documentation describes."""
-    with EmulatorServer(EmulatorConfig(seed=42, strict=True), port=0) as server:
-        yield server
-
-
-@pytest.fixture
-def strict_dot_emulator(strict_dot_emulator_server: EmulatorServer) -> EmulatorServer:
-    """The strict-profile emulator, reset to its seeded start for this test."""
-    strict_dot_emulator_server.state.reset()
-    return strict_dot_emulator_server
-
-
-@pytest.fixture(params=["default", "strict"])
-def any_dot_emulator(request: pytest.FixtureRequest) -> EmulatorServer:
-    """Each profile in turn: a main flow that takes this fixture runs against both, so it
-    cannot pass by relying on something only the default profile guesses."""
-    name = "dot_emulator" if request.param == "default" else "strict_dot_emulator"
-    server: EmulatorServer = request.getfixturevalue(name)
-    return server
-
-
-@pytest.fixture(scope="session")
-def confluence_server() -> Iterator[ConfluenceEmulatorServer]:
-    """The session's Confluence emulator (seeded spaces DATA and ENG)."""
-    with ConfluenceEmulatorServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="session")
-def instance_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A migrated instance's home that every instance of this worker starts as a copy of."""
-    home = tmp_path_factory.mktemp("dagster_template")
-    make_template(home)
-    return home
-
-
-@pytest.fixture
-def instance(tmp_path: Path, instance_template: Path) -> Iterator[DagsterInstance]:
-    """A real (SQLite) Dagster instance of this test's own: no other test's runs, events or
-    asset history. Suites that pay for one instance per test too often use
-    `session_instance` and keep apart by asset keys."""
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    with sqlite_instance(home, instance_template) as created:
-        yield created
-
-
-@pytest.fixture(scope="session")
-def session_instance(
-    tmp_path_factory: pytest.TempPathFactory, instance_template: Path
-) -> Iterator[DagsterInstance]:
-    """One real (SQLite) Dagster instance per worker; its history is shared by every test
-    that uses it, so such a test reads only its own runs' events."""
-    with sqlite_instance(tmp_path_factory.mktemp("dagster_home"), instance_template) as created:
-        yield created
-
-
-@pytest.fixture(scope="session")
-def dbt_home(tmp_path_factory: pytest.TempPathFactory) -> DbtHome:
-    """This worker's DuckDB path and dbt runs folder, shared by its builds of the example
-    dbt project so that dbt reuses its parse between them (see `_dbt_builds.py`)."""
-    home = DbtHome(tmp_path_factory.mktemp("dbt_home"))
-    home.runs_dir.mkdir()
-    return home
