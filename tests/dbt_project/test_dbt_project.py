@@ -1,11 +1,11 @@
 """The example dbt project (examples/dbt_project), built for real on DuckDB.
 
 Each dbt invocation gets its own DuckDB file, target and log directory under pytest's tmp
-dir. dbt's start-up costs more than building this small project, so the invocations run
-through dbt's programmatic entry point (``dbtRunner``) one after the other in one helper
-process (``_dbt_batch.py``, one import of dbt), started by a module-scoped fixture. The
-default build comes first and is shared by every test that reads it; each test waits only
-for the run it reads.
+dir. The invocations run one after the other (`DbtBatch`, a thread started by a
+module-scoped fixture) through the dbt the example runs (`dbt_executable`: the session's
+warm dbt, dbt imported once for the whole session, when the session runs one). The default
+build comes first and is shared by every test that reads it; each test waits only for the
+run it reads.
 
 Each invocation runs in its own folder with the profile's default DuckDB path,
 `dot_demo.duckdb` relative to the working directory: one path for dbt (the profile is
@@ -19,8 +19,9 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import subprocess
-import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -33,9 +34,10 @@ import duckdb
 import pytest
 from _dbt_builds import FAIL_MODEL, FAIL_TEST
 
+from dot_demo.definitions import dbt_executable
+
 PROJECT_DIR = Path(__file__).resolve().parents[2] / "examples" / "dbt_project"
 SEEDS_DIR = PROJECT_DIR / "seeds"
-BATCH_SCRIPT = Path(__file__).resolve().with_name("_dbt_batch.py")
 
 PROJECT = "dot_demo"
 MARTS = {"customers", "orders", "daily_revenue"}
@@ -63,17 +65,15 @@ class DbtRun:
     name: str
     args: list[str]
     workdir: Path
-    success: bool
-    exception: str | None
-    listed: list[str] | None  # what `dbt ls` printed
+    #: What the dbt CLI exited with: 0 ok, 1 failed nodes, 2 dbt itself failed.
+    returncode: int
+    stdout: str
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
-    def returncode(self) -> int:
-        """What the dbt CLI would exit with: 0 ok, 1 failed nodes, 2 dbt itself failed."""
-        if self.success:
-            return 0
-        return 2 if self.exception else 1
+    def listed(self) -> list[str]:
+        """What `dbt ls --output json` listed: its JSON lines (dbt's log lines are not)."""
+        return [line for line in self.stdout.splitlines() if line.startswith("{")]
 
     @property
     def db_path(self) -> Path:
@@ -82,10 +82,10 @@ class DbtRun:
 
     @property
     def output(self) -> str:
-        """For assertion messages: the command, dbt's exception and the end of its log."""
+        """For assertion messages: the command, what dbt printed and the end of its log."""
         log = self.workdir / "logs" / "dbt.log"
         tail = log.read_text(errors="replace")[-5000:] if log.exists() else "(no dbt.log)"
-        return f"$ dbt {' '.join(self.args)}\nexception: {self.exception}\n{tail}"
+        return f"$ dbt {' '.join(self.args)}\n{self.stdout[-5000:]}\n{tail}"
 
     def _artifact(self, name: str) -> dict[str, Any]:
         if name not in self._cache:
@@ -128,15 +128,8 @@ class DbtJob:
     #: example's builds do.
     reuse_parse_of: str | None = None
 
-    def spec(self, name: str, workdir: Path) -> dict[str, Any]:
-        """The job as _dbt_batch.py takes it; prepares the workdir (and the DuckDB file)."""
-        workdir.mkdir(parents=True)
-        spec: dict[str, Any] = {"name": name, "workdir": str(workdir)}
-        if self.reuse_parse_of is not None:
-            earlier = workdir.with_name(self.reuse_parse_of)
-            spec["parse_state"] = str(earlier / "target" / "partial_parse.msgpack")
-        if self.prepare_db is not None:
-            self.prepare_db(workdir / DUCKDB_FILE)
+    def arguments(self, workdir: Path) -> list[str]:
+        """The dbt command line: the project, and the run's target and log folders."""
         args = [
             *self.args,
             "--project-dir", str(PROJECT_DIR),
@@ -148,59 +141,86 @@ class DbtJob:
             args += ["--vars", json.dumps(self.dbt_vars)]
         if self.reuse_parse_of is not None:
             args.append("--partial-parse")
-        return {**spec, "args": args, "env": dict.fromkeys(self.switches, "true")}
+        return args
+
+    def prepare(self, workdir: Path) -> None:
+        """The run's folder: the earlier job's saved parse (dbt checks whether it still
+        matches, then reuses it) and the DuckDB file the job starts from."""
+        workdir.mkdir(parents=True)
+        if self.reuse_parse_of is not None:
+            (workdir / "target").mkdir()
+            saved = workdir.with_name(self.reuse_parse_of) / "target" / "partial_parse.msgpack"
+            shutil.copyfile(saved, workdir / "target" / "partial_parse.msgpack")
+        if self.prepare_db is not None:
+            self.prepare_db(workdir / DUCKDB_FILE)
 
 
 class DbtBatch:
-    """Jobs run in order by one `_dbt_batch.py` process, started on creation."""
+    """Jobs run in order, in a thread started on creation, each a `dbt` process in its
+    own folder under `root`."""
 
-    def __init__(self, root: Path, label: str, jobs: dict[str, DbtJob]) -> None:
-        self.specs = {name: job.spec(name, root / name) for name, job in jobs.items()}
-        jobs_file = root / f"{label}.jobs.json"
-        jobs_file.write_text(json.dumps(list(self.specs.values())))
-        self.output_file = root / f"{label}.out"
+    def __init__(self, root: Path, jobs: dict[str, DbtJob]) -> None:
+        self.root = root
+        self.jobs = jobs
+        self.dbt = dbt_executable()  # read before the environment below drops DOT_DEMO_*
         # Keep the caller's DBT_* settings (target, profile, vars, ...) out of the test.
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_", "DOT_DEMO_"))}
-        env.update(
-            DBT_SEND_ANONYMOUS_USAGE_STATS="false",
-            DBT_USE_COLORS="false",
-            DBT_PARTIAL_PARSE="false",
-        )
-        with self.output_file.open("wb") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, str(BATCH_SCRIPT), str(jobs_file)],
-                cwd=root,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
+        self.env = env | {
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "DBT_USE_COLORS": "false",
+            "DBT_PARTIAL_PARSE": "false",
+        }
+        self.runs: dict[str, DbtRun] = {}
+        self.error: str | None = None
+        self.finished = threading.Event()
+        self.current: subprocess.Popen[str] | None = None
+        self.stopping = False
+        self.thread = threading.Thread(target=self._run_all, name="dbt batch", daemon=True)
+        self.thread.start()
+
+    def _run_all(self) -> None:
+        try:
+            for name, job in self.jobs.items():
+                if self.stopping:
+                    return
+                self.runs[name] = self._run(name, job)
+        except Exception as error:  # reported by the test that waits for the next run
+            self.error = f"{type(error).__name__}: {error}"
+        finally:
+            self.finished.set()
+
+    def _run(self, name: str, job: DbtJob) -> DbtRun:
+        workdir = self.root / name
+        job.prepare(workdir)
+        args = job.arguments(workdir)
+        env = self.env | dict.fromkeys(job.switches, "true")
+        with subprocess.Popen(
+            [self.dbt, *args],
+            cwd=workdir,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        ) as process:
+            self.current = process
+            stdout, _ = process.communicate()
+        return DbtRun(name, args, workdir, process.returncode, stdout)
 
     def __getitem__(self, name: str) -> DbtRun:
         """The run `name`, once it finished (the rest of the batch may still be running)."""
-        spec = self.specs[name]
-        workdir = Path(spec["workdir"])
-        outcome_file = workdir / "invocation.json"  # written atomically by _dbt_batch.py
         deadline = time.monotonic() + BATCH_TIMEOUT_S
-        while not outcome_file.exists() and self.proc.poll() is None:
+        while name not in self.runs and not self.finished.is_set():
             assert time.monotonic() < deadline, f"dbt batch still running; {name!r} not done"
             time.sleep(0.1)
-        if not outcome_file.exists():
-            output = self.output_file.read_text(errors="replace")[-5000:]
-            pytest.fail(f"dbt batch exited {self.proc.returncode} before {name!r}:\n{output}")
-        outcome = json.loads(outcome_file.read_text())
-        return DbtRun(
-            name=name,
-            args=spec["args"],
-            workdir=workdir,
-            success=outcome["success"],
-            exception=outcome["exception"],
-            listed=outcome["result"],
-        )
+        if name not in self.runs:
+            pytest.fail(f"the dbt batch stopped before {name!r}: {self.error}")
+        return self.runs[name]
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+        self.stopping = True
+        if self.current is not None and self.current.poll() is None:
+            self.current.kill()
+        self.thread.join(timeout=BATCH_TIMEOUT_S)
 
 
 def _read_seed(name: str) -> list[dict[str, str]]:
@@ -281,11 +301,10 @@ def _write_dot_history(db_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def dbt_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DbtBatch]:
-    """Start every dbt invocation the module needs, in one process (two would each pay
-    dbt's import, and the two workers already keep both cores busy)."""
+    """Start every dbt invocation the module needs, one after the other (the workers
+    already keep both cores busy)."""
     batch = DbtBatch(
         tmp_path_factory.mktemp("dbt_project"),
-        "runs",
         {
             "default": DbtJob(["build"]),
             "ls_dot": DbtJob(LS_TAG_DOT, reuse_parse_of="default"),
@@ -415,7 +434,6 @@ def test_marts_are_tagged_dot_and_their_tests_block(default_build: DbtRun) -> No
 def test_dbt_ls_tag_dot_lists_exactly_the_marts(dbt_runs: DbtBatch, default_build: DbtRun) -> None:
     ls = dbt_runs["ls_dot"]
     assert ls.returncode == 0, ls.output
-    assert ls.listed is not None, ls.output
     listed = [json.loads(line) for line in ls.listed]
     models = {item["unique_id"] for item in listed if item["resource_type"] == "model"}
     assert models == {_model_id(m) for m in MARTS}
