@@ -39,7 +39,6 @@ from dagster import (
     Component,
     ComponentLoadContext,
     Definitions,
-    Model,
     ResolutionContext,
     Resolver,
 )
@@ -57,7 +56,7 @@ from dot_orchestration.catalogue import (
     build_dot_catalogue_definitions,
 )
 from dot_orchestration.catalogue.defs_state import ExposuresDefsState
-from dot_orchestration.components._yaml import YamlFront, located_error
+from dot_orchestration.components._yaml import SchemaOnce, YamlFront, located_error
 from dot_orchestration.components.scaffolder import DotComponentScaffolder
 from dot_orchestration.components.settings import (
     CatalogueSettings,
@@ -214,7 +213,7 @@ def _attributes_model() -> type[BaseModel]:
         )
         info = Field(description=resolver.description, examples=resolver.examples, **optional)
         fields[name] = (resolver.model_field_type, info)
-    return create_model("DotComponentModel", __base__=Model, **fields)
+    return create_model("DotComponentModel", __base__=SchemaOnce, **fields)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ import pytest
 from dagster import AssetKey, EnvVar, ResolutionContext
 from dagster.components.resolved.errors import ResolutionException
 from dagster.components.testing.utils import component_defs
+from pydantic import BaseModel
+from pydantic.json_schema import GenerateJsonSchema
 
 from dot_orchestration.components import DotComponent
 from dot_orchestration.components._yaml import YamlFront
@@ -126,3 +128,22 @@ def test_the_component_builds_from_python_settings_too() -> None:
     defs = component_defs(component=component)
     assert [a.key for a in defs.assets or ()] == [AssetKey(["dot", "external_assets"])]
     assert defs.resources == {"dot": component.workspace}
+
+
+def test_the_attributes_schema_is_built_once_and_each_caller_gets_a_copy() -> None:
+    """Dagster asks for every installed component type's schema at every project load."""
+
+    class Counting(GenerateJsonSchema):
+        built = 0
+
+        def generate(self, schema: Any, mode: Any = "validation") -> dict[str, Any]:
+            Counting.built += 1
+            return super().generate(schema, mode)
+
+    model = DotComponent.get_model_cls()
+    first = model.model_json_schema(schema_generator=Counting)
+    first["properties"].clear()
+    again = model.model_json_schema(schema_generator=Counting)
+    assert Counting.built == 1
+    assert again["properties"] and "workspace" in again["required"]
+    assert again == BaseModel.model_json_schema.__func__(model)  # type: ignore[attr-defined]
