@@ -22,7 +22,6 @@ import os
 import shutil
 import subprocess
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -172,7 +171,8 @@ class DbtBatch:
         }
         self.runs: dict[str, DbtRun] = {}
         self.error: str | None = None
-        self.finished = threading.Event()
+        #: Set when the run is there, or when the batch stopped before it.
+        self.done = {name: threading.Event() for name in jobs}
         self.current: subprocess.Popen[str] | None = None
         self.stopping = False
         self.thread = threading.Thread(target=self._run_all, name="dbt batch", daemon=True)
@@ -184,10 +184,12 @@ class DbtBatch:
                 if self.stopping:
                     return
                 self.runs[name] = self._run(name, job)
+                self.done[name].set()
         except Exception as error:  # reported by the test that waits for the next run
             self.error = f"{type(error).__name__}: {error}"
         finally:
-            self.finished.set()
+            for done in self.done.values():
+                done.set()
 
     def _run(self, name: str, job: DbtJob) -> DbtRun:
         workdir = self.root / name
@@ -208,10 +210,7 @@ class DbtBatch:
 
     def __getitem__(self, name: str) -> DbtRun:
         """The run `name`, once it finished (the rest of the batch may still be running)."""
-        deadline = time.monotonic() + BATCH_TIMEOUT_S
-        while name not in self.runs and not self.finished.is_set():
-            assert time.monotonic() < deadline, f"dbt batch still running; {name!r} not done"
-            time.sleep(0.1)
+        assert self.done[name].wait(BATCH_TIMEOUT_S), f"dbt batch still running; {name!r} not done"
         if name not in self.runs:
             pytest.fail(f"the dbt batch stopped before {name!r}: {self.error}")
         return self.runs[name]
