@@ -1,6 +1,8 @@
 """When the history is exported and how late it may be: the daily schedule, and a freshness
 check (with its sensor) on the latest closed day."""
 
+import warnings
+
 from dagster import (
     AssetChecksDefinition,
     AssetsDefinition,
@@ -11,6 +13,7 @@ from dagster import (
     ScheduleEvaluationContext,
     SensorDefinition,
     SkipReason,
+    SupersessionWarning,
     TimeWindowPartitionsDefinition,
     build_sensor_for_freshness_checks,
     build_time_partition_freshness_checks,
@@ -85,17 +88,23 @@ def build_history_freshness(
     `FreshnessPolicy`, but that policy looks at an asset's latest materialization of any
     partition (a backfill of last March would count as fresh); this check asks for the
     latest closed day, which is the promise here.
+
+    Dagster's `SupersessionWarning` for both calls is silenced here: it points at this
+    module and tells the user to attach a `FreshnessPolicy`, which is not theirs to do and
+    would not keep the promise above.
     """
-    checks = list(
-        build_time_partition_freshness_checks(
-            assets=[settings.asset_key],
-            deadline_cron=options.deadline_cron,
-            timezone=settings.timezone,
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SupersessionWarning)
+        checks = list(
+            build_time_partition_freshness_checks(
+                assets=[settings.asset_key],
+                deadline_cron=options.deadline_cron,
+                timezone=settings.timezone,
+            )
         )
-    )
-    sensor = build_sensor_for_freshness_checks(
-        freshness_checks=checks,
-        name=options.sensor_name or f"{export_name}_freshness",
-        default_status=DefaultSensorStatus.RUNNING,
-    )
+        sensor = build_sensor_for_freshness_checks(
+            freshness_checks=checks,
+            name=options.sensor_name or f"{export_name}_freshness",
+            default_status=DefaultSensorStatus.RUNNING,
+        )
     return checks, sensor

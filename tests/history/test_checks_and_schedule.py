@@ -1,5 +1,6 @@
 """The export's asset checks on a real DuckDB file, and its daily schedule."""
 
+import warnings
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -99,6 +100,22 @@ def test_freshness_asks_for_the_latest_closed_day(
     assert stale[0] is False
     assert fresh[0] is True
     assert sensor.default_status == DefaultSensorStatus.RUNNING
+
+
+def test_the_freshness_check_is_built_without_dagsters_supersession_warning() -> None:
+    """Dagster marks the partition freshness checks superseded by `FreshnessPolicy`; the
+    user did not choose them and cannot act on the warning (see `build_history_freshness`)."""
+    settings = DotHistorySettings(
+        start_date=date(2025, 3, 1),
+        warehouse=DuckDBWarehouse(path="never-written.duckdb"),
+        freshness=HistoryFreshness(deadline_cron="0 7 * * *"),
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        defs = build_dot_history_definitions(settings)
+
+    assert [str(w.message) for w in caught] == []
+    assert [sensor.name for sensor in defs.sensors or ()] == ["dot_history_freshness"]
 
 
 def test_the_schedule_runs_after_the_day_closed_in_the_partitions_time_zone() -> None:
