@@ -13,10 +13,18 @@ once it may have reached Dot, a day of history is replaced in one transaction or
 all, ...).
 """
 
+from contextlib import AbstractContextManager
 from importlib.metadata import version
 from typing import Any
 
-from dot_orchestration._extras import DISTRIBUTION
+from dot_orchestration._extras import DISTRIBUTION, extra_required
+
+
+def airflow_required() -> AbstractContextManager[None]:
+    """Wraps each import of Airflow in this layer: without the `airflow` extra it raises a
+    `MissingExtraError` naming it, the same text from the hooks, operators and trigger."""
+    return extra_required("airflow", feature="the Dot Airflow provider")
+
 
 #: The connection type of `DotHook` (Airflow's `conn_type`).
 CONNECTION_TYPE = "dot"

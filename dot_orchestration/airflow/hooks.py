@@ -13,20 +13,20 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from dot_orchestration._extras import extra_required
 from dot_orchestration._http import HttpRetries, Timeouts
 from dot_orchestration.airflow import (
     CONFLUENCE_CONN_FIELDS,
     CONFLUENCE_CONNECTION_TYPE,
     CONNECTION_TYPE,
     DOT_CONN_FIELDS,
+    airflow_required,
 )
 from dot_orchestration.client import DotClient, DotUnknownEnvironmentError
 from dot_orchestration.client._config import REGION_URLS
 from dot_orchestration.client._environments import environment_names
 from dot_orchestration.confluence import ConfluenceClient
 
-with extra_required("airflow", feature="the Dot Airflow provider"):
+with airflow_required():
     from airflow.sdk import BaseHook, Connection
 
 #: Extras naming the clients' HTTP settings → (which settings object, its field).

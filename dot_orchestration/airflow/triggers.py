@@ -15,12 +15,12 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from dot_orchestration._extras import extra_required
+from dot_orchestration.airflow import airflow_required
 from dot_orchestration.airflow.hooks import DotHook
 from dot_orchestration.client import DotError
 from dot_orchestration.client._answers import answer_to_last_question
 
-with extra_required("airflow", feature="the Dot Airflow provider"):
+with airflow_required():
     from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 

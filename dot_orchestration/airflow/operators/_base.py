@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from dot_orchestration._extras import extra_required
+from dot_orchestration.airflow import airflow_required
 from dot_orchestration.airflow.hooks import DotHook
 
-with extra_required("airflow", feature="the Dot Airflow provider"):
+with airflow_required():
     from airflow.sdk import BaseOperator, BaseOperatorLink
     from airflow.sdk.exceptions import AirflowException, AirflowFailException
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dot_orchestration._extras import extra_required
+from dot_orchestration.airflow import airflow_required
 from dot_orchestration.airflow.operators._base import RERUN, DotOperatorBase, task_failure
 from dot_orchestration.catalogue_runs import CatalogueFile, reconcile_dot_catalogue
 from dot_orchestration.client import DotError
@@ -20,7 +20,7 @@ from dot_orchestration.transforms.catalogue import (
     check_reconcile_settings,
 )
 
-with extra_required("airflow", feature="the Dot Airflow provider"):
+with airflow_required():
     from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 if TYPE_CHECKING:

@@ -9,11 +9,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dot_orchestration._extras import extra_required
+from dot_orchestration.airflow import airflow_required
 from dot_orchestration.airflow.operators._base import DotOperatorBase, task_failure
 from dot_orchestration.client import DotError
 
-with extra_required("airflow", feature="the Dot Airflow provider"):
+with airflow_required():
     from airflow.sdk.exceptions import AirflowSkipException
 
 if TYPE_CHECKING:

@@ -16,12 +16,12 @@ from zoneinfo import ZoneInfo
 
 from pydantic import SecretStr
 
-from dot_orchestration._extras import extra_required
+from dot_orchestration.airflow import airflow_required
 from dot_orchestration.airflow.operators._base import DotOperatorBase
 from dot_orchestration.transforms.history_days import DayExportError, DayRequest, fetch_days
 from dot_orchestration.warehouse import PartitionSession
 
-with extra_required("airflow", feature="the Dot Airflow provider"):
+with airflow_required():
     from airflow.sdk import BaseHook
     from airflow.sdk.exceptions import AirflowException, AirflowFailException
 

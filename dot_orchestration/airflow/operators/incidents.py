@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from dot_orchestration._extras import extra_required
+from dot_orchestration.airflow import airflow_required
 from dot_orchestration.airflow.operators._base import DotOperatorBase, task_failure
 from dot_orchestration.client import DotError
 from dot_orchestration.notify.incidents import (
@@ -17,7 +17,7 @@ from dot_orchestration.notify.incidents import (
     report_incident_changes,
 )
 
-with extra_required("airflow", feature="the Dot Airflow provider"):
+with airflow_required():
     from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from dot_orchestration._extras import extra_required
+from dot_orchestration.airflow import airflow_required
 from dot_orchestration.airflow.hooks import ConfluenceHook
 from dot_orchestration.airflow.operators._base import DotOperatorBase
 from dot_orchestration.transforms.note_sync import (
@@ -20,7 +20,7 @@ from dot_orchestration.transforms.note_sync import (
 )
 from dot_orchestration.transforms.org_notes import record_from_json, record_to_json
 
-with extra_required("airflow", feature="the Dot Airflow provider"):
+with airflow_required():
     from airflow.sdk import Variable
     from airflow.sdk.exceptions import AirflowException, AirflowFailException
 

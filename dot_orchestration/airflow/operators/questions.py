@@ -12,7 +12,7 @@ from contextlib import AbstractContextManager
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from dot_orchestration._extras import extra_required
+from dot_orchestration.airflow import airflow_required
 from dot_orchestration.airflow.operators._base import DotOperatorBase, task_failure
 from dot_orchestration.airflow.triggers import DotAnswerTrigger
 from dot_orchestration.client import (
@@ -27,7 +27,7 @@ from dot_orchestration.client import (
 )
 from dot_orchestration.client._answers import answer_to_last_question, message_text
 
-with extra_required("airflow", feature="the Dot Airflow provider"):
+with airflow_required():
     from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 if TYPE_CHECKING:

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from dot_orchestration._extras import extra_required
+from dot_orchestration.airflow import airflow_required
 from dot_orchestration.airflow.operators._base import RERUN, DotOperatorBase, task_failure
 from dot_orchestration.client import DotError, connection_type_problem
 from dot_orchestration.syncing import describe_failures, outcome_of
 
-with extra_required("airflow", feature="the Dot Airflow provider"):
+with airflow_required():
     from airflow.sdk import Asset
 
 if TYPE_CHECKING:
